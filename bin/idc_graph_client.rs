@@ -1,0 +1,59 @@
+//! `idc_graph_client`: streams `idc.IndicatorGraph/GetMACDGraph` into a PNG file, like the
+//! article's graph client, but without ever leaving a truncated file behind.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Parser;
+use idc::client::{self, Target};
+
+/// Download the MACD chart from an idc server.
+#[derive(Parser, Debug)]
+#[command(version)]
+struct Args {
+    /// Server address, host:port.
+    #[arg(long, default_value = "localhost:50051")]
+    target: String,
+
+    /// First day, YYYY-MM-DD.
+    #[arg(long, default_value = "2023-01-01")]
+    start_date: String,
+
+    /// Last day, YYYY-MM-DD.
+    #[arg(long, default_value = "2023-12-31")]
+    end_date: String,
+
+    /// Where to write the PNG. Replaced only when the whole stream has arrived.
+    #[arg(long, default_value = "./received_macd.png")]
+    output: PathBuf,
+
+    /// Seconds to wait for the whole stream.
+    #[arg(long, default_value_t = 60.0, value_parser = client::parse_timeout)]
+    timeout: f64,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).init();
+    // The reference prints this before it calls.
+    let mut stdout = std::io::stdout().lock();
+    if let Err(e) = stdout.write_all(b"indicator client received: \n").and_then(|()| stdout.flush()) {
+        eprintln!("idc_graph_client: cannot write to stdout: {e}");
+        return ExitCode::FAILURE;
+    }
+    drop(stdout);
+
+    let target = Target { address: args.target, timeout: Duration::from_secs_f64(args.timeout) };
+    match client::download_graph(&target, &args.start_date, &args.end_date, &args.output) {
+        Ok(bytes) => {
+            log::info!("wrote {bytes} bytes to {}", args.output.display());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("idc_graph_client: {e}; {} was left as it was", args.output.display());
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,163 @@
+//! A loaded instrument: its bars and their MACD over the whole history, computed once at start-up.
+//!
+//! Requests then only take slices, so the rows and the chart for any window agree with each
+//! other and with the full history (the bars before a window are its warm-up).
+
+use super::bar::Bar;
+use super::chart::{self, ChartError, ChartSize};
+use super::date::{Date, DateRange};
+use super::macd::{self, Convention, MacdParams, MacdPoint};
+use super::IndicatorRow;
+
+/// Bars and MACD of one instrument.
+#[derive(Debug, Clone)]
+pub struct Analysis {
+    instrument: String,
+    params: MacdParams,
+    convention: Convention,
+    bars: Vec<Bar>,
+    macd: Vec<Option<MacdPoint>>,
+}
+
+/// The bars of a date range with their MACD values, aligned index by index.
+#[derive(Debug, Clone, Copy)]
+pub struct Window<'a> {
+    pub bars: &'a [Bar],
+    pub macd: &'a [Option<MacdPoint>],
+}
+
+impl Analysis {
+    /// `bars` must be sorted by date, as [`super::bar::parse_csv`] returns them.
+    pub fn new(instrument: impl Into<String>, bars: Vec<Bar>, params: MacdParams, convention: Convention) -> Analysis {
+        debug_assert!(bars.windows(2).all(|w| w[0].date < w[1].date));
+        let closes: Vec<f64> = bars.iter().map(|bar| bar.close).collect();
+        let macd = macd::compute(&closes, params, convention);
+        Analysis { instrument: instrument.into(), params, convention, bars, macd }
+    }
+
+    pub fn instrument(&self) -> &str {
+        &self.instrument
+    }
+
+    pub fn params(&self) -> MacdParams {
+        self.params
+    }
+
+    pub fn convention(&self) -> Convention {
+        self.convention
+    }
+
+    /// The first and last day with data.
+    pub fn span(&self) -> Option<(Date, Date)> {
+        Some((self.bars.first()?.date, self.bars.last()?.date))
+    }
+
+    /// The bars with `start <= date <= end`.
+    pub fn window(&self, range: DateRange) -> Window<'_> {
+        let from = range.start.map_or(0, |start| self.bars.partition_point(|bar| bar.date < start));
+        let to = range.end.map_or(self.bars.len(), |end| self.bars.partition_point(|bar| bar.date <= end));
+        let to = to.max(from);
+        Window { bars: &self.bars[from..to], macd: &self.macd[from..to] }
+    }
+
+    /// The last `count` bars (fewer if there are not that many).
+    pub fn last_bars(&self, count: usize) -> Window<'_> {
+        let from = self.bars.len().saturating_sub(count);
+        Window { bars: &self.bars[from..], macd: &self.macd[from..] }
+    }
+
+    /// The reply rows for a range: one per bar that has a MACD value.
+    pub fn rows(&self, range: DateRange) -> Vec<IndicatorRow> {
+        let window = self.window(range);
+        window
+            .bars
+            .iter()
+            .zip(window.macd)
+            .filter_map(|(bar, point)| {
+                let point = point.as_ref()?;
+                Some(IndicatorRow {
+                    date: bar.date.to_string(),
+                    open: bar.open,
+                    close: bar.close,
+                    high: bar.high,
+                    low: bar.low,
+                    macd: point.macd,
+                })
+            })
+            .collect()
+    }
+}
+
+impl Analysis {
+    /// The chart of a range, as PNG bytes; [`ChartError::Empty`] when it has no bars.
+    pub fn chart(&self, range: DateRange, size: ChartSize) -> Result<Vec<u8>, ChartError> {
+        self.chart_of(self.window(range), size)
+    }
+
+    /// The chart of the last `count` bars.
+    pub fn recent_chart(&self, count: usize, size: ChartSize) -> Result<Vec<u8>, ChartError> {
+        self.chart_of(self.last_bars(count), size)
+    }
+
+    fn chart_of(&self, window: Window<'_>, size: ChartSize) -> Result<Vec<u8>, ChartError> {
+        chart::render_png(window, &self.title(window), size)
+    }
+
+    /// `S&P 500 · MACD(12,26,9) cn · 2018-01-02 to 2018-12-31`.
+    pub fn title(&self, window: Window<'_>) -> String {
+        let MacdParams { fast, slow, signal } = self.params;
+        let convention = match self.convention {
+            Convention::Cn => "cn",
+            Convention::Talib => "talib",
+        };
+        let span = match (window.bars.first(), window.bars.last()) {
+            (Some(first), Some(last)) => format!("{} to {}", first.date, last.date),
+            _ => "no data".to_string(),
+        };
+        format!("{} · daily · MACD({fast},{slow},{signal}) {convention} · {span}", self.instrument)
+    }
+}
+
+impl Window<'_> {
+    pub fn is_empty(&self) -> bool {
+        self.bars.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::bar::parse_csv;
+
+    fn sample() -> Analysis {
+        let mut csv = String::from("date,open,high,low,close\n");
+        for day in 1..=28 {
+            let close = 10.0 + f64::from(day % 7);
+            csv.push_str(&format!("2021-02-{day:02},{close},{},{},{close}\n", close + 1.0, close - 1.0));
+        }
+        let bars = parse_csv("t", csv.as_bytes()).unwrap();
+        Analysis::new("T", bars, MacdParams { fast: 3, slow: 6, signal: 3 }, Convention::Talib)
+    }
+
+    #[test]
+    fn windows_are_inclusive_and_may_be_empty() {
+        let a = sample();
+        let d = |s: &str| Some(Date::parse(s).unwrap());
+        let w = a.window(DateRange { start: d("2021-02-05"), end: d("2021-02-07") });
+        assert_eq!(w.bars.len(), 3);
+        assert_eq!(w.bars[0].date.to_string(), "2021-02-05");
+        assert!(a.window(DateRange { start: d("2022-01-01"), end: None }).is_empty());
+        assert_eq!(a.window(DateRange::default()).bars.len(), 28);
+    }
+
+    #[test]
+    fn rows_skip_the_warm_up_and_equal_slices_of_the_full_history() {
+        let a = sample();
+        let all = a.rows(DateRange::default());
+        assert_eq!(all.len(), 28 - 7); // lookback (6-1)+(3-1)
+        let d = |s: &str| Some(Date::parse(s).unwrap());
+        let part = a.rows(DateRange { start: d("2021-02-10"), end: d("2021-02-20") });
+        let first = all.iter().position(|r| r.date == "2021-02-10").unwrap();
+        assert_eq!(part, all[first..first + 11].to_vec());
+    }
+}

@@ -1,0 +1,177 @@
+//! Calendar dates (`YYYY-MM-DD`) and inclusive date ranges, as trading data and requests use them.
+//!
+//! Only what the service needs: strict parsing (so `2023-02-30` is an error, not March 2nd),
+//! ordering, and display. No time zones: a trading day is a label, not an instant.
+
+use std::fmt;
+
+/// A day of the proleptic Gregorian calendar, years 1 to 9999.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Date {
+    // Field order gives the derived ordering: year, then month, then day.
+    year: u16,
+    month: u8,
+    day: u8,
+}
+
+/// Why a text is not a date.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DateError {
+    #[error("{0:?} is not a date: use YYYY-MM-DD, e.g. 2023-01-31")]
+    Format(String),
+    #[error("{0:?} is not a real day: {1}")]
+    Impossible(String, &'static str),
+}
+
+impl Date {
+    /// The date, if it exists.
+    pub fn new(year: u16, month: u8, day: u8) -> Option<Date> {
+        let valid =
+            (1..=9999).contains(&year) && (1..=12).contains(&month) && day >= 1 && day <= days_in_month(year, month);
+        valid.then_some(Date { year, month, day })
+    }
+
+    /// Parses exactly `YYYY-MM-DD` (four, two and two ASCII digits).
+    pub fn parse(text: &str) -> Result<Date, DateError> {
+        let format_error = || DateError::Format(text.to_string());
+        let bytes = text.as_bytes();
+        if bytes.len() != 10 || bytes[4] != b'-' || bytes[7] != b'-' {
+            return Err(format_error());
+        }
+        let number = |range: std::ops::Range<usize>| -> Result<u16, DateError> {
+            let part = &bytes[range];
+            if !part.iter().all(u8::is_ascii_digit) {
+                return Err(format_error());
+            }
+            Ok(part.iter().fold(0u16, |n, d| n * 10 + u16::from(d - b'0')))
+        };
+        let (year, month, day) = (number(0..4)?, number(5..7)?, number(8..10)?);
+        if year == 0 {
+            return Err(DateError::Impossible(text.to_string(), "years start at 0001"));
+        }
+        if !(1..=12).contains(&month) {
+            return Err(DateError::Impossible(text.to_string(), "the month must be 01 to 12"));
+        }
+        let (month, day) = (month as u8, day as u8);
+        if day == 0 || day > days_in_month(year, month) {
+            return Err(DateError::Impossible(text.to_string(), "that month has no such day"));
+        }
+        Ok(Date { year, month, day })
+    }
+
+    pub fn year(self) -> u16 {
+        self.year
+    }
+
+    pub fn month(self) -> u8 {
+        self.month
+    }
+
+    pub fn day(self) -> u8 {
+        self.day
+    }
+}
+
+fn is_leap(year: u16) -> bool {
+    (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
+}
+
+fn days_in_month(year: u16, month: u8) -> u8 {
+    match month {
+        2 if is_leap(year) => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+impl fmt::Display for Date {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:04}-{:02}-{:02}", self.year, self.month, self.day)
+    }
+}
+
+/// An inclusive range of days; an open end means "from the first bar" or "to the last bar".
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct DateRange {
+    pub start: Option<Date>,
+    pub end: Option<Date>,
+}
+
+/// Why a pair of texts is not a date range.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RangeError {
+    #[error("start_date: {0}")]
+    Start(DateError),
+    #[error("end_date: {0}")]
+    End(DateError),
+    #[error("start_date {start} is after end_date {end}: swap them, or leave one empty for an open end")]
+    Reversed { start: Date, end: Date },
+}
+
+impl DateRange {
+    /// Parses a request's `start_date` and `end_date`; an empty text is an open end.
+    pub fn parse(start: &str, end: &str) -> Result<DateRange, RangeError> {
+        let optional = |text: &str| (!text.is_empty()).then(|| Date::parse(text)).transpose();
+        let start = optional(start).map_err(RangeError::Start)?;
+        let end = optional(end).map_err(RangeError::End)?;
+        if let (Some(start), Some(end)) = (start, end) {
+            if start > end {
+                return Err(RangeError::Reversed { start, end });
+            }
+        }
+        Ok(DateRange { start, end })
+    }
+
+    pub fn contains(&self, date: Date) -> bool {
+        self.start.is_none_or(|s| s <= date) && self.end.is_none_or(|e| date <= e)
+    }
+}
+
+impl fmt::Display for DateRange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (self.start, self.end) {
+            (Some(s), Some(e)) => write!(f, "{s} to {e}"),
+            (Some(s), None) => write!(f, "from {s}"),
+            (None, Some(e)) => write!(f, "up to {e}"),
+            (None, None) => write!(f, "all dates"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_real_days_only() {
+        assert_eq!(Date::parse("2024-02-29").unwrap(), Date::new(2024, 2, 29).unwrap());
+        assert_eq!(Date::parse("2000-02-29").unwrap().to_string(), "2000-02-29");
+        assert!(matches!(Date::parse("2023-02-29"), Err(DateError::Impossible(..))));
+        assert!(matches!(Date::parse("1900-02-29"), Err(DateError::Impossible(..))));
+        assert!(matches!(Date::parse("2023-02-30"), Err(DateError::Impossible(..))));
+        assert!(matches!(Date::parse("2023-13-01"), Err(DateError::Impossible(..))));
+        assert!(matches!(Date::parse("2023-04-31"), Err(DateError::Impossible(..))));
+        assert!(matches!(Date::parse("0000-01-01"), Err(DateError::Impossible(..))));
+        for bad in ["2023-1-01", "2023/01/01", "20230101", "2023-01-01 ", "２０２３-01-01", "", "+023-01-01"] {
+            assert!(matches!(Date::parse(bad), Err(DateError::Format(_))), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn messages_show_the_expected_form() {
+        let e = Date::parse("01/02/2023").unwrap_err().to_string();
+        assert!(e.contains("YYYY-MM-DD"), "{e}");
+    }
+
+    #[test]
+    fn ranges_have_open_ends_and_refuse_reversal() {
+        let r = DateRange::parse("", "2020-01-31").unwrap();
+        assert!(r.contains(Date::new(1999, 1, 1).unwrap()));
+        assert!(r.contains(Date::new(2020, 1, 31).unwrap()));
+        assert!(!r.contains(Date::new(2020, 2, 1).unwrap()));
+        assert!(matches!(DateRange::parse("2020-02-01", "2020-01-31"), Err(RangeError::Reversed { .. })));
+        assert!(matches!(DateRange::parse("2020-02-30", ""), Err(RangeError::Start(_))));
+        assert!(matches!(DateRange::parse("", "x"), Err(RangeError::End(_))));
+    }
+}

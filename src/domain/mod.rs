@@ -1,0 +1,33 @@
+//! The domain: what the indicator service computes. Nothing here knows about gRPC; the
+//! [`crate::service`] layer turns these values into protocol messages.
+//!
+//! * [`date`]: `YYYY-MM-DD` days and inclusive [`date::DateRange`]s.
+//! * [`bar`]: daily [`bar::Bar`]s and their checked CSV loader.
+//! * [`macd`]: MACD in the `cn` and `talib` conventions.
+//! * [`analysis`]: an instrument's bars with their MACD over the full history; windows are slices.
+//! * [`chart`]: the candlestick + MACD chart, rendered in memory to PNG.
+//! * [`sample`]: the embedded sample data set.
+//! * [`placeholder`]: the article's stand-in MACD rows (parity mode).
+
+pub mod analysis;
+pub mod bar;
+pub mod chart;
+pub mod date;
+pub mod macd;
+pub mod placeholder;
+pub mod sample;
+
+/// One row of a `GetMACD` reply, before it is put on the wire.
+///
+/// Values are `f64` because that is what the analysis computes in; the protocol stores them as
+/// `float`, and the narrowing happens once, in the service layer, the way Python's protobuf does
+/// it (round to nearest).
+#[derive(Debug, Clone, PartialEq)]
+pub struct IndicatorRow {
+    pub date: String,
+    pub open: f64,
+    pub close: f64,
+    pub high: f64,
+    pub low: f64,
+    pub macd: f64,
+}

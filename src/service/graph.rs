@@ -1,0 +1,265 @@
+//! `idc.IndicatorGraph/GetMACDGraph`: the MACD chart, as PNG bytes in `chunk_size` pieces.
+//!
+//! Where the PNG comes from is a [`GraphSource`]:
+//!
+//! * a file (parity mode), opened anew for every call and sent in order, every chunk full but the
+//!   last, as the reference does; an empty file sends no message at all. The file is never held
+//!   in memory whole: reads run on the [`BlockingPool`] one block ahead of the sink;
+//! * a chart rendered from the data for the requested range (data mode), on the same pool, since
+//!   a render takes milliseconds of CPU that a completion-queue thread must not spend.
+//!
+//! Either way the sink's `send_all` only asks for the next chunk when gRPC flow control lets it
+//! send, so a slow client holds back the reads rather than filling memory.
+
+use std::fs::File;
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
+
+use futures::stream::{self, BoxStream};
+use futures::{FutureExt, SinkExt, StreamExt, TryStreamExt};
+use grpcio::{RpcContext, RpcStatus, RpcStatusCode, ServerStreamingSink, WriteFlags};
+
+use super::status;
+use crate::blocking::BlockingPool;
+use crate::domain::analysis::Analysis;
+use crate::domain::chart::{ChartError, ChartSize};
+use crate::domain::date::DateRange;
+use crate::protocol::indicator_graph::{MACDGraphReply, MACDGraphRequest};
+use crate::protocol::indicator_graph_grpc::IndicatorGraph;
+
+/// Bytes read from a file per trip to the blocking pool. Several small chunks are read at once so
+/// a 1 KiB chunk size does not cost a thread hand-off per message.
+const READ_BLOCK: usize = 64 * 1024;
+
+/// Bars in the parity-mode fallback chart: about one trading year.
+pub const FALLBACK_BARS: usize = 250;
+
+/// What `GetMACDGraph` streams.
+#[derive(Clone)]
+pub enum GraphSource {
+    /// This file, as the reference does (`--graph-file`).
+    File(PathBuf),
+    /// This file if it exists (the reference's default `./macd.png`), else the chart of the last
+    /// [`FALLBACK_BARS`] bars of `fallback`, rendered once and kept.
+    FileOrChart { path: PathBuf, fallback: Arc<Fallback> },
+    /// The chart of the requested range (data mode).
+    Chart { analysis: Arc<Analysis>, size: ChartSize },
+}
+
+/// The parity-mode fallback chart, rendered on first use.
+pub struct Fallback {
+    analysis: Arc<Analysis>,
+    size: ChartSize,
+    png: OnceLock<Arc<Vec<u8>>>,
+}
+
+impl Fallback {
+    pub fn new(analysis: Arc<Analysis>, size: ChartSize) -> Arc<Fallback> {
+        Arc::new(Fallback { analysis, size, png: OnceLock::new() })
+    }
+
+    fn png(&self) -> Result<Arc<Vec<u8>>, ChartError> {
+        if let Some(png) = self.png.get() {
+            return Ok(Arc::clone(png));
+        }
+        let png = Arc::new(self.analysis.recent_chart(FALLBACK_BARS, self.size)?);
+        Ok(Arc::clone(self.png.get_or_init(|| png)))
+    }
+}
+
+#[derive(Clone)]
+pub struct GraphService {
+    source: GraphSource,
+    chunk_size: usize,
+    pool: BlockingPool,
+}
+
+impl GraphService {
+    pub fn new(source: GraphSource, chunk_size: usize, pool: BlockingPool) -> Self {
+        GraphService { source, chunk_size, pool }
+    }
+}
+
+/// PNG bytes ready to stream: an open file, or a picture in memory.
+enum Png {
+    File(File, Arc<PathBuf>),
+    Memory(Arc<Vec<u8>>),
+}
+
+impl IndicatorGraph for GraphService {
+    fn get_macd_graph(
+        &mut self,
+        ctx: RpcContext,
+        request: MACDGraphRequest,
+        mut sink: ServerStreamingSink<MACDGraphReply>,
+    ) {
+        let (source, chunk_size, pool) = (self.source.clone(), self.chunk_size, self.pool.clone());
+        ctx.spawn(async move {
+            let png = match prepare(source, &request, &pool).await {
+                Ok(png) => png,
+                Err(status) => return fail(sink, status).await,
+            };
+            // Ask gRPC to coalesce the small messages into fewer writes; flow control still
+            // applies to every one of them.
+            sink.enhance_batch(true);
+            let mut replies = chunks(png, chunk_size, pool).map_ok(|chunk| {
+                let mut reply = MACDGraphReply::new();
+                reply.macd_chunk = chunk;
+                (reply, WriteFlags::default())
+            });
+            match sink.send_all(&mut replies).await {
+                Ok(()) => {
+                    if let Err(e) = sink.close().await {
+                        log::debug!("GetMACDGraph: closing the stream failed: {e}");
+                    }
+                }
+                // A read failed part way: tell the client, who then discards what it got.
+                Err(grpcio::Error::RpcFailure(status)) => fail(sink, status).await,
+                Err(e) => log::debug!("GetMACDGraph: stream ended early: {e}"),
+            }
+        });
+    }
+}
+
+async fn fail(sink: ServerStreamingSink<MACDGraphReply>, status: RpcStatus) {
+    log::warn!("GetMACDGraph failed: {:?} {}", status.code(), status.message());
+    if let Err(e) = sink.fail(status).await {
+        log::debug!("GetMACDGraph: sending the error status failed: {e}");
+    }
+}
+
+/// Opens the file or renders the chart, on the blocking pool.
+async fn prepare(source: GraphSource, request: &MACDGraphRequest, pool: &BlockingPool) -> Result<Png, RpcStatus> {
+    let job = match source {
+        GraphSource::File(path) => pool.run(move || open(Arc::new(path))).boxed(),
+        GraphSource::FileOrChart { path, fallback } => pool
+            .run(move || {
+                let path = Arc::new(path);
+                match File::open(&*path) {
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                        log::info!(
+                            "{} does not exist: streaming the chart of the embedded sample instead",
+                            path.display()
+                        );
+                        fallback.png().map(Png::Memory).map_err(chart_failed)
+                    }
+                    opened => opened.map(|file| Png::File(file, Arc::clone(&path))).map_err(|e| open_failed(&path, &e)),
+                }
+            })
+            .boxed(),
+        GraphSource::Chart { analysis, size } => {
+            let range = DateRange::parse(&request.start_date, &request.end_date)
+                .map_err(|e| status(RpcStatusCode::INVALID_ARGUMENT, e.to_string()))?;
+            pool.run(move || match analysis.chart(range, size) {
+                Ok(png) => Ok(Png::Memory(Arc::new(png))),
+                Err(ChartError::Empty) => Err(empty_range(&analysis, range)),
+                Err(e) => Err(chart_failed(e)),
+            })
+            .boxed()
+        }
+    };
+    job.await.map_err(|failed| status(RpcStatusCode::INTERNAL, failed.to_string()))?
+}
+
+fn open(path: Arc<PathBuf>) -> Result<Png, RpcStatus> {
+    match File::open(&*path) {
+        Ok(file) => Ok(Png::File(file, path)),
+        Err(e) => Err(open_failed(&path, &e)),
+    }
+}
+
+fn open_failed(path: &Path, e: &io::Error) -> RpcStatus {
+    if e.kind() == io::ErrorKind::NotFound {
+        status(
+            RpcStatusCode::NOT_FOUND,
+            format!(
+                "graph file {} does not exist on the server; start idc_server with --graph-file set to a PNG",
+                path.display()
+            ),
+        )
+    } else {
+        read_failed(path, e)
+    }
+}
+
+fn read_failed(path: &Path, e: &io::Error) -> RpcStatus {
+    status(RpcStatusCode::INTERNAL, format!("cannot read graph file {} on the server: {e}", path.display()))
+}
+
+fn chart_failed(e: ChartError) -> RpcStatus {
+    log::error!("chart rendering failed: {e}");
+    status(RpcStatusCode::INTERNAL, format!("the server could not draw the chart: {e}"))
+}
+
+/// An empty range is refused rather than drawn as an empty chart: the caller most likely asked
+/// for dates outside the data, and the message says which dates there are.
+fn empty_range(analysis: &Analysis, range: DateRange) -> RpcStatus {
+    let span = analysis
+        .span()
+        .map_or_else(|| "no bars at all".to_string(), |(first, last)| format!("bars from {first} to {last}"));
+    status(
+        RpcStatusCode::INVALID_ARGUMENT,
+        format!("no bars in {range}: the data has {span}; ask for dates inside that span"),
+    )
+}
+
+/// The PNG's bytes as a stream of `chunk_size` pieces.
+fn chunks(png: Png, chunk_size: usize, pool: BlockingPool) -> BoxStream<'static, Result<Vec<u8>, grpcio::Error>> {
+    match png {
+        Png::Memory(bytes) => {
+            let count = bytes.len().div_ceil(chunk_size);
+            stream::iter((0..count).map(move |i| {
+                let end = ((i + 1) * chunk_size).min(bytes.len());
+                Ok(bytes[i * chunk_size..end].to_vec())
+            }))
+            .boxed()
+        }
+        Png::File(file, path) => file_chunks(file, path, chunk_size, pool).boxed(),
+    }
+}
+
+/// A file's bytes in `chunk_size` pieces, read a block at a time on the pool.
+fn file_chunks(
+    file: File,
+    path: Arc<PathBuf>,
+    chunk_size: usize,
+    pool: BlockingPool,
+) -> impl futures::Stream<Item = Result<Vec<u8>, grpcio::Error>> + Send {
+    // A whole number of chunks per block, so every chunk but the file's last is full.
+    let block_size = chunk_size * (READ_BLOCK / chunk_size).max(1);
+    let blocks = stream::try_unfold(Some(file), move |file| {
+        let (pool, path) = (pool.clone(), Arc::clone(&path));
+        async move {
+            let Some(mut file) = file else { return Ok::<_, grpcio::Error>(None) };
+            let (file, block) = pool
+                .run(move || {
+                    let block = read_block(&mut file, block_size);
+                    (file, block)
+                })
+                .await
+                .map_err(|e| grpcio::Error::RpcFailure(status(RpcStatusCode::INTERNAL, e.to_string())))?;
+            let block = block.map_err(|e| grpcio::Error::RpcFailure(read_failed(&path, &e)))?;
+            if block.is_empty() {
+                return Ok(None);
+            }
+            // A short block means the end of the file: no need for another read to find out.
+            let next = (block.len() == block_size).then_some(file);
+            Ok(Some((block, next)))
+        }
+    });
+    blocks
+        .map_ok(move |block| {
+            let pieces: Vec<Result<Vec<u8>, grpcio::Error>> =
+                block.chunks(chunk_size).map(|c| Ok(c.to_vec())).collect();
+            stream::iter(pieces)
+        })
+        .try_flatten()
+}
+
+/// Reads until `len` bytes or the end of the file, whichever comes first.
+fn read_block(file: &mut File, len: usize) -> io::Result<Vec<u8>> {
+    let mut block = Vec::with_capacity(len);
+    file.by_ref().take(len as u64).read_to_end(&mut block)?;
+    Ok(block)
+}

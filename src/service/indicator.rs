@@ -1,0 +1,78 @@
+//! `idc.Indicator/GetMACD`: rows of prices and MACD values for a date range.
+//!
+//! Parity mode answers with the article's placeholder rows, whatever the request holds, as the
+//! reference does. Data mode checks the dates and answers with the real bars of the range; the
+//! MACD of the full history is computed at start-up, so a call only slices it, which is cheap
+//! enough to do on the completion-queue thread.
+
+use std::sync::Arc;
+
+use grpcio::{RpcContext, RpcStatusCode, UnarySink};
+
+use super::status;
+use crate::domain::analysis::Analysis;
+use crate::domain::date::DateRange;
+use crate::domain::{placeholder, IndicatorRow};
+use crate::protocol::indicator::{MACDData, MACDReply, MACDRequest};
+use crate::protocol::indicator_grpc::Indicator;
+
+#[derive(Clone, Default)]
+pub struct IndicatorService {
+    /// `None`: parity mode.
+    analysis: Option<Arc<Analysis>>,
+}
+
+impl IndicatorService {
+    /// Placeholder rows, byte for byte as the reference sends them.
+    pub fn parity() -> Self {
+        IndicatorService { analysis: None }
+    }
+
+    /// Real rows from `analysis`.
+    pub fn data(analysis: Arc<Analysis>) -> Self {
+        IndicatorService { analysis: Some(analysis) }
+    }
+}
+
+impl Indicator for IndicatorService {
+    fn get_macd(&mut self, ctx: RpcContext, request: MACDRequest, sink: UnarySink<MACDReply>) {
+        let rows = match &self.analysis {
+            None => Ok(placeholder::rows(&request.start_date)),
+            Some(analysis) => DateRange::parse(&request.start_date, &request.end_date)
+                .map(|range| analysis.rows(range))
+                .map_err(|e| status(RpcStatusCode::INVALID_ARGUMENT, e.to_string())),
+        };
+        ctx.spawn(async move {
+            let sent = match rows {
+                Ok(rows) => sink.success(to_reply(rows)).await,
+                Err(status) => {
+                    log::info!("GetMACD refused: {}", status.message());
+                    sink.fail(status).await
+                }
+            };
+            if let Err(e) = sent {
+                log::debug!("GetMACD reply not delivered: {e}");
+            }
+        });
+    }
+}
+
+/// The wire form of the rows. `as f32` rounds to nearest, as Python's protobuf does when a float
+/// is assigned to a `float` field.
+pub fn to_reply(rows: Vec<IndicatorRow>) -> MACDReply {
+    let mut reply = MACDReply::new();
+    reply.macd = rows
+        .into_iter()
+        .map(|row| {
+            let mut data = MACDData::new();
+            data.date = row.date;
+            data.open = row.open as f32;
+            data.close = row.close as f32;
+            data.high = row.high as f32;
+            data.low = row.low as f32;
+            data.macd = row.macd as f32;
+            data
+        })
+        .collect();
+    reply
+}
