@@ -1,0 +1,243 @@
+//! Shared test plumbing: start servers (ours or the Python reference) on an ephemeral loopback
+//! port, run clients with a time limit, and find the Python peers.
+//!
+//! Every process is bounded in time and killed when its guard drops, so a failing test never
+//! leaves a server behind.
+
+#![allow(dead_code)] // each test binary uses its own part of this module
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// How long a server may take to print its start-up line.
+const STARTUP_LIMIT: Duration = Duration::from_secs(60);
+/// How long one client run may take.
+pub const RUN_LIMIT: Duration = Duration::from_secs(60);
+
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn python_dir() -> PathBuf {
+    repo_root().join("tests/python")
+}
+
+/// The Python interpreter of the project's venv (set up by `scripts/test.sh`).
+///
+/// The interop tests are the contract with existing Python clients, so a missing interpreter or
+/// missing packages are a failure, never a skip.
+pub fn python() -> PathBuf {
+    let python =
+        std::env::var_os("IDC_PYTHON").map(PathBuf::from).unwrap_or_else(|| repo_root().join(".venv/bin/python"));
+    let check = Command::new(&python).args(["-c", "import grpc, grpc_tools, google.protobuf"]).output();
+    match check {
+        Ok(out) if out.status.success() => python,
+        Ok(out) => panic!(
+            "the Python peer at {} lacks grpcio/grpcio-tools/protobuf ({}); run scripts/test.sh, \
+             which installs tests/python/requirements.txt into .venv",
+            python.display(),
+            String::from_utf8_lossy(&out.stderr).trim()
+        ),
+        Err(e) => {
+            panic!("no Python interpreter at {} ({e}); run scripts/test.sh, which creates .venv", python.display())
+        }
+    }
+}
+
+/// A command for one of our binaries.
+pub fn rust_bin(name: &str) -> Command {
+    let path = match name {
+        "idc_server" => env!("CARGO_BIN_EXE_idc_server"),
+        "idc_client" => env!("CARGO_BIN_EXE_idc_client"),
+        "idc_graph_client" => env!("CARGO_BIN_EXE_idc_graph_client"),
+        other => panic!("no binary {other}"),
+    };
+    let mut cmd = Command::new(path);
+    cmd.env("RUST_LOG", "warn");
+    cmd
+}
+
+/// A command for one of the Python peers in `tests/python/`.
+pub fn python_script(script: &str) -> Command {
+    let mut cmd = Command::new(python());
+    cmd.arg(python_dir().join(script));
+    // Python's print() encodes with the locale's encoding; make it UTF-8 whatever the machine.
+    cmd.env("PYTHONUTF8", "1");
+    cmd
+}
+
+/// A running server, killed on drop.
+pub struct Server {
+    child: Child,
+    pub port: u16,
+    stderr: mpsc::Receiver<String>,
+}
+
+impl Server {
+    /// Starts `cmd` (which must be told to listen on 127.0.0.1 port 0) and waits for its
+    /// `Server started, listening on PORT` line.
+    pub fn start(mut cmd: Command) -> Server {
+        let description = format!("{cmd:?}");
+        let mut child = cmd
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {description}: {e}"));
+        let stdout = child.stdout.take().unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let (line_tx, line_rx) = mpsc::channel();
+        thread::spawn(move || {
+            let mut lines = BufReader::new(stdout).lines();
+            if let Some(Ok(line)) = lines.next() {
+                let _ = line_tx.send(line);
+            }
+            for _ in lines {} // keep draining so the server never blocks on a full pipe
+        });
+        let (err_tx, err_rx) = mpsc::channel();
+        thread::spawn(move || {
+            let mut text = String::new();
+            let _ = BufReader::new(stderr).read_to_string(&mut text);
+            let _ = err_tx.send(text);
+        });
+        let line = match line_rx.recv_timeout(STARTUP_LIMIT) {
+            Ok(line) => line,
+            Err(_) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                let err = err_rx.recv_timeout(Duration::from_secs(5)).unwrap_or_default();
+                panic!("{description} did not start within {STARTUP_LIMIT:?}; stderr:\n{err}");
+            }
+        };
+        let port = line
+            .strip_prefix("Server started, listening on ")
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| panic!("unexpected start-up line from {description}: {line:?}"));
+        Server { child, port, stderr: err_rx }
+    }
+
+    pub fn target(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    /// Sends `signal` and waits (bounded) for the process to exit; returns its status and stderr.
+    pub fn stop_with(mut self, signal: &str) -> (ExitStatus, String) {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill").args([&format!("-{signal}"), &pid]).status().unwrap();
+        assert!(sent.success(), "kill -{signal} {pid} failed");
+        let status = wait_bounded(&mut self.child, RUN_LIMIT)
+            .unwrap_or_else(|| panic!("server did not exit within {RUN_LIMIT:?} of SIG{signal}"));
+        let stderr = self.stderr.recv_timeout(Duration::from_secs(10)).unwrap_or_default();
+        (status, stderr)
+    }
+
+    /// Whether the process is still running.
+    pub fn is_running(&mut self) -> bool {
+        self.child.try_wait().unwrap().is_none()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn rust_server(extra: &[&str]) -> Server {
+    let mut cmd = rust_bin("idc_server");
+    cmd.args(["--host", "127.0.0.1", "--port", "0"]).args(extra);
+    Server::start(cmd)
+}
+
+pub fn python_server(extra: &[&str]) -> Server {
+    let mut cmd = python_script("idc_server.py");
+    cmd.args(["--host", "127.0.0.1", "--port", "0"]).args(extra);
+    Server::start(cmd)
+}
+
+fn wait_bounded(child: &mut Child, limit: Duration) -> Option<ExitStatus> {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return Some(status);
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            return None;
+        }
+        thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// What a finished client run printed.
+#[derive(Debug)]
+pub struct Output {
+    pub status: ExitStatus,
+    pub stdout: Vec<u8>,
+    pub stderr: String,
+}
+
+impl Output {
+    pub fn stdout_text(&self) -> String {
+        String::from_utf8(self.stdout.clone()).expect("client stdout is UTF-8")
+    }
+
+    pub fn assert_success(&self, what: &str) -> &Self {
+        assert!(self.status.success(), "{what} failed ({}); stderr:\n{}", self.status, self.stderr);
+        self
+    }
+}
+
+/// Runs `cmd` to completion, killing it if it takes longer than [`RUN_LIMIT`].
+pub fn run(mut cmd: Command) -> Output {
+    let description = format!("{cmd:?}");
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {description}: {e}"));
+    let mut stdout = child.stdout.take().unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    let out_reader = thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = stdout.read_to_end(&mut buf);
+        buf
+    });
+    let err_reader = thread::spawn(move || {
+        let mut buf = String::new();
+        let _ = stderr.read_to_string(&mut buf);
+        buf
+    });
+    let status = wait_bounded(&mut child, RUN_LIMIT)
+        .unwrap_or_else(|| panic!("{description} did not finish within {RUN_LIMIT:?}"));
+    Output { status, stdout: out_reader.join().unwrap(), stderr: err_reader.join().unwrap() }
+}
+
+/// A scratch directory, removed on drop.
+pub fn scratch() -> tempfile::TempDir {
+    tempfile::Builder::new().prefix("idc-test-").tempdir().unwrap()
+}
+
+/// Deterministic, incompressible-looking bytes for graph-file tests.
+pub fn pseudo_random_bytes(len: usize, seed: u64) -> Vec<u8> {
+    let mut state = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+    (0..len)
+        .map(|_| {
+            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            (state >> 33) as u8
+        })
+        .collect()
+}
+
+pub fn write_file(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, bytes).unwrap();
+    path
+}
