@@ -3,7 +3,8 @@
 #
 # grpcio-sys builds gRPC C-core and BoringSSL with cmake, which a new machine lacks. PyPI's `cmake`
 # wheel installs into the project's .venv without root, and the same venv carries the Python peers
-# (grpcio, grpcio-tools, protobuf) that the interop tests run against. Everything is idempotent:
+# (grpcio, grpcio-tools, protobuf) that the interop tests run against and the reference MACD
+# implementations (TA-Lib, pandas, MyTT) that the analysis tests compare with. Everything is idempotent:
 # a second run only checks that the pinned requirements are still satisfied.
 set -euo pipefail
 
@@ -18,11 +19,14 @@ fi
 
 stamp="$VENV/.idc-requirements"
 reqs="$IDC_ROOT/tests/python/requirements.txt"
-want="$(cat "$reqs" "$IDC_ROOT/scripts/env.sh" | cksum)"
+analysis_reqs="$IDC_ROOT/tests/python/requirements-analysis.txt"
+want="$(cat "$reqs" "$analysis_reqs" "$IDC_ROOT/scripts/env.sh" | cksum)"
 if [[ ! -f "$stamp" || "$(cat "$stamp")" != "$want" ]]; then
   echo "idc: installing cmake and the Python test requirements into $VENV" >&2
   "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
-  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check 'cmake>=3.16' -r "$reqs"
+  # The interop peers (grpcio, grpcio-tools, protobuf) and the independent MACD references
+  # (TA-Lib's wheel bundles its C library; pandas; MyTT).
+  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check 'cmake>=3.16' -r "$reqs" -r "$analysis_reqs"
   echo "$want" >"$stamp"
 fi
 

@@ -136,11 +136,12 @@ pub fn render_rgb(window: Window<'_>, title: &str, size: ChartSize) -> Result<(V
     Ok((pixels, layout))
 }
 
-/// PNG with a fast deflate and the `Sub` filter: charts are large flat areas with thin lines, for
-/// which this is both the quickest and about the smallest (see `benches/chart.rs`).
+/// PNG with a fast deflate and adaptive filtering: for a 250-bar 1280x800 chart about 1.4 ms and
+/// 93 KB, where zlib's default level takes 9 to 10 ms for 43 KB and no filter gives 1.3 MB
+/// (`cargo bench --bench chart` prints the whole table).
 pub fn encode_png(pixels: &[u8], size: ChartSize) -> Result<Vec<u8>, ChartError> {
     let mut png = Vec::with_capacity(64 * 1024);
-    PngEncoder::new_with_quality(&mut png, CompressionType::Fast, FilterType::Sub).write_image(
+    PngEncoder::new_with_quality(&mut png, CompressionType::Fast, FilterType::Adaptive).write_image(
         pixels,
         size.width,
         size.height,
@@ -188,7 +189,7 @@ where
         window.bars[i as usize].date.to_string()
     };
     // Candle body width: most of the space per bar, at least one pixel.
-    let plot_width = f64::from(size.width) - f64::from(px(90.0)) - f64::from(px(20.0));
+    let plot_width = f64::from(size.width) - f64::from(px(90.0)) - f64::from(px(48.0));
     let candle_width = ((plot_width / n as f64) * 0.7).floor().max(1.0) as u32;
 
     // Price panel.
@@ -198,14 +199,14 @@ where
     let price_decimals = decimals_for(high - low + 2.0 * pad);
     let mut price = ChartBuilder::on(&price_area)
         .margin_left(px(10.0))
-        .margin_right(px(20.0))
+        .margin_right(px(48.0))
         .margin_top(px(6.0))
         .x_label_area_size(px(30.0))
         .y_label_area_size(px(80.0))
         .build_cartesian_2d(x_range.clone(), (low - pad)..(high + pad))?;
     price
         .configure_mesh()
-        .light_line_style(palette::GRID)
+        .max_light_lines(0)
         .bold_line_style(palette::GRID)
         .axis_style(palette::AXIS)
         .x_labels(8)
@@ -241,16 +242,18 @@ where
     }
     let pad = ((hi - lo) * 0.08).max(1e-9);
     let macd_decimals = decimals_for(hi - lo + 2.0 * pad);
+    let legend_height = px(26.0);
+    let (legend_area, macd_area) = macd_area.split_vertically(legend_height);
+    draw_legend(&legend_area, px(90.0) as i32, &text(13.0), px(2.0))?;
     let mut macd = ChartBuilder::on(&macd_area)
         .margin_left(px(10.0))
-        .margin_right(px(20.0))
-        .margin_top(px(6.0))
+        .margin_right(px(48.0))
         .margin_bottom(px(6.0))
         .x_label_area_size(px(30.0))
         .y_label_area_size(px(80.0))
         .build_cartesian_2d(x_range, (lo - pad)..(hi + pad))?;
     macd.configure_mesh()
-        .light_line_style(palette::GRID)
+        .max_light_lines(0)
         .bold_line_style(palette::GRID)
         .axis_style(palette::AXIS)
         .x_labels(8)
@@ -271,18 +274,8 @@ where
         palette::AXIS.stroke_width(1),
     )))?;
     let line_width = px(2.0);
-    macd.draw_series(LineSeries::new(points.iter().map(|&(x, p)| (x, p.dif)), palette::DIF.stroke_width(line_width)))?
-        .label("DIF")
-        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], palette::DIF.stroke_width(line_width)));
-    macd.draw_series(LineSeries::new(points.iter().map(|&(x, p)| (x, p.dea)), palette::DEA.stroke_width(line_width)))?
-        .label("DEA")
-        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], palette::DEA.stroke_width(line_width)));
-    macd.configure_series_labels()
-        .position(SeriesLabelPosition::UpperLeft)
-        .background_style(palette::BACKGROUND.mix(0.85))
-        .border_style(palette::GRID)
-        .label_font(text(13.0))
-        .draw()?;
+    macd.draw_series(LineSeries::new(points.iter().map(|&(x, p)| (x, p.dif)), palette::DIF.stroke_width(line_width)))?;
+    macd.draw_series(LineSeries::new(points.iter().map(|&(x, p)| (x, p.dea)), palette::DEA.stroke_width(line_width)))?;
 
     let area = |chart: &ChartContext<
         DB,
@@ -292,6 +285,34 @@ where
         (x.start, y.start, x.end, y.end)
     };
     Ok(Layout { price: area(&price), macd: area(&macd) })
+}
+
+/// The key of the MACD panel, in a band of its own above the plot so it never hides data:
+/// DIF and DEA as line samples, the histogram as a red and a green bar.
+fn draw_legend<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    left: i32,
+    font: &TextStyle,
+    line_width: u32,
+) -> DrawResult<()>
+where
+    DB::ErrorType: 'static,
+{
+    let (_, height) = area.dim_in_pixel();
+    let y = height as i32 / 2;
+    let sample = 22;
+    let mut x = left;
+    for (label, colour) in [("DIF", palette::DIF), ("DEA", palette::DEA)] {
+        area.draw(&PathElement::new(vec![(x, y), (x + sample, y)], colour.stroke_width(line_width)))?;
+        area.draw(&Text::new(label, (x + sample + 6, y), font.pos(Pos::new(HPos::Left, VPos::Center))))?;
+        x += sample + 60;
+    }
+    let bar = 5;
+    area.draw(&Rectangle::new([(x, y - 7), (x + bar, y + 7)], palette::RISING.filled()))?;
+    area.draw(&Rectangle::new([(x + bar + 2, y - 4), (x + 2 * bar + 2, y + 7)], palette::FALLING.filled()))?;
+    let label = "MACD histogram";
+    area.draw(&Text::new(label, (x + 2 * bar + 10, y), font.pos(Pos::new(HPos::Left, VPos::Center))))?;
+    Ok(())
 }
 
 /// Decimals for axis labels over a span of values: about three significant digits of the span.
