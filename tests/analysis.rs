@@ -185,6 +185,14 @@ fn data_mode_streams_the_chart_of_the_range() {
     download(&server, "2018-01-01", "2018-12-31", &received).assert_success("idc_graph_client");
     assert_eq!(png_size(&received), (1280, 800));
 
+    // The Python client gets the same bytes.
+    let from_python = dir.path().join("python.png");
+    let mut cmd = python_script("idc_graph_client.py");
+    cmd.args(["--target", &server.target(), "--start-date", "2018-01-01", "--end-date", "2018-12-31", "--output"])
+        .arg(&from_python);
+    run(cmd).assert_success("idc_graph_client.py");
+    assert_eq!(fs::read(&from_python).unwrap(), fs::read(&received).unwrap());
+
     // The same chart as --render-chart writes: rendering is deterministic.
     let rendered = dir.path().join("rendered.png");
     let mut cmd = rust_bin("idc_server");
