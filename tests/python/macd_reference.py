@@ -12,9 +12,14 @@ Conventions (``--convention``):
 * ``talib`` ``talib.MACD(close, fast, slow, signal)`` from the ``ta-lib`` wheel: dif = macd line,
             dea = signal line, macd = macdhist (not doubled). Leading rows where TA-Lib returns NaN
             (its lookback, 33 bars for 12/26/9) are left out.
+* ``mytt``  ``MyTT.MACD(close, fast, slow, signal)``: the same pandas EMA arithmetic as ``cn``
+            (macd = 2 * (dif - dea)), but MyTT rounds each of dif, dea and macd to 3 decimals
+            (``np.round(x, 3)``, each from the unrounded values); those rounded values are printed
+            as they are. One row per input bar.
 
-``--check-mytt`` also computes ``MyTT.MACD`` (which uses the same pandas EMA and rounds to 3
-decimals) and reports, on stderr, the largest absolute difference from the pandas ``cn`` values.
+``--check-mytt`` also computes ``MyTT.MACD`` and reports, on stderr, the largest absolute
+difference from the pandas ``cn`` values (at most 5e-4, from MyTT's rounding); it works with any
+``--convention`` and does not change stdout.
 
 Requirements: tests/python/requirements-analysis.txt (numpy, pandas, ta-lib, MyTT).
 """
@@ -56,13 +61,20 @@ def macd_talib(close: pd.Series, fast: int, slow: int, signal: int) -> pd.DataFr
     return out[~out.isna().any(axis=1)]
 
 
-def check_mytt(close: pd.Series, fast: int, slow: int, signal: int, ref: pd.DataFrame) -> float:
+def macd_mytt(close: pd.Series, fast: int, slow: int, signal: int) -> pd.DataFrame:
     from MyTT import MACD as mytt_macd
 
     dif, dea, macd = mytt_macd(close.to_numpy(dtype=np.float64), fast, slow, signal)
+    return pd.DataFrame({"dif": np.asarray(dif, dtype=np.float64),
+                         "dea": np.asarray(dea, dtype=np.float64),
+                         "macd": np.asarray(macd, dtype=np.float64)}, index=close.index)
+
+
+def check_mytt(close: pd.Series, fast: int, slow: int, signal: int, ref: pd.DataFrame) -> float:
+    mytt = macd_mytt(close, fast, slow, signal)
     worst = 0.0
-    for name, values in (("dif", dif), ("dea", dea), ("macd", macd)):
-        diff = np.abs(np.asarray(values, dtype=np.float64) - ref[name].to_numpy())
+    for name in ("dif", "dea", "macd"):
+        diff = np.abs(mytt[name].to_numpy() - ref[name].to_numpy())
         i = int(np.nanargmax(diff))
         print(f"MyTT vs pandas cn: {name} max |diff| = {diff[i]:.3e} (row {i})", file=sys.stderr)
         worst = max(worst, float(diff[i]))
@@ -74,7 +86,7 @@ def check_mytt(close: pd.Series, fast: int, slow: int, signal: int, ref: pd.Data
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--csv", required=True, help="input CSV (date,open,high,low,close,volume)")
-    ap.add_argument("--convention", choices=("cn", "talib"), default="cn")
+    ap.add_argument("--convention", choices=("cn", "talib", "mytt"), default="cn")
     ap.add_argument("--fast", type=int, default=12)
     ap.add_argument("--slow", type=int, default=26)
     ap.add_argument("--signal", type=int, default=9)
@@ -86,6 +98,8 @@ def main() -> int:
     close = df["close"].astype(np.float64)
     if args.convention == "cn":
         out = macd_cn(close, args.fast, args.slow, args.signal)
+    elif args.convention == "mytt":
+        out = macd_mytt(close, args.fast, args.slow, args.signal)
     else:
         out = macd_talib(close, args.fast, args.slow, args.signal)
         print(f"talib: {len(df) - len(out)} leading rows left out (lookback)", file=sys.stderr)
