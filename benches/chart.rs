@@ -1,5 +1,7 @@
 //! Chart render and PNG encode: time and size per compression/filter choice, on one year (250
-//! bars) of the embedded sample at 1280x800. Prints a table; run with `cargo bench --bench chart`.
+//! bars) of the embedded sample at 1280x800, and the same chart drawn by matplotlib, the
+//! article's tool (`benches/matplotlib_chart.py`). Prints tables; run with `scripts/bench.sh`,
+//! which installs matplotlib into `.venv`, or `cargo bench --bench chart`.
 //!
 //! Times are medians of repeated runs in one process, so the rows compare with each other even
 //! on a shared, noisy machine.
@@ -77,5 +79,48 @@ fn main() {
     }
     let (total, png) = time(|| analysis.recent_chart(250, size).unwrap());
     println!();
-    println!("as served (chart::encode_png): {:.2} ms, {:.1} KB", ms(total), png.len() as f64 / 1024.0);
+    println!("| renderer                         | draw+encode ms | PNG KB | speed vs matplotlib |");
+    println!("|----------------------------------|----------------|--------|---------------------|");
+    match matplotlib() {
+        Ok((mpl_ms, mpl_bytes)) => {
+            println!(
+                "| matplotlib Agg (the article's)   | {mpl_ms:>14.2} | {:>6.1} | {:>18.1}x |",
+                mpl_bytes / 1024.0,
+                1.0
+            );
+            println!(
+                "| plotters + image (idc, served)   | {:>14.2} | {:>6.1} | {:>18.1}x |",
+                ms(total),
+                png.len() as f64 / 1024.0,
+                mpl_ms / ms(total)
+            );
+        }
+        Err(why) => {
+            println!("| matplotlib Agg (the article's)   | not run: {why}");
+            println!("| plotters + image (idc, served)   | {:>14.2} | {:>6.1} |", ms(total), png.len() as f64 / 1024.0);
+        }
+    }
+}
+
+/// Median ms and PNG bytes of matplotlib drawing the same chart, from `benches/matplotlib_chart.py`.
+fn matplotlib() -> Result<(f64, f64), String> {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let python = std::env::var_os("IDC_PYTHON").map_or_else(|| root.join(".venv/bin/python"), Into::into);
+    let out = std::process::Command::new(&python)
+        .arg(root.join("benches/matplotlib_chart.py"))
+        .args(["--runs", &RUNS.to_string()])
+        .output()
+        .map_err(|e| format!("{}: {e}", python.display()))?;
+    if !out.status.success() {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        return Err(format!("{} (use scripts/bench.sh)", stderr.lines().last().unwrap_or("failed")));
+    }
+    // One line of JSON; two numbers are all we need from it.
+    let text = String::from_utf8_lossy(&out.stdout);
+    let number = |key: &str| -> Result<f64, String> {
+        let start = text.find(&format!("\"{key}\": ")).ok_or(format!("no {key} in {text}"))? + key.len() + 4;
+        let end = text[start..].find([',', '}']).ok_or("bad JSON")? + start;
+        text[start..end].trim().parse().map_err(|e| format!("{key}: {e}"))
+    };
+    Ok((number("median_ms")?, number("png_bytes")?))
 }
