@@ -181,16 +181,18 @@ where
 
     let n = window.bars.len();
     let x_range = -0.5..(n as f64 - 0.5);
+    // Bars sit at whole x positions; a tick between two bars (short ranges get ticks at halves
+    // and fifths) gets no label rather than a repeat of its neighbour's date.
     let date_label = |x: &f64| -> String {
         let i = x.round();
-        if i < 0.0 || i as usize >= n {
+        if (x - i).abs() > 1e-6 || i < 0.0 || i as usize >= n {
             return String::new();
         }
         window.bars[i as usize].date.to_string()
     };
     // Candle body width: most of the space per bar, at least one pixel.
     let plot_width = f64::from(size.width) - f64::from(px(90.0)) - f64::from(px(48.0));
-    let candle_width = ((plot_width / n as f64) * 0.7).floor().max(1.0) as u32;
+    let candle_width = ((plot_width / n as f64) * 0.7).floor().clamp(1.0, f64::from(px(24.0))) as u32;
 
     // Price panel.
     let low = window.bars.iter().map(|b| b.low).fold(f64::INFINITY, f64::min);
@@ -264,7 +266,8 @@ where
         .y_desc("MACD")
         .axis_desc_style(text(14.0))
         .draw()?;
-    let half_bar = 0.35;
+    // As wide as a candle body, in bar units.
+    let half_bar = f64::from(candle_width) / 2.0 * n as f64 / plot_width;
     macd.draw_series(points.iter().map(|&(x, p)| {
         let colour = if p.macd >= 0.0 { palette::RISING } else { palette::FALLING };
         Rectangle::new([(x - half_bar, 0.0), (x + half_bar, p.macd)], colour.filled())
