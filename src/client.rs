@@ -36,8 +36,9 @@ pub enum ClientError {
     Rpc {
         method: &'static str,
         target: String,
+        // Boxed: grpcio's error is large, and this travels in every `Result`.
         #[source]
-        source: grpcio::Error,
+        source: Box<grpcio::Error>,
     },
     #[error("cannot write {}: {source}", .path.display())]
     Output {
@@ -51,8 +52,11 @@ impl ClientError {
     /// The gRPC status code, when the server (or gRPC) answered with one.
     pub fn code(&self) -> Option<grpcio::RpcStatusCode> {
         match self {
-            ClientError::Rpc { source: grpcio::Error::RpcFailure(status), .. } => Some(status.code()),
-            _ => None,
+            ClientError::Rpc { source, .. } => match &**source {
+                grpcio::Error::RpcFailure(status) => Some(status.code()),
+                _ => None,
+            },
+            ClientError::Output { .. } => None,
         }
     }
 }
@@ -96,7 +100,7 @@ pub fn get_macd(target: &Target, start_date: &str, end_date: &str) -> Result<MAC
     MACDReply::parse_from_bytes(&bytes).map_err(|e| ClientError::Rpc {
         method: "GetMACD",
         target: target.address.clone(),
-        source: grpcio::Error::Codec(Box::new(e)),
+        source: Box::new(grpcio::Error::Codec(Box::new(e))),
     })
 }
 
@@ -112,7 +116,7 @@ pub fn get_macd_bytes(target: &Target, start_date: &str, end_date: &str) -> Resu
     client.unary_call(&GET_MACD_RAW, &request, call_option(target)).map_err(|source| ClientError::Rpc {
         method: "GetMACD",
         target: target.address.clone(),
-        source,
+        source: Box::new(source),
     })
 }
 
@@ -142,8 +146,11 @@ fn raw_de(mut reader: MessageReader) -> grpcio::Result<Vec<u8>> {
 /// of bytes written.
 pub fn download_graph(target: &Target, start_date: &str, end_date: &str, output: &Path) -> Result<u64, ClientError> {
     let output_error = |source: io::Error| ClientError::Output { path: output.to_path_buf(), source };
-    let rpc_error =
-        |source: grpcio::Error| ClientError::Rpc { method: "GetMACDGraph", target: target.address.clone(), source };
+    let rpc_error = |source: grpcio::Error| ClientError::Rpc {
+        method: "GetMACDGraph",
+        target: target.address.clone(),
+        source: Box::new(source),
+    };
     let mut file = AtomicFile::create(output).map_err(output_error)?;
 
     let client = IndicatorGraphClient::new(channel(&target.address));

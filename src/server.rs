@@ -82,7 +82,11 @@ pub fn start(config: &ServerConfig, services: Vec<grpcio::Service>) -> Result<Ru
         .add_listening_port(address.clone(), credentials())
         .map_err(|_| ServerError::Bind { address: address.clone() })?;
     server.start();
-    log::info!("listening on {address} (port {port}), {} completion queue(s)", config.completion_queues.max(1));
+    log::info!(
+        "listening on {}:{port}, {} completion queue(s)",
+        address.rsplit_once(':').map_or(address.as_str(), |(h, _)| h),
+        config.completion_queues.max(1)
+    );
     Ok(RunningServer { server, port, grace: config.grace, _env: env })
 }
 

@@ -531,7 +531,7 @@ mod tests {
         assert_eq!(float_text(f32::NEG_INFINITY), "-inf");
         // "1.4013e-45" reads back as the smallest subnormal, so the short form wins.
         assert_eq!(float_text(f32::from_bits(1)), "1.4013e-45");
-        assert_eq!(float_text(1.17549435e-38), "1.17549435e-38");
+        assert_eq!(float_text(f32::MIN_POSITIVE), "1.17549435e-38");
     }
 
     #[test]

@@ -1,8 +1,8 @@
 //! The gRPC handlers. A handler validates its request, calls the [`crate::domain`], and maps the
 //! outcome to a reply or a status; nothing here blocks a completion-queue thread.
 //!
-//! * [`indicator`]: `idc.Indicator/GetMACD`.
-//! * [`graph`]: `idc.IndicatorGraph/GetMACDGraph`, the chart streamed in chunks.
+//! * [`indicator`] answers `idc.Indicator/GetMACD`.
+//! * [`graph`] answers `idc.IndicatorGraph/GetMACDGraph`, the chart streamed in chunks.
 //!
 //! Parity mode (the default) answers as the article's Python server does; data mode
 //! ([`Mode::Data`]) answers with real bars, MACD and charts.
