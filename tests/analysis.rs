@@ -257,3 +257,36 @@ fn a_bad_data_file_stops_the_server_at_start_with_file_and_line() {
     let expected = format!("{}:3: high 2 is below low 3", csv.display());
     assert!(out.stderr.contains(&expected), "{}", out.stderr);
 }
+
+#[test]
+fn other_calls_are_answered_while_a_chart_renders() {
+    // One completion queue and one render thread: if the render ran on the completion-queue
+    // thread, GetMACD would wait for it. An 8192x8192 chart of all 5,031 bars takes far longer to
+    // draw and encode than a GetMACD takes to answer.
+    let server = rust_server(&[
+        "--data",
+        "sample",
+        "--completion-queues",
+        "1",
+        "--blocking-threads",
+        "1",
+        "--chart-size",
+        "8192x8192",
+    ]);
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    let graph_target = target(&server);
+    let dir = scratch();
+    let output = dir.path().join("big.png");
+    let render = std::thread::spawn(move || {
+        let result = client::download_graph(&graph_target, "", "", &output);
+        done_tx.send("graph").unwrap();
+        result.map(|bytes| (bytes, output))
+    });
+    std::thread::sleep(Duration::from_millis(50)); // let the render start (it takes ~250 ms here)
+    let rows = served_rows(&server, "2018-12-24", "");
+    assert_eq!(rows.macd.len(), 5);
+    assert!(done_rx.try_recv().is_err(), "GetMACD was answered while the chart was still rendering");
+    let (bytes, output) = render.join().unwrap().expect("the big chart arrives");
+    assert!(bytes > 0);
+    assert_eq!(png_size(&output), (8192, 8192));
+}
