@@ -18,7 +18,7 @@ use idc::domain::macd::{Convention, MacdParams};
 use idc::domain::sample;
 use idc::output::AtomicFile;
 use idc::server::{self, ServerConfig};
-use idc::service::{Mode, ServiceConfig, Services, MAX_CHUNK_SIZE};
+use idc::service::{Mode, ServiceConfig, Services};
 
 /// gRPC indicator server: MACD rows (GetMACD) and the MACD chart as PNG chunks (GetMACDGraph).
 ///
@@ -45,7 +45,7 @@ struct Args {
     graph_file: Option<PathBuf>,
 
     /// Bytes per GetMACDGraph message, 1 to 4194304 (4 MiB).
-    #[arg(long, default_value_t = 1024, value_parser = parse_chunk_size)]
+    #[arg(long, default_value_t = 1024)]
     chunk_size: usize,
 
     /// Serve real data: a CSV with the header date,open,high,low,close[,volume], or `sample`
@@ -92,25 +92,24 @@ struct Args {
     end_date: String,
 
     /// gRPC completion queues (threads polling the network); default: one per CPU.
-    #[arg(long, default_value_t = server::default_parallelism())]
-    completion_queues: usize,
+    #[arg(long, default_value_t = server::default_parallelism(), value_parser = clap::value_parser!(u16).range(1..=256))]
+    completion_queues: u16,
 
     /// Threads for blocking work (file reads, chart renders); default: one per CPU, at least 2.
-    #[arg(long, default_value_t = server::default_parallelism().max(2))]
-    blocking_threads: usize,
+    #[arg(long, default_value_t = server::default_parallelism().max(2), value_parser = clap::value_parser!(u16).range(1..=1024))]
+    blocking_threads: u16,
 
     /// Seconds that calls in flight may take to finish after SIGINT/SIGTERM before they are
     /// cancelled.
-    #[arg(long, default_value_t = 5.0)]
+    #[arg(long, default_value_t = 5.0, value_parser = parse_grace)]
     grace_period: f64,
 }
 
-fn parse_chunk_size(text: &str) -> Result<usize, String> {
-    let n: usize = text.parse().map_err(|_| format!("{text:?} is not a whole number of bytes"))?;
-    if (1..=MAX_CHUNK_SIZE).contains(&n) {
-        Ok(n)
-    } else {
-        Err(format!("{n} is out of range: use 1 to {MAX_CHUNK_SIZE} bytes"))
+/// `--grace-period`: 0 to 3600 seconds.
+fn parse_grace(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(s) if (0.0..=3600.0).contains(&s) => Ok(s),
+        _ => Err(format!("{text:?} is not a number of seconds from 0 to 3600")),
     }
 }
 
@@ -128,10 +127,6 @@ fn main() -> ExitCode {
 
 fn run(args: Args) -> anyhow::Result<()> {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
-    anyhow::ensure!(
-        args.grace_period.is_finite() && args.grace_period >= 0.0,
-        "--grace-period must be a number of seconds, 0 or more"
-    );
     let params = MacdParams { fast: args.fast, slow: args.slow, signal: args.signal }.validate()?;
 
     if let Some(out) = &args.render_chart {
@@ -149,12 +144,12 @@ fn run(args: Args) -> anyhow::Result<()> {
         graph_file: args.graph_file,
         chunk_size: args.chunk_size,
         chart_size: args.chart_size,
-        blocking_threads: args.blocking_threads,
+        blocking_threads: args.blocking_threads.into(),
     })?;
     let config = ServerConfig {
         host: args.host,
         port: args.port,
-        completion_queues: args.completion_queues,
+        completion_queues: args.completion_queues.into(),
         grace: Duration::from_secs_f64(args.grace_period),
     };
     let shutdown = idc::shutdown::signal().context("cannot install the SIGINT/SIGTERM handler")?;

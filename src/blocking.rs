@@ -56,24 +56,39 @@ impl BlockingPool {
         R: Send + 'static,
     {
         let (tx, rx) = oneshot::channel();
-        let wrapped: Job = Box::new(move || match catch_unwind(AssertUnwindSafe(job)) {
-            Ok(value) => {
-                // The caller may have gone away (call cancelled); that is fine.
-                let _ = tx.send(value);
+        let wrapped: Job = Box::new(move || {
+            // Nobody waits for the result any more (the call's task is gone, as when the server
+            // shuts down): do not spend a thread on it.
+            if tx.is_canceled() {
+                return;
             }
-            Err(panic) => {
-                let what = panic
-                    .downcast_ref::<&str>()
-                    .map(|s| s.to_string())
-                    .or_else(|| panic.downcast_ref::<String>().cloned())
-                    .unwrap_or_default();
-                log::error!("background job panicked: {what}");
-            }
+            run_caught(job, tx);
         });
         // Sending fails only if every worker has exited, which only happens when all handles
         // are gone, and `self` is one; the receiver then reports the job as failed.
         let _ = self.queue.send(wrapped);
         async move { rx.await.map_err(|_| JobFailed) }
+    }
+}
+
+/// Runs `job` and sends its result; a panic is logged, and the dropped sender reports it.
+fn run_caught<F, R>(job: F, tx: oneshot::Sender<R>)
+where
+    F: FnOnce() -> R,
+{
+    match catch_unwind(AssertUnwindSafe(job)) {
+        Ok(value) => {
+            // The caller may have gone away (call cancelled); that is fine.
+            let _ = tx.send(value);
+        }
+        Err(panic) => {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            log::error!("background job panicked: {what}");
+        }
     }
 }
 

@@ -77,11 +77,14 @@ fn describe(error: &grpcio::Error) -> String {
     }
 }
 
-/// A `--timeout` flag: a positive, finite number of seconds.
+/// The longest `--timeout`: a week.
+pub const MAX_TIMEOUT_SECONDS: f64 = 7.0 * 24.0 * 3600.0;
+
+/// A `--timeout` flag: a positive number of seconds, at most [`MAX_TIMEOUT_SECONDS`].
 pub fn parse_timeout(text: &str) -> Result<f64, String> {
     match text.parse::<f64>() {
-        Ok(s) if s.is_finite() && s > 0.0 => Ok(s),
-        _ => Err(format!("{text:?} is not a positive number of seconds")),
+        Ok(s) if s > 0.0 && s <= MAX_TIMEOUT_SECONDS => Ok(s),
+        _ => Err(format!("{text:?} is not a number of seconds above 0 and at most {MAX_TIMEOUT_SECONDS}")),
     }
 }
 

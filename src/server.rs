@@ -35,15 +35,15 @@ impl Default for ServerConfig {
         ServerConfig {
             host: "[::]".into(),
             port: 50051,
-            completion_queues: default_parallelism(),
+            completion_queues: default_parallelism().into(),
             grace: Duration::from_secs(5),
         }
     }
 }
 
 /// The number of CPUs we may use, at least 1.
-pub fn default_parallelism() -> usize {
-    thread::available_parallelism().map_or(1, |n| n.get())
+pub fn default_parallelism() -> u16 {
+    thread::available_parallelism().map_or(1, |n| n.get().min(256) as u16)
 }
 
 /// The server could not be started.

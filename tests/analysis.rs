@@ -239,7 +239,7 @@ fn parity_mode_falls_back_to_the_sample_chart_until_macd_png_exists() {
     assert_eq!(fs::read(&received).unwrap(), b"the user's own chart");
 
     let (_, log) = server.stop_with("TERM");
-    assert!(log.contains("streaming the chart of the embedded sample"), "{log}");
+    assert!(log.contains("streams the chart of the embedded sample"), "{log}");
 }
 
 #[test]
@@ -260,9 +260,16 @@ fn a_bad_data_file_stops_the_server_at_start_with_file_and_line() {
 
 #[test]
 fn other_calls_are_answered_while_a_chart_renders() {
-    // One completion queue and one render thread: if the render ran on the completion-queue
-    // thread, GetMACD would wait for it. An 8192x8192 chart of all 5,031 bars takes far longer to
-    // draw and encode than a GetMACD takes to answer.
+    use futures::TryStreamExt;
+    use grpcio::{CallOption, ChannelBuilder, EnvBuilder};
+    use idc::protocol::indicator_graph::MACDGraphRequest;
+    use idc::protocol::indicator_graph_grpc::IndicatorGraphClient;
+    use std::time::Instant;
+
+    // One completion queue and one render thread. An 8192x8192 chart of all 5,031 bars takes a
+    // few hundred milliseconds to draw and encode; its first chunk can only leave once that is
+    // done. If the render ran on the completion-queue thread, GetMACD would wait behind it and
+    // be answered no sooner than that first chunk.
     let server = rust_server(&[
         "--data",
         "sample",
@@ -273,20 +280,21 @@ fn other_calls_are_answered_while_a_chart_renders() {
         "--chart-size",
         "8192x8192",
     ]);
-    let (done_tx, done_rx) = std::sync::mpsc::channel();
-    let graph_target = target(&server);
-    let dir = scratch();
-    let output = dir.path().join("big.png");
-    let render = std::thread::spawn(move || {
-        let result = client::download_graph(&graph_target, "", "", &output);
-        done_tx.send("graph").unwrap();
-        result.map(|bytes| (bytes, output))
+    let env = std::sync::Arc::new(EnvBuilder::new().cq_count(1).build());
+    let graph = IndicatorGraphClient::new(ChannelBuilder::new(env).connect(&server.target()));
+    let mut chunks = graph
+        .get_macd_graph_opt(&MACDGraphRequest::new(), CallOption::default().timeout(Duration::from_secs(60)))
+        .unwrap();
+    let first_chunk = std::thread::spawn(move || {
+        let first = futures::executor::block_on(chunks.try_next());
+        (Instant::now(), first.map(|chunk| chunk.map(|c| c.macd_chunk.len())))
     });
-    std::thread::sleep(Duration::from_millis(50)); // let the render start (it takes ~250 ms here)
+    std::thread::sleep(Duration::from_millis(50)); // let the render start
+
     let rows = served_rows(&server, "2018-12-24", "");
+    let answered = Instant::now();
     assert_eq!(rows.macd.len(), 5);
-    assert!(done_rx.try_recv().is_err(), "GetMACD was answered while the chart was still rendering");
-    let (bytes, output) = render.join().unwrap().expect("the big chart arrives");
-    assert!(bytes > 0);
-    assert_eq!(png_size(&output), (8192, 8192));
+    let (first_chunk_at, first) = first_chunk.join().unwrap();
+    assert!(matches!(first, Ok(Some(len)) if len > 0), "the chart's first chunk arrives: {first:?}");
+    assert!(answered < first_chunk_at, "GetMACD was answered before the render finished");
 }

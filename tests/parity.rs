@@ -132,10 +132,9 @@ fn a_cut_stream_leaves_no_truncated_file() {
 
 #[test]
 fn an_unreachable_server_is_one_line_and_a_failure() {
-    let port = {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.local_addr().unwrap().port()
-    }; // closed again: nothing listens there now
+    // Port 1 (tcpmux) is privileged and unused: nothing listens there, and unlike a freed
+    // ephemeral port, no test running alongside can take it.
+    let port = 1;
     let target = format!("127.0.0.1:{port}");
     let out = client(&target, &["--timeout", "5"]);
     assert!(!out.status.success());
@@ -165,11 +164,17 @@ fn bad_flags_are_refused_with_a_reason() {
         (vec!["--chunk-size", "0"], "out of range"),
         (vec!["--chunk-size", "4194305"], "out of range"),
         (vec!["--grace-period=-1"], "--grace-period"),
+        (vec!["--grace-period", "1e20"], "from 0 to 3600"),
+        (vec!["--completion-queues", "100000"], "--completion-queues"),
         (vec!["--fast", "26", "--slow", "12"], "shorter than the slow"),
         (vec!["--data", "/nonexistent/bars.csv"], "cannot read --data /nonexistent/bars.csv"),
         (vec!["--host", "not a host"], "invalid --host"),
     ] {
         let mut cmd = rust_bin("idc_server");
+        // Loopback, so that a flag accepted by mistake never serves on every interface.
+        if !flags.contains(&"--host") {
+            cmd.args(["--host", "127.0.0.1"]);
+        }
         cmd.args(["--port", "0"]).args(&flags);
         let out = run(cmd);
         assert!(!out.status.success(), "{flags:?} was accepted");

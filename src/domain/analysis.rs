@@ -39,14 +39,6 @@ impl Analysis {
         &self.instrument
     }
 
-    pub fn params(&self) -> MacdParams {
-        self.params
-    }
-
-    pub fn convention(&self) -> Convention {
-        self.convention
-    }
-
     /// The first and last day with data.
     pub fn span(&self) -> Option<(Date, Date)> {
         Some((self.bars.first()?.date, self.bars.last()?.date))

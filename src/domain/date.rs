@@ -14,13 +14,24 @@ pub struct Date {
     day: u8,
 }
 
-/// Why a text is not a date.
+/// Why a text is not a date. The text is quoted back (cut short if long, since the message
+/// travels in a gRPC status, whose size is limited).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DateError {
     #[error("{0:?} is not a date: use YYYY-MM-DD, e.g. 2023-01-31")]
     Format(String),
-    #[error("{0:?} is not a real day: {1}")]
+    #[error("{0:?} is not a real day: {1}; use YYYY-MM-DD, e.g. 2023-01-31")]
     Impossible(String, &'static str),
+}
+
+/// At most this many characters of a bad input are quoted back.
+const QUOTED_CHARS: usize = 32;
+
+fn quoted(text: &str) -> String {
+    match text.char_indices().nth(QUOTED_CHARS) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text.to_string(),
+    }
 }
 
 impl Date {
@@ -33,7 +44,7 @@ impl Date {
 
     /// Parses exactly `YYYY-MM-DD` (four, two and two ASCII digits).
     pub fn parse(text: &str) -> Result<Date, DateError> {
-        let format_error = || DateError::Format(text.to_string());
+        let format_error = || DateError::Format(quoted(text));
         let bytes = text.as_bytes();
         if bytes.len() != 10 || bytes[4] != b'-' || bytes[7] != b'-' {
             return Err(format_error());
@@ -47,28 +58,16 @@ impl Date {
         };
         let (year, month, day) = (number(0..4)?, number(5..7)?, number(8..10)?);
         if year == 0 {
-            return Err(DateError::Impossible(text.to_string(), "years start at 0001"));
+            return Err(DateError::Impossible(quoted(text), "years start at 0001"));
         }
         if !(1..=12).contains(&month) {
-            return Err(DateError::Impossible(text.to_string(), "the month must be 01 to 12"));
+            return Err(DateError::Impossible(quoted(text), "the month must be 01 to 12"));
         }
         let (month, day) = (month as u8, day as u8);
         if day == 0 || day > days_in_month(year, month) {
-            return Err(DateError::Impossible(text.to_string(), "that month has no such day"));
+            return Err(DateError::Impossible(quoted(text), "that month has no such day"));
         }
         Ok(Date { year, month, day })
-    }
-
-    pub fn year(self) -> u16 {
-        self.year
-    }
-
-    pub fn month(self) -> u8 {
-        self.month
-    }
-
-    pub fn day(self) -> u8 {
-        self.day
     }
 }
 
@@ -122,10 +121,6 @@ impl DateRange {
         }
         Ok(DateRange { start, end })
     }
-
-    pub fn contains(&self, date: Date) -> bool {
-        self.start.is_none_or(|s| s <= date) && self.end.is_none_or(|e| date <= e)
-    }
 }
 
 impl fmt::Display for DateRange {
@@ -159,17 +154,22 @@ mod tests {
     }
 
     #[test]
-    fn messages_show_the_expected_form() {
-        let e = Date::parse("01/02/2023").unwrap_err().to_string();
-        assert!(e.contains("YYYY-MM-DD"), "{e}");
+    fn messages_show_the_expected_form_and_quote_at_most_a_little() {
+        for bad in ["01/02/2023", "2023-02-30"] {
+            let e = Date::parse(bad).unwrap_err().to_string();
+            assert!(e.contains("YYYY-MM-DD") && e.contains(bad), "{e}");
+        }
+        let long = "9".repeat(100_000);
+        let e = Date::parse(&long).unwrap_err().to_string();
+        assert!(e.len() < 120, "{} bytes", e.len());
+        assert!(e.contains(&format!("{}…", "9".repeat(32))), "{e}");
     }
 
     #[test]
     fn ranges_have_open_ends_and_refuse_reversal() {
         let r = DateRange::parse("", "2020-01-31").unwrap();
-        assert!(r.contains(Date::new(1999, 1, 1).unwrap()));
-        assert!(r.contains(Date::new(2020, 1, 31).unwrap()));
-        assert!(!r.contains(Date::new(2020, 2, 1).unwrap()));
+        assert_eq!(r, DateRange { start: None, end: Date::new(2020, 1, 31) });
+        assert_eq!(DateRange::parse("", "").unwrap(), DateRange::default());
         assert!(matches!(DateRange::parse("2020-02-01", "2020-01-31"), Err(RangeError::Reversed { .. })));
         assert!(matches!(DateRange::parse("2020-02-30", ""), Err(RangeError::Start(_))));
         assert!(matches!(DateRange::parse("", "x"), Err(RangeError::End(_))));

@@ -37,7 +37,12 @@ pub enum ParamsError {
     Zero { fast: usize, slow: usize, signal: usize },
     #[error("the fast period ({fast}) must be shorter than the slow one ({slow})")]
     FastNotFaster { fast: usize, slow: usize },
+    #[error("MACD periods must be at most {MAX_PERIOD} bars")]
+    TooLong,
 }
+
+/// The longest EMA period accepted (about 40 years of daily bars).
+pub const MAX_PERIOD: usize = 10_000;
 
 impl MacdParams {
     pub fn validate(self) -> Result<MacdParams, ParamsError> {
@@ -47,6 +52,9 @@ impl MacdParams {
         }
         if fast >= slow {
             return Err(ParamsError::FastNotFaster { fast, slow });
+        }
+        if slow > MAX_PERIOD || signal > MAX_PERIOD {
+            return Err(ParamsError::TooLong);
         }
         Ok(self)
     }
@@ -204,6 +212,7 @@ mod tests {
         assert!(MacdParams::default().validate().is_ok());
         assert!(MacdParams { fast: 26, slow: 12, signal: 9 }.validate().is_err());
         assert!(MacdParams { fast: 0, slow: 12, signal: 9 }.validate().is_err());
+        assert!(MacdParams { fast: 12, slow: usize::MAX, signal: usize::MAX }.validate().is_err());
         assert!("talib".parse::<Convention>().is_ok());
         assert!("TDX".parse::<Convention>().unwrap_err().contains("cn or talib"));
     }

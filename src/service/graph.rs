@@ -18,9 +18,9 @@ use std::sync::{Arc, OnceLock};
 
 use futures::stream::{self, BoxStream};
 use futures::{FutureExt, SinkExt, StreamExt, TryStreamExt};
-use grpcio::{RpcContext, RpcStatus, RpcStatusCode, ServerStreamingSink, WriteFlags};
+use grpcio::{Deadline, RpcContext, RpcStatus, RpcStatusCode, ServerStreamingSink, WriteFlags};
 
-use super::status;
+use super::{status, DEFAULT_GRAPH_FILE};
 use crate::blocking::BlockingPool;
 use crate::domain::analysis::Analysis;
 use crate::domain::chart::{ChartError, ChartSize};
@@ -63,6 +63,10 @@ impl Fallback {
         if let Some(png) = self.png.get() {
             return Ok(Arc::clone(png));
         }
+        log::info!(
+            "{DEFAULT_GRAPH_FILE} does not exist: GetMACDGraph streams the chart of the embedded sample \
+             instead, until that file appears"
+        );
         let png = Arc::new(self.analysis.recent_chart(FALLBACK_BARS, self.size)?);
         Ok(Arc::clone(self.png.get_or_init(|| png)))
     }
@@ -95,8 +99,9 @@ impl IndicatorGraph for GraphService {
         mut sink: ServerStreamingSink<MACDGraphReply>,
     ) {
         let (source, chunk_size, pool) = (self.source.clone(), self.chunk_size, self.pool.clone());
+        let deadline = ctx.deadline();
         ctx.spawn(async move {
-            let png = match prepare(source, &request, &pool).await {
+            let png = match prepare(source, &request, deadline, &pool).await {
                 Ok(png) => png,
                 Err(status) => return fail(sink, status).await,
             };
@@ -130,36 +135,47 @@ async fn fail(sink: ServerStreamingSink<MACDGraphReply>, status: RpcStatus) {
 }
 
 /// Opens the file or renders the chart, on the blocking pool.
-async fn prepare(source: GraphSource, request: &MACDGraphRequest, pool: &BlockingPool) -> Result<Png, RpcStatus> {
+async fn prepare(
+    source: GraphSource,
+    request: &MACDGraphRequest,
+    deadline: Deadline,
+    pool: &BlockingPool,
+) -> Result<Png, RpcStatus> {
     let job = match source {
         GraphSource::File(path) => pool.run(move || open(Arc::new(path))).boxed(),
         GraphSource::FileOrChart { path, fallback } => pool
-            .run(move || {
-                let path = Arc::new(path);
-                match File::open(&*path) {
-                    Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                        log::info!(
-                            "{} does not exist: streaming the chart of the embedded sample instead",
-                            path.display()
-                        );
-                        fallback.png().map(Png::Memory).map_err(chart_failed)
-                    }
-                    opened => opened.map(|file| Png::File(file, Arc::clone(&path))).map_err(|e| open_failed(&path, &e)),
+            .run(move || match open(Arc::new(path)) {
+                Err(status) if status.code() == RpcStatusCode::NOT_FOUND => {
+                    fallback.png().map(Png::Memory).map_err(chart_failed)
                 }
+                opened => opened,
             })
             .boxed(),
         GraphSource::Chart { analysis, size } => {
             let range = DateRange::parse(&request.start_date, &request.end_date)
                 .map_err(|e| status(RpcStatusCode::INVALID_ARGUMENT, e.to_string()))?;
-            pool.run(move || match analysis.chart(range, size) {
-                Ok(png) => Ok(Png::Memory(Arc::new(png))),
-                Err(ChartError::Empty) => Err(empty_range(&analysis, range)),
-                Err(e) => Err(chart_failed(e)),
+            pool.run(move || {
+                // A render is the costly part; skip it if the caller gave up while it queued.
+                if deadline.exceeded() {
+                    return Err(status(
+                        RpcStatusCode::DEADLINE_EXCEEDED,
+                        "the deadline passed before the chart was drawn",
+                    ));
+                }
+                render(&analysis, range, size)
             })
             .boxed()
         }
     };
     job.await.map_err(|failed| status(RpcStatusCode::INTERNAL, failed.to_string()))?
+}
+
+fn render(analysis: &Analysis, range: DateRange, size: ChartSize) -> Result<Png, RpcStatus> {
+    match analysis.chart(range, size) {
+        Ok(png) => Ok(Png::Memory(Arc::new(png))),
+        Err(ChartError::Empty) => Err(empty_range(analysis, range)),
+        Err(e) => Err(chart_failed(e)),
+    }
 }
 
 fn open(path: Arc<PathBuf>) -> Result<Png, RpcStatus> {

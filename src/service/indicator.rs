@@ -7,7 +7,7 @@
 
 use std::sync::Arc;
 
-use grpcio::{RpcContext, RpcStatusCode, UnarySink};
+use grpcio::{RpcContext, RpcStatus, RpcStatusCode, UnarySink};
 
 use super::status;
 use crate::domain::analysis::Analysis;
@@ -38,9 +38,7 @@ impl Indicator for IndicatorService {
     fn get_macd(&mut self, ctx: RpcContext, request: MACDRequest, sink: UnarySink<MACDReply>) {
         let rows = match &self.analysis {
             None => Ok(placeholder::rows(&request.start_date)),
-            Some(analysis) => DateRange::parse(&request.start_date, &request.end_date)
-                .map(|range| analysis.rows(range))
-                .map_err(|e| status(RpcStatusCode::INVALID_ARGUMENT, e.to_string())),
+            Some(analysis) => data_rows(analysis, &request),
         };
         ctx.spawn(async move {
             let sent = match rows {
@@ -55,6 +53,26 @@ impl Indicator for IndicatorService {
             }
         });
     }
+}
+
+/// The most rows one reply carries. A row takes at most 39 bytes on the wire, so this keeps a
+/// reply under gRPC's default 4 MiB message limit, which clients enforce on what they receive.
+pub const MAX_REPLY_ROWS: usize = 100_000;
+
+fn data_rows(analysis: &Analysis, request: &MACDRequest) -> Result<Vec<IndicatorRow>, RpcStatus> {
+    let range = DateRange::parse(&request.start_date, &request.end_date)
+        .map_err(|e| status(RpcStatusCode::INVALID_ARGUMENT, e.to_string()))?;
+    let rows = analysis.rows(range);
+    if rows.len() > MAX_REPLY_ROWS {
+        return Err(status(
+            RpcStatusCode::OUT_OF_RANGE,
+            format!(
+                "{range} holds {} rows, more than the {MAX_REPLY_ROWS} one reply can carry; ask for a shorter range",
+                rows.len()
+            ),
+        ));
+    }
+    Ok(rows)
 }
 
 /// The wire form of the rows. `as f32` rounds to nearest, as Python's protobuf does when a float

@@ -63,7 +63,7 @@ impl Default for ServiceConfig {
             graph_file: None,
             chunk_size: 1024,
             chart_size: ChartSize::default(),
-            blocking_threads: 4,
+            blocking_threads: crate::server::default_parallelism().max(2).into(),
         }
     }
 }

@@ -9,7 +9,7 @@
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::mpsc;
+use std::sync::{mpsc, OnceLock};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -31,6 +31,11 @@ pub fn python_dir() -> PathBuf {
 /// The interop tests are the contract with existing Python clients, so a missing interpreter or
 /// missing packages are a failure, never a skip.
 pub fn python() -> PathBuf {
+    static CHECKED: OnceLock<PathBuf> = OnceLock::new();
+    CHECKED.get_or_init(find_python).clone()
+}
+
+fn find_python() -> PathBuf {
     let python =
         std::env::var_os("IDC_PYTHON").map(PathBuf::from).unwrap_or_else(|| repo_root().join(".venv/bin/python"));
     let check = Command::new(&python).args(["-c", "import grpc, grpc_tools, google.protobuf"]).output();
@@ -67,6 +72,9 @@ pub fn python_script(script: &str) -> Command {
     cmd.arg(python_dir().join(script));
     // Python's print() encodes with the locale's encoding; make it UTF-8 whatever the machine.
     cmd.env("PYTHONUTF8", "1");
+    // Stubs go to one folder under target/ (written atomically by stubs.py), not to a temporary
+    // folder per process that a killed peer would leave behind.
+    cmd.env("IDC_PY_STUBS_DIR", Path::new(env!("CARGO_TARGET_TMPDIR")).join("py-stubs"));
     cmd
 }
 
@@ -142,9 +150,13 @@ impl Server {
 }
 
 impl Drop for Server {
+    /// SIGTERM first, so the server cleans up; SIGKILL if it has not exited within 5 s.
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        if self.child.try_wait().ok().flatten().is_some() {
+            return;
+        }
+        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
+        let _ = wait_bounded(&mut self.child, Duration::from_secs(5));
     }
 }
 
