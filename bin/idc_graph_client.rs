@@ -8,6 +8,8 @@ use std::time::Duration;
 
 use clap::Parser;
 use idc::client::{self, Target};
+use signal_hook::consts::{SIGINT, SIGTERM};
+use signal_hook::iterator::Signals;
 
 /// Download the MACD chart from an idc server.
 #[derive(Parser, Debug)]
@@ -44,6 +46,24 @@ fn main() -> ExitCode {
         return ExitCode::FAILURE;
     }
     drop(stdout);
+
+    // Ctrl-C mid-download: remove the partial file (no destructor runs on a signal exit).
+    let output = args.output.clone();
+    let stop_cleanly = move |signal: i32| {
+        idc::output::remove_partial_files();
+        eprintln!("idc_graph_client: interrupted; {} was left as it was", output.display());
+        std::process::exit(128 + signal);
+    };
+    match Signals::new([SIGINT, SIGTERM]) {
+        Ok(mut signals) => {
+            std::thread::spawn(move || {
+                if let Some(signal) = signals.forever().next() {
+                    stop_cleanly(signal);
+                }
+            });
+        }
+        Err(e) => log::warn!("cannot handle SIGINT/SIGTERM ({e}); an interrupted download may leave a .part file"),
+    }
 
     let target = Target { address: args.target, timeout: Duration::from_secs_f64(args.timeout) };
     match client::download_graph(&target, &args.start_date, &args.end_date, &args.output) {
