@@ -12,9 +12,18 @@ IDC_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="$IDC_ROOT/.venv"
 PY="${PYTHON:-python3}"
 
-if [[ ! -x "$VENV/bin/python" ]]; then
+if ! "$PY" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+  echo "idc: needs Python 3.11 or later as \`$PY\` (set PYTHON=/path/to/python3.11 to choose one)" >&2
+  exit 1
+fi
+# A venv whose pip is missing (a failed earlier attempt, or Debian without python3-venv) is remade.
+if ! "$VENV/bin/python" -m pip --version >/dev/null 2>&1; then
   echo "idc: creating $VENV" >&2
-  "$PY" -m venv "$VENV"
+  rm -rf "$VENV"
+  "$PY" -m venv "$VENV" || {
+    echo "idc: \`$PY -m venv\` failed; on Debian or Ubuntu, install python3-venv" >&2
+    exit 1
+  }
 fi
 
 # Installs pip requirements into the venv unless the stamp says these exact ones are there.

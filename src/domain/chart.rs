@@ -35,7 +35,8 @@ impl Default for ChartSize {
 impl ChartSize {
     /// The smallest chart that still has room for its labels.
     pub const MIN: ChartSize = ChartSize { width: 320, height: 240 };
-    /// The largest chart served (about 50 MB of pixels in memory while drawing).
+    /// The largest chart served: 201 MB of pixels in memory while it is drawn, on one of the
+    /// blocking threads (so `--blocking-threads` bounds how many such buffers exist at once).
     pub const MAX: ChartSize = ChartSize { width: 8192, height: 8192 };
 }
 

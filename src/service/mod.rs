@@ -26,7 +26,7 @@ pub use graph::{Fallback, GraphService, GraphSource};
 pub use indicator::IndicatorService;
 
 /// The largest `--chunk-size`: 4 MiB. Note that clients with gRPC's default 4 MiB receive limit
-/// (Python's, among others) reject chunks above 4 MiB − 6 bytes, as each reply adds a field tag
+/// (Python's, among others) reject chunks above 4 MiB − 5 bytes, as each reply adds a field tag
 /// and a length to the chunk; `idc_graph_client` raises its limit to accept them.
 pub const MAX_CHUNK_SIZE: usize = 4 * 1024 * 1024;
 
