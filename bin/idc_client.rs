@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use idc::client::{self, Target};
+use idc::client::{self, CallArgs, Target};
 use idc::protocol::indicator::MACDReply;
 use idc::text_format;
 use protobuf::MessageFull;
@@ -15,17 +15,8 @@ use protobuf::MessageFull;
 #[derive(Parser, Debug)]
 #[command(version)]
 struct Args {
-    /// Server address, host:port.
-    #[arg(long, default_value = "localhost:50051")]
-    target: String,
-
-    /// First day, YYYY-MM-DD.
-    #[arg(long, default_value = "2023-01-01")]
-    start_date: String,
-
-    /// Last day, YYYY-MM-DD.
-    #[arg(long, default_value = "2023-12-31")]
-    end_date: String,
+    #[command(flatten)]
+    call: CallArgs,
 
     /// Seconds to wait for the reply.
     #[arg(long, default_value_t = 30.0, value_parser = client::parse_timeout)]
@@ -35,10 +26,12 @@ struct Args {
 fn main() -> ExitCode {
     let args = Args::parse();
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).init();
-    let target = Target { address: args.target, timeout: Duration::from_secs_f64(args.timeout) };
-    let text = client::get_macd_bytes(&target, &args.start_date, &args.end_date).map_err(|e| e.to_string()).and_then(
-        |bytes| text_format::to_text(&MACDReply::descriptor(), &bytes).map_err(|e| format!("GetMACD reply: {e}")),
-    );
+    let target = Target { address: args.call.target, timeout: Duration::from_secs_f64(args.timeout) };
+    let text = client::get_macd_bytes(&target, &args.call.start_date, &args.call.end_date)
+        .map_err(|e| e.to_string())
+        .and_then(|bytes| {
+            text_format::to_text(&MACDReply::descriptor(), &bytes).map_err(|e| format!("GetMACD reply: {e}"))
+        });
     let text = match text {
         Ok(text) => text,
         Err(e) => {

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use idc::client::{self, Target};
+use idc::client::{self, CallArgs, Target};
 use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
 
@@ -15,17 +15,8 @@ use signal_hook::iterator::Signals;
 #[derive(Parser, Debug)]
 #[command(version)]
 struct Args {
-    /// Server address, host:port.
-    #[arg(long, default_value = "localhost:50051")]
-    target: String,
-
-    /// First day, YYYY-MM-DD.
-    #[arg(long, default_value = "2023-01-01")]
-    start_date: String,
-
-    /// Last day, YYYY-MM-DD.
-    #[arg(long, default_value = "2023-12-31")]
-    end_date: String,
+    #[command(flatten)]
+    call: CallArgs,
 
     /// Where to write the PNG. Replaced only when the whole stream has arrived.
     #[arg(long, default_value = "./received_macd.png")]
@@ -65,8 +56,8 @@ fn main() -> ExitCode {
         Err(e) => log::warn!("cannot handle SIGINT/SIGTERM ({e}); an interrupted download may leave a .part file"),
     }
 
-    let target = Target { address: args.target, timeout: Duration::from_secs_f64(args.timeout) };
-    match client::download_graph(&target, &args.start_date, &args.end_date, &args.output) {
+    let target = Target { address: args.call.target, timeout: Duration::from_secs_f64(args.timeout) };
+    match client::download_graph(&target, &args.call.start_date, &args.call.end_date, &args.output) {
         Ok(bytes) => {
             log::info!("wrote {bytes} bytes to {}", args.output.display());
             ExitCode::SUCCESS

@@ -20,6 +20,22 @@ use crate::protocol::indicator_grpc::METHOD_INDICATOR_GET_MACD;
 /// gRPC's default limit is 4 MiB per message; a 4 MiB chunk plus its framing is a little more.
 const MAX_RECEIVE_MESSAGE: i32 = 8 * 1024 * 1024;
 
+/// The flags both client binaries take, with the reference clients' values as defaults.
+#[derive(Debug, Clone, clap::Args)]
+pub struct CallArgs {
+    /// Server address, host:port.
+    #[arg(long, default_value = "localhost:50051")]
+    pub target: String,
+
+    /// First day, YYYY-MM-DD.
+    #[arg(long, default_value = "2023-01-01")]
+    pub start_date: String,
+
+    /// Last day, YYYY-MM-DD.
+    #[arg(long, default_value = "2023-12-31")]
+    pub end_date: String,
+}
+
 /// Where to call, and for how long at most.
 #[derive(Debug, Clone)]
 pub struct Target {

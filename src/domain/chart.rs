@@ -9,10 +9,12 @@
 //! Colours follow the A-share convention of the `cn` default: a rising candle or a positive
 //! histogram bar is red, a falling one green.
 
+use std::ops::Range;
 use std::sync::Once;
 
 use image::codecs::png::{CompressionType, FilterType, PngEncoder};
 use image::{ExtendedColorType, ImageEncoder};
+use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
@@ -163,9 +165,9 @@ where
     DB::ErrorType: 'static,
 {
     root.fill(&palette::BACKGROUND)?;
-    let scale = f64::from(size.height.min(size.width * 5 / 8)) / 800.0;
-    let px = |v: f64| ((v * scale).round() as u32).max(1);
-    let text = |pt: f64| (FONT, px(pt)).into_font().color(&palette::TEXT);
+    let metrics = Metrics::new(size);
+    let px = |v: f64| metrics.px(v);
+    let text = |pt: f64| metrics.text(pt);
 
     // Title, centred on top.
     let title_height = px(44.0);
@@ -200,26 +202,8 @@ where
     let high = window.bars.iter().map(|b| b.high).fold(f64::NEG_INFINITY, f64::max);
     let pad = ((high - low) * 0.05).max(high.abs() * 1e-4).max(1e-9);
     let price_decimals = decimals_for(high - low + 2.0 * pad);
-    let mut price = ChartBuilder::on(&price_area)
-        .margin_left(px(10.0))
-        .margin_right(px(48.0))
-        .margin_top(px(6.0))
-        .x_label_area_size(px(30.0))
-        .y_label_area_size(px(80.0))
-        .build_cartesian_2d(x_range.clone(), (low - pad)..(high + pad))?;
-    price
-        .configure_mesh()
-        .max_light_lines(0)
-        .bold_line_style(palette::GRID)
-        .axis_style(palette::AXIS)
-        .x_labels(8)
-        .y_labels(8)
-        .x_label_formatter(&date_label)
-        .y_label_formatter(&|y| format_number(*y, price_decimals))
-        .label_style(text(13.0))
-        .y_desc("price")
-        .axis_desc_style(text(14.0))
-        .draw()?;
+    let mut price = panel(&price_area, &metrics, x_range.clone(), (low - pad)..(high + pad))?;
+    mesh(&mut price, &metrics, &date_label, 8, "price", price_decimals)?;
     price.draw_series(window.bars.iter().enumerate().map(|(i, bar)| {
         CandleStick::new(
             i as f64,
@@ -248,25 +232,8 @@ where
     let legend_height = px(26.0);
     let (legend_area, macd_area) = macd_area.split_vertically(legend_height);
     draw_legend(&legend_area, px(90.0) as i32, &text(13.0), px(2.0))?;
-    let mut macd = ChartBuilder::on(&macd_area)
-        .margin_left(px(10.0))
-        .margin_right(px(48.0))
-        .margin_bottom(px(6.0))
-        .x_label_area_size(px(30.0))
-        .y_label_area_size(px(80.0))
-        .build_cartesian_2d(x_range, (lo - pad)..(hi + pad))?;
-    macd.configure_mesh()
-        .max_light_lines(0)
-        .bold_line_style(palette::GRID)
-        .axis_style(palette::AXIS)
-        .x_labels(8)
-        .y_labels(6)
-        .x_label_formatter(&date_label)
-        .y_label_formatter(&|y| format_number(*y, macd_decimals))
-        .label_style(text(13.0))
-        .y_desc("MACD")
-        .axis_desc_style(text(14.0))
-        .draw()?;
+    let mut macd = panel(&macd_area, &metrics, x_range, (lo - pad)..(hi + pad))?;
+    mesh(&mut macd, &metrics, &date_label, 6, "MACD", macd_decimals)?;
     // As wide as a candle body, in bar units.
     let half_bar = f64::from(candle_width) / 2.0 * n as f64 / plot_width;
     macd.draw_series(points.iter().map(|&(x, p)| {
@@ -281,14 +248,83 @@ where
     macd.draw_series(LineSeries::new(points.iter().map(|&(x, p)| (x, p.dif)), palette::DIF.stroke_width(line_width)))?;
     macd.draw_series(LineSeries::new(points.iter().map(|&(x, p)| (x, p.dea)), palette::DEA.stroke_width(line_width)))?;
 
-    let area = |chart: &ChartContext<
-        DB,
-        Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>,
-    >| {
+    let area = |chart: &Panel<'_, DB>| {
         let (x, y) = chart.plotting_area().get_pixel_range();
         (x.start, y.start, x.end, y.end)
     };
     Ok(Layout { price: area(&price), macd: area(&macd) })
+}
+
+/// Sizes in pixels for a chart size: everything scales with the smaller side, so a small chart
+/// keeps its proportions and a large one stays readable.
+struct Metrics {
+    scale: f64,
+}
+
+impl Metrics {
+    fn new(size: ChartSize) -> Metrics {
+        Metrics { scale: f64::from(size.height.min(size.width * 5 / 8)) / 800.0 }
+    }
+
+    /// `v` pixels of the 1280x800 design, at this size.
+    fn px(&self, v: f64) -> u32 {
+        ((v * self.scale).round() as u32).max(1)
+    }
+
+    fn text(&self, points: f64) -> TextStyle<'static> {
+        (FONT, self.px(points)).into_font().color(&palette::TEXT)
+    }
+}
+
+type Panel<'a, DB> = ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+
+/// A panel over the bars' x positions (bar `i` at `x = i`), with the same margins for both
+/// panels so that their x axes line up.
+fn panel<'a, DB: DrawingBackend>(
+    area: &'a DrawingArea<DB, Shift>,
+    metrics: &Metrics,
+    x_range: Range<f64>,
+    y_range: Range<f64>,
+) -> DrawResult<Panel<'a, DB>>
+where
+    DB::ErrorType: 'static,
+{
+    Ok(ChartBuilder::on(area)
+        .margin_left(metrics.px(10.0))
+        .margin_right(metrics.px(48.0))
+        .margin_top(metrics.px(6.0))
+        .margin_bottom(metrics.px(6.0))
+        .x_label_area_size(metrics.px(30.0))
+        .y_label_area_size(metrics.px(80.0))
+        .build_cartesian_2d(x_range, y_range)?)
+}
+
+/// Grid, axes and labels: dates below, `y_labels` numbers with `decimals` decimals at the left.
+fn mesh<DB: DrawingBackend>(
+    chart: &mut Panel<'_, DB>,
+    metrics: &Metrics,
+    date_label: &dyn Fn(&f64) -> String,
+    y_labels: usize,
+    y_desc: &str,
+    decimals: usize,
+) -> DrawResult<()>
+where
+    DB::ErrorType: 'static,
+{
+    chart
+        .configure_mesh()
+        .max_light_lines(0)
+        .bold_line_style(palette::GRID)
+        .axis_style(palette::AXIS)
+        .x_labels(8)
+        .y_labels(y_labels)
+        .x_label_formatter(date_label)
+        .y_label_formatter(&|y| format_number(*y, decimals))
+        .label_style(metrics.text(13.0))
+        .y_desc(y_desc)
+        .axis_desc_style(metrics.text(14.0))
+        .draw()?;
+    Ok(())
 }
 
 /// The key of the MACD panel, in a band of its own above the plot so it never hides data:
