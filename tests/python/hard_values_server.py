@@ -19,15 +19,13 @@ the name in `date` and every float 0.0, so a test can list the cases. An
 unknown name aborts the call with NOT_FOUND.
 """
 
-import argparse
 import random
-import signal
 import struct
-import sys
 from concurrent import futures
 
 import grpc
 
+import peer
 import stubs
 
 stubs.ensure_stubs()
@@ -35,7 +33,6 @@ stubs.ensure_stubs()
 import indicator_pb2  # noqa: E402
 import indicator_pb2_grpc  # noqa: E402
 
-STOP_GRACE_SECONDS = 1.0
 FLOAT_FIELDS = ("open", "close", "high", "low", "macd")
 LIST_CASES = "cases"
 
@@ -150,28 +147,13 @@ class HardValues(indicator_pb2_grpc.IndicatorServicer):
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--host", default="[::]")
-    parser.add_argument("--port", type=int, default=50051)
-    return parser.parse_args(argv)
+    return peer.server_arg_parser(__doc__.splitlines()[0]).parse_args(argv)
 
 
 def serve(args):
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=10))
     indicator_pb2_grpc.add_IndicatorServicer_to_server(HardValues(), server)
-    port = server.add_insecure_port("%s:%d" % (args.host, args.port))
-    if port == 0:
-        sys.exit("could not bind %s:%d" % (args.host, args.port))
-
-    def stop(signum, frame):
-        server.stop(STOP_GRACE_SECONDS)
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-
-    server.start()
-    print("Server started, listening on " + str(port), flush=True)
-    server.wait_for_termination()
+    peer.run_server(server, args.host, args.port)
 
 
 if __name__ == "__main__":

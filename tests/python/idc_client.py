@@ -12,11 +12,11 @@ Calls GetMACD once and prints exactly as the article does:
 prints one line to stderr and exits 1.
 """
 
-import argparse
 import sys
 
 import grpc
 
+import peer
 import stubs
 
 stubs.ensure_stubs()
@@ -26,12 +26,7 @@ import indicator_pb2_grpc  # noqa: E402
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--target", default="localhost:50051")
-    parser.add_argument("--start-date", default="2023-01-01")
-    parser.add_argument("--end-date", default="2023-12-31")
-    parser.add_argument("--timeout", type=float, default=10.0)
-    return parser.parse_args(argv)
+    return peer.client_arg_parser(__doc__.splitlines()[0]).parse_args(argv)
 
 
 def run(args):
@@ -43,8 +38,7 @@ def run(args):
                 timeout=args.timeout,
             )
         except grpc.RpcError as err:
-            print("GetMACD failed: %s: %s" % (err.code().name, err.details()), file=sys.stderr)
-            return 1
+            return peer.call_failed("GetMACD", err)
         print("indicator client received: ")
         print(response)
     return 0

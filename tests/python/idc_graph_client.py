@@ -15,11 +15,11 @@ file, then writes each chunk as it arrives. On an RPC error it prints one
 line to stderr and exits 1 (the chunks received so far stay in the file).
 """
 
-import argparse
 import sys
 
 import grpc
 
+import peer
 import stubs
 
 stubs.ensure_stubs()
@@ -29,11 +29,7 @@ import indicator_graph_pb2_grpc  # noqa: E402
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--target", default="localhost:50051")
-    parser.add_argument("--start-date", default="2023-01-01")
-    parser.add_argument("--end-date", default="2023-12-31")
-    parser.add_argument("--timeout", type=float, default=10.0)
+    parser = peer.client_arg_parser(__doc__.splitlines()[0])
     parser.add_argument("--output", default="./received_macd.png")
     return parser.parse_args(argv)
 
@@ -52,11 +48,7 @@ def run(args):
                 ):
                     f.write(response.macd_chunk)
             except grpc.RpcError as err:
-                print(
-                    "GetMACDGraph failed: %s: %s" % (err.code().name, err.details()),
-                    file=sys.stderr,
-                )
-                return 1
+                return peer.call_failed("GetMACDGraph", err)
     return 0
 
 

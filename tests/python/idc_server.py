@@ -18,13 +18,11 @@ stdout. SIGTERM or SIGINT stops the server (server.stop with a short grace)
 and the process exits 0.
 """
 
-import argparse
-import signal
-import sys
 from concurrent import futures
 
 import grpc
 
+import peer
 import stubs
 
 stubs.ensure_stubs()
@@ -33,8 +31,6 @@ import indicator_graph_pb2  # noqa: E402
 import indicator_graph_pb2_grpc  # noqa: E402
 import indicator_pb2  # noqa: E402
 import indicator_pb2_grpc  # noqa: E402
-
-STOP_GRACE_SECONDS = 1.0
 
 
 class Indicator(indicator_pb2_grpc.IndicatorServicer):
@@ -70,9 +66,7 @@ class IndicatorGraph(indicator_graph_pb2_grpc.IndicatorGraphServicer):
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--host", default="[::]")
-    parser.add_argument("--port", type=int, default=50051)
+    parser = peer.server_arg_parser(__doc__.splitlines()[0])
     parser.add_argument("--graph-file", default="./macd.png")
     parser.add_argument("--chunk-size", type=int, default=1024)
     args = parser.parse_args(argv)
@@ -87,19 +81,7 @@ def serve(args):
     indicator_graph_pb2_grpc.add_IndicatorGraphServicer_to_server(
         IndicatorGraph(args.graph_file, args.chunk_size), server
     )
-    port = server.add_insecure_port("%s:%d" % (args.host, args.port))
-    if port == 0:
-        sys.exit("could not bind %s:%d" % (args.host, args.port))
-
-    def stop(signum, frame):
-        server.stop(STOP_GRACE_SECONDS)
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-
-    server.start()
-    print("Server started, listening on " + str(port), flush=True)
-    server.wait_for_termination()
+    peer.run_server(server, args.host, args.port)
 
 
 if __name__ == "__main__":

@@ -15,11 +15,11 @@ On an RPC error it prints one line to stderr, writes nothing to stdout and
 exits 1.
 """
 
-import argparse
 import sys
 
 import grpc
 
+import peer
 import stubs
 
 stubs.ensure_stubs()
@@ -30,15 +30,11 @@ METHOD = "/idc.Indicator/GetMACD"
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--target", default="localhost:50051")
-    parser.add_argument("--start-date", default="2023-01-01")
-    parser.add_argument("--end-date", default="2023-12-31")
-    parser.add_argument("--timeout", type=float, default=10.0)
-    return parser.parse_args(argv)
+    return peer.client_arg_parser(__doc__.splitlines()[0]).parse_args(argv)
 
 
 def run(args):
+    request = indicator_pb2.MACDRequest(start_date=args.start_date, end_date=args.end_date)
     with grpc.insecure_channel(args.target) as channel:
         call = channel.unary_unary(
             METHOD,
@@ -46,13 +42,9 @@ def run(args):
             response_deserializer=None,
         )
         try:
-            raw = call(
-                indicator_pb2.MACDRequest(start_date=args.start_date, end_date=args.end_date),
-                timeout=args.timeout,
-            )
+            raw = call(request, timeout=args.timeout)
         except grpc.RpcError as err:
-            print("%s failed: %s: %s" % (METHOD, err.code().name, err.details()), file=sys.stderr)
-            return 1
+            return peer.call_failed(METHOD, err)
     sys.stdout.buffer.write(raw)
     sys.stdout.buffer.flush()
     return 0
