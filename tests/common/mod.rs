@@ -89,13 +89,7 @@ impl Server {
     /// Starts `cmd` (which must be told to listen on 127.0.0.1 port 0) and waits for its
     /// `Server started, listening on PORT` line.
     pub fn start(mut cmd: Command) -> Server {
-        let description = format!("{cmd:?}");
-        let mut child = cmd
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {description}: {e}"));
+        let (description, mut child) = spawn_piped(&mut cmd);
         let stdout = child.stdout.take().unwrap();
         let stderr = child.stderr.take().unwrap();
         let (line_tx, line_rx) = mpsc::channel();
@@ -172,6 +166,18 @@ pub fn python_server(extra: &[&str]) -> Server {
     Server::start(cmd)
 }
 
+/// Starts `cmd` with no stdin and piped stdout and stderr; returns it with its description.
+fn spawn_piped(cmd: &mut Command) -> (String, Child) {
+    let description = format!("{cmd:?}");
+    let child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {description}: {e}"));
+    (description, child)
+}
+
 fn wait_bounded(child: &mut Child, limit: Duration) -> Option<ExitStatus> {
     let deadline = Instant::now() + limit;
     loop {
@@ -208,13 +214,7 @@ impl Output {
 
 /// Runs `cmd` to completion, killing it if it takes longer than [`RUN_LIMIT`].
 pub fn run(mut cmd: Command) -> Output {
-    let description = format!("{cmd:?}");
-    let mut child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start {description}: {e}"));
+    let (description, mut child) = spawn_piped(&mut cmd);
     let mut stdout = child.stdout.take().unwrap();
     let mut stderr = child.stderr.take().unwrap();
     let out_reader = thread::spawn(move || {
