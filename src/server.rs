@@ -82,11 +82,9 @@ pub fn start(config: &ServerConfig, services: Vec<grpcio::Service>) -> Result<Ru
         .add_listening_port(address.clone(), credentials())
         .map_err(|_| ServerError::Bind { address: address.clone() })?;
     server.start();
-    log::info!(
-        "listening on {}:{port}, {} completion queue(s)",
-        address.rsplit_once(':').map_or(address.as_str(), |(h, _)| h),
-        config.completion_queues.max(1)
-    );
+    // The address as asked for, but with the port actually bound (port 0 picks one).
+    let bound = listen_address(&config.host, port)?;
+    log::info!("listening on {bound}, {} completion queue(s)", config.completion_queues.max(1));
     Ok(RunningServer { server, port, grace: config.grace, _env: env })
 }
 
