@@ -77,7 +77,7 @@ fn main() {
             );
         }
     }
-    let (total, png) = time(|| analysis.recent_chart(250, size).unwrap());
+    let (total, png) = time(|| chart::render_recent(&analysis, 250, size).unwrap());
     println!();
     println!("| renderer                         | draw+encode ms | PNG KB | speed vs matplotlib |");
     println!("|----------------------------------|----------------|--------|---------------------|");

@@ -1,10 +1,11 @@
 //! A loaded instrument: its bars and their MACD over the whole history, computed once at start-up.
 //!
 //! Requests then only take slices, so the rows and the chart for any window agree with each
-//! other and with the full history (the bars before a window are its warm-up).
+//! other and with the full history (the bars before a window are its warm-up). Drawing is the
+//! chart module's business: it takes an `Analysis` and a window, and this module knows nothing of
+//! pictures.
 
 use super::bar::Bar;
-use super::chart::{self, ChartError, ChartSize};
 use super::date::{Date, DateRange};
 use super::macd::{self, Convention, MacdParams, MacdPoint};
 use super::IndicatorRow;
@@ -78,30 +79,34 @@ impl Analysis {
             })
             .collect()
     }
-}
 
-impl Analysis {
-    /// The chart of a range, as PNG bytes; [`ChartError::Empty`] when it has no bars.
-    pub fn chart(&self, range: DateRange, size: ChartSize) -> Result<Vec<u8>, ChartError> {
-        self.chart_of(self.window(range), size)
+    /// How many rows [`rows`](Self::rows) would return for `range`, without building them, so a
+    /// caller can refuse an oversized range before it costs anything.
+    pub fn row_count(&self, range: DateRange) -> usize {
+        let window = self.window(range);
+        // Bars without a value (TA-Lib's warm-up) only ever start the history, so the ones in a
+        // window are a prefix of it.
+        let without_value = window.macd.partition_point(Option::is_none);
+        window.bars.len() - without_value
     }
 
-    /// The chart of the last `count` bars.
-    pub fn recent_chart(&self, count: usize, size: ChartSize) -> Result<Vec<u8>, ChartError> {
-        self.chart_of(self.last_bars(count), size)
-    }
-
-    fn chart_of(&self, window: Window<'_>, size: ChartSize) -> Result<Vec<u8>, ChartError> {
-        chart::render_png(window, &self.title(window), size)
+    /// Why `range` has no bars: it lies outside the data, or inside it on days without trading.
+    pub fn no_bars_reason(&self, range: DateRange) -> String {
+        let Some((first, last)) = self.span() else {
+            return "the data has no bars at all".to_string();
+        };
+        let outside = range.end.is_some_and(|end| end < first) || range.start.is_some_and(|start| start > last);
+        if outside {
+            format!("the data covers {first} to {last}; ask for dates inside that span")
+        } else {
+            format!("there are no bars on those days (no trading); the data covers {first} to {last}")
+        }
     }
 
     /// `S&P 500 · MACD(12,26,9) cn · 2018-01-02 to 2018-12-31`.
     pub fn title(&self, window: Window<'_>) -> String {
         let MacdParams { fast, slow, signal } = self.params;
-        let convention = match self.convention {
-            Convention::Cn => "cn",
-            Convention::Talib => "talib",
-        };
+        let convention = self.convention;
         let span = match (window.bars.first(), window.bars.last()) {
             (Some(first), Some(last)) => format!("{} to {}", first.date, last.date),
             _ => "no data".to_string(),
@@ -151,5 +156,31 @@ mod tests {
         let part = a.rows(DateRange { start: d("2021-02-10"), end: d("2021-02-20") });
         let first = all.iter().position(|r| r.date == "2021-02-10").unwrap();
         assert_eq!(part, all[first..first + 11].to_vec());
+    }
+
+    #[test]
+    fn an_empty_range_says_whether_it_is_outside_the_data_or_between_trading_days() {
+        let csv = "date,open,high,low,close\n2021-02-05,1,2,1,2\n2021-02-08,2,3,1,2\n";
+        let a = Analysis::new("T", parse_csv("t", csv.as_bytes()).unwrap(), MacdParams::default(), Convention::Cn);
+        let d = |s: &str| Some(Date::parse(s).unwrap());
+        let weekend = DateRange { start: d("2021-02-06"), end: d("2021-02-07") };
+        assert!(a.window(weekend).is_empty());
+        assert!(a.no_bars_reason(weekend).contains("no bars on those days"), "{}", a.no_bars_reason(weekend));
+        let later = DateRange { start: d("2022-01-01"), end: None };
+        assert!(a.no_bars_reason(later).contains("ask for dates inside that span"));
+        let earlier = DateRange { start: None, end: d("2021-01-31") };
+        assert!(a.no_bars_reason(earlier).contains("covers 2021-02-05 to 2021-02-08"));
+        assert_eq!(crate::domain::plural(1, "bar"), "1 bar");
+        assert_eq!(crate::domain::plural(3, "bar"), "3 bars");
+    }
+
+    #[test]
+    fn row_count_agrees_with_rows_across_the_warm_up() {
+        let a = sample();
+        let d = |s: &str| Some(Date::parse(s).unwrap());
+        for (start, end) in [(None, None), (d("2021-02-01"), d("2021-02-05")), (d("2021-02-05"), d("2021-02-12"))] {
+            let range = DateRange { start, end };
+            assert_eq!(a.row_count(range), a.rows(range).len(), "{range}");
+        }
     }
 }

@@ -19,7 +19,8 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::analysis::Window;
+use super::analysis::{Analysis, Window};
+use super::date::DateRange;
 
 /// Chart size in pixels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,6 +66,12 @@ impl std::str::FromStr for ChartSize {
         } else {
             Err(invalid())
         }
+    }
+}
+
+impl std::fmt::Display for ChartSize {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}x{}", self.width, self.height)
     }
 }
 
@@ -115,6 +122,19 @@ fn register_font() {
             }
         }
     });
+}
+
+/// The chart of `analysis` over `range`, as PNG bytes; [`ChartError::Empty`] when the range has
+/// no bars.
+pub fn render(analysis: &Analysis, range: DateRange, size: ChartSize) -> Result<Vec<u8>, ChartError> {
+    let window = analysis.window(range);
+    render_png(window, &analysis.title(window), size)
+}
+
+/// The chart of the last `count` bars of `analysis`.
+pub fn render_recent(analysis: &Analysis, count: usize, size: ChartSize) -> Result<Vec<u8>, ChartError> {
+    let window = analysis.last_bars(count);
+    render_png(window, &analysis.title(window), size)
 }
 
 /// Draws the chart of `window` and returns it as PNG bytes.

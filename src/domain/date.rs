@@ -104,7 +104,10 @@ pub enum RangeError {
     Start(DateError),
     #[error("end_date: {0}")]
     End(DateError),
-    #[error("start_date {start} is after end_date {end}: swap them, or leave one empty for an open end")]
+    #[error(
+        "start_date {start} is after end_date {end}: give start_date <= end_date, both YYYY-MM-DD, or leave one \
+         empty for an open end"
+    )]
     Reversed { start: Date, end: Date },
 }
 
@@ -170,7 +173,9 @@ mod tests {
         let r = DateRange::parse("", "2020-01-31").unwrap();
         assert_eq!(r, DateRange { start: None, end: Date::new(2020, 1, 31) });
         assert_eq!(DateRange::parse("", "").unwrap(), DateRange::default());
-        assert!(matches!(DateRange::parse("2020-02-01", "2020-01-31"), Err(RangeError::Reversed { .. })));
+        let reversed = DateRange::parse("2020-02-01", "2020-01-31").unwrap_err();
+        assert!(matches!(reversed, RangeError::Reversed { .. }));
+        assert!(reversed.to_string().contains("YYYY-MM-DD"), "{reversed}");
         assert!(matches!(DateRange::parse("2020-02-30", ""), Err(RangeError::Start(_))));
         assert!(matches!(DateRange::parse("", "x"), Err(RangeError::End(_))));
     }

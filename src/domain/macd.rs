@@ -80,6 +80,15 @@ impl std::str::FromStr for Convention {
     }
 }
 
+impl std::fmt::Display for Convention {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Convention::Cn => "cn",
+            Convention::Talib => "talib",
+        })
+    }
+}
+
 /// The MACD of one bar.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct MacdPoint {

@@ -31,3 +31,12 @@ pub struct IndicatorRow {
     pub low: f64,
     pub macd: f64,
 }
+
+/// `1 bar`, `2 bars`: a count and its noun, for messages.
+pub fn plural(count: usize, noun: &str) -> String {
+    if count == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{count} {noun}s")
+    }
+}
