@@ -1,50 +1,71 @@
 //! `idc_client`: calls `idc.Indicator/GetMACD` and prints the reply exactly as the article's
 //! Python client does (`print("indicator client received: ")`, then `print(response)`).
 
+mod cli;
+
 use std::io::Write;
 use std::process::ExitCode;
-use std::time::Duration;
 
 use clap::Parser;
-use idc::client::{self, CallArgs, Target};
+use idc::client;
 use idc::protocol::indicator::MACDReply;
 use idc::text_format;
 use protobuf::MessageFull;
+
+const PROGRAM: &str = "idc_client";
 
 /// Fetch MACD rows from an idc server and print them in protobuf text format.
 #[derive(Parser, Debug)]
 #[command(version)]
 struct Args {
     #[command(flatten)]
-    call: CallArgs,
+    call: cli::CallArgs,
 
-    /// Seconds to wait for the reply.
-    #[arg(long, default_value_t = 30.0, value_parser = client::parse_timeout)]
+    /// Seconds to wait for the reply, above 0 and at most a week.
+    #[arg(long, default_value_t = client::DEFAULT_UNARY_TIMEOUT_SECONDS, value_parser = cli::parse_timeout)]
     timeout: f64,
 }
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).init();
-    let target = Target { address: args.call.target, timeout: Duration::from_secs_f64(args.timeout) };
-    let text = client::get_macd_bytes(&target, &args.call.start_date, &args.call.end_date)
-        .map_err(|e| e.to_string())
+    cli::init_logs("warn", "off");
+    let reply = args
+        .call
+        .target(args.timeout)
+        .and_then(|target| Ok(client::get_macd_bytes(&target, &args.call.start_date, &args.call.end_date)?))
         .and_then(|bytes| {
-            text_format::to_text(&MACDReply::descriptor(), &bytes).map_err(|e| format!("GetMACD reply: {e}"))
+            let text = text_format::to_text(&MACDReply::descriptor(), &bytes)
+                .map_err(|e| anyhow::anyhow!("GetMACD reply: {e}"))?;
+            Ok((bytes.is_empty(), text))
         });
-    let text = match text {
-        Ok(text) => text,
+    let (empty, text) = match reply {
+        Ok(reply) => reply,
         Err(e) => {
-            eprintln!("idc_client: {e}");
+            cli::report(PROGRAM, format_args!("{e:#}"));
             return ExitCode::FAILURE;
         }
     };
     // One write, like Python's two prints once its buffer is flushed at exit.
     let text = format!("indicator client received: \n{text}\n");
     let mut stdout = std::io::stdout().lock();
-    if let Err(e) = stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()) {
-        eprintln!("idc_client: cannot write to stdout: {e}");
-        return ExitCode::FAILURE;
+    match stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()) {
+        Ok(()) => {}
+        // The reader has all it wanted (`| head`): end quietly.
+        Err(e) if cli::is_closed_pipe(&e) => return ExitCode::SUCCESS,
+        Err(e) => {
+            cli::report(PROGRAM, format_args!("cannot write to stdout: {e}"));
+            return ExitCode::FAILURE;
+        }
+    }
+    // An empty reply prints as the article's client prints it; this says why it is empty.
+    if empty {
+        cli::report(
+            PROGRAM,
+            format_args!(
+                "the server returned no rows for {} to {} (a data-mode server has rows only for the days of its data)",
+                args.call.start_date, args.call.end_date
+            ),
+        );
     }
     ExitCode::SUCCESS
 }

@@ -1,70 +1,84 @@
 //! `idc_graph_client`: streams `idc.IndicatorGraph/GetMACDGraph` into a PNG file, like the
 //! article's graph client, but without ever leaving a truncated file behind.
 
+mod cli;
+
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Duration;
 
 use clap::Parser;
-use idc::client::{self, CallArgs, Target};
+use idc::client;
 use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
+
+const PROGRAM: &str = "idc_graph_client";
 
 /// Download the MACD chart from an idc server.
 #[derive(Parser, Debug)]
 #[command(version)]
 struct Args {
     #[command(flatten)]
-    call: CallArgs,
+    call: cli::CallArgs,
 
     /// Where to write the PNG. Replaced only when the whole stream has arrived.
     #[arg(long, default_value = "./received_macd.png")]
     output: PathBuf,
 
-    /// Seconds to wait for the whole stream.
-    #[arg(long, default_value_t = 60.0, value_parser = client::parse_timeout)]
+    /// Seconds to wait for the whole stream, above 0 and at most a week.
+    #[arg(long, default_value_t = client::DEFAULT_STREAM_TIMEOUT_SECONDS, value_parser = cli::parse_timeout)]
     timeout: f64,
 }
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).init();
-    // The reference prints this before it calls.
+    cli::init_logs("warn", "off");
+    // The reference prints this before it calls. A closed stdout is no reason not to download.
     let mut stdout = std::io::stdout().lock();
     if let Err(e) = stdout.write_all(b"indicator client received: \n").and_then(|()| stdout.flush()) {
-        eprintln!("idc_graph_client: cannot write to stdout: {e}");
-        return ExitCode::FAILURE;
+        if !cli::is_closed_pipe(&e) {
+            cli::report(PROGRAM, format_args!("cannot write to stdout: {e}"));
+            return ExitCode::FAILURE;
+        }
     }
     drop(stdout);
 
     // Ctrl-C mid-download: remove the partial file (no destructor runs on a signal exit).
-    let output = args.output.clone();
-    let stop_cleanly = move |signal: i32| {
-        idc::output::remove_partial_files();
-        eprintln!("idc_graph_client: interrupted; {} was left as it was", output.display());
-        std::process::exit(128 + signal);
-    };
+    let kept = kept_note(&args.output);
     match Signals::new([SIGINT, SIGTERM]) {
         Ok(mut signals) => {
             std::thread::spawn(move || {
                 if let Some(signal) = signals.forever().next() {
-                    stop_cleanly(signal);
+                    idc::output::remove_partial_files();
+                    cli::report(PROGRAM, format_args!("interrupted{kept}"));
+                    std::process::exit(128 + signal);
                 }
             });
         }
         Err(e) => log::warn!("cannot handle SIGINT/SIGTERM ({e}); an interrupted download may leave a .part file"),
     }
 
-    let target = Target { address: args.call.target, timeout: Duration::from_secs_f64(args.timeout) };
-    match client::download_graph(&target, &args.call.start_date, &args.call.end_date, &args.output) {
+    let downloaded = args
+        .call
+        .target(args.timeout)
+        .and_then(|target| Ok(client::download_graph(&target, &args.call.start_date, &args.call.end_date, &args.output)?));
+    match downloaded {
         Ok(bytes) => {
             log::info!("wrote {bytes} bytes to {}", args.output.display());
             ExitCode::SUCCESS
         }
         Err(e) => {
-            eprintln!("idc_graph_client: {e}; {} was left as it was", args.output.display());
+            cli::report(PROGRAM, format_args!("{e:#}{}", kept_note(&args.output)));
             ExitCode::FAILURE
         }
+    }
+}
+
+/// `; ./x.png was left as it was`, when there is an earlier file to speak of.
+fn kept_note(output: &std::path::Path) -> String {
+    if output.is_file() {
+        format!("; {} was left as it was", output.display())
+    } else {
+        String::new()
     }
 }

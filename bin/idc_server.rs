@@ -1,24 +1,22 @@
 //! `idc_server`: serves `idc.Indicator` and `idc.IndicatorGraph` on one port until SIGINT or
-//! SIGTERM, or with `--render-chart` writes one chart and exits. Parses flags, sets up logging,
-//! and hands over to the library.
+//! SIGTERM, or with `--render-chart` writes one chart and exits. Parses flags into a library
+//! [`Config`], sets up logging, and hands over to the library.
+
+mod cli;
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use clap::Parser;
-use idc::domain::analysis::Analysis;
-use idc::domain::bar::parse_csv;
+use clap::builder::TypedValueParser;
+use clap::parser::ValueSource;
+use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser};
+use idc::config::{self, Config, DataSource, TlsFiles};
 use idc::domain::chart::ChartSize;
-use idc::domain::date::DateRange;
-use idc::domain::macd::{Convention, MacdParams};
-use idc::domain::sample;
-use idc::output::AtomicFile;
-use idc::server::{self, ServerConfig};
-use idc::service::{Mode, ServiceConfig, Services};
+use idc::domain::macd::{Convention, MacdParams, MAX_PERIOD};
+use idc::server;
 
 /// gRPC indicator server: MACD rows (GetMACD) and the MACD chart as PNG chunks (GetMACDGraph).
 ///
@@ -31,12 +29,17 @@ use idc::service::{Mode, ServiceConfig, Services};
 #[command(version)]
 struct Args {
     /// Address to listen on: [::] for every interface, 127.0.0.1 or [::1] for this machine only.
-    #[arg(long, default_value = "[::]")]
+    #[arg(long, default_value = config::DEFAULT_HOST)]
     host: String,
 
-    /// Port to listen on; 0 picks a free port (printed at start-up).
-    #[arg(long, default_value_t = 50051)]
+    /// Port to listen on, 0 to 65535; 0 picks a free port (printed at start-up).
+    #[arg(long, default_value_t = config::DEFAULT_PORT)]
     port: u16,
+
+    /// Let other processes listen on the same port (SO_REUSEPORT), for restarts without downtime.
+    /// Without it, a port that another server holds stops this one at start-up.
+    #[arg(long)]
+    reuse_port: bool,
 
     /// PNG file streamed by GetMACDGraph, read anew for every call. Default: ./macd.png in
     /// parity mode, streaming the chart of the embedded sample while that file does not exist;
@@ -45,7 +48,7 @@ struct Args {
     graph_file: Option<PathBuf>,
 
     /// Bytes per GetMACDGraph message, 1 to 4194304 (4 MiB).
-    #[arg(long, default_value_t = 1024)]
+    #[arg(long, default_value_t = config::DEFAULT_CHUNK_SIZE)]
     chunk_size: usize,
 
     /// Serve real data: a CSV with the header date,open,high,low,close[,volume], or `sample`
@@ -58,24 +61,24 @@ struct Args {
     instrument: Option<String>,
 
     /// MACD convention: cn (EMAs seeded with the first close, macd = 2 x (DIF - DEA)) or talib
-    /// (TA-Lib's seeding and lookback, macd = DIF - DEA).
-    #[arg(long, default_value = "cn")]
+    /// (TA-Lib's seeding and lookback, macd = DIF - DEA). With --data or --render-chart.
+    #[arg(long, default_value_t = Convention::default())]
     convention: Convention,
 
-    /// Fast EMA period.
-    #[arg(long, default_value_t = 12)]
+    /// Fast EMA period, 1 to 10000, shorter than --slow.
+    #[arg(long, default_value_t = MacdParams::default().fast, value_parser = period)]
     fast: usize,
 
-    /// Slow EMA period.
-    #[arg(long, default_value_t = 26)]
+    /// Slow EMA period, 2 to 10000.
+    #[arg(long, default_value_t = MacdParams::default().slow, value_parser = period)]
     slow: usize,
 
-    /// Signal (DEA) EMA period.
-    #[arg(long, default_value_t = 9)]
+    /// Signal (DEA) EMA period, 1 to 10000.
+    #[arg(long, default_value_t = MacdParams::default().signal, value_parser = period)]
     signal: usize,
 
-    /// Chart size in pixels, WIDTHxHEIGHT.
-    #[arg(long, default_value = "1280x800")]
+    /// Chart size in pixels, WIDTHxHEIGHT, from 320x240 to 8192x8192.
+    #[arg(long, default_value_t = ChartSize::default())]
     chart_size: ChartSize,
 
     /// Write the chart of --start-date..--end-date to this PNG and exit, without serving. Uses
@@ -91,69 +94,130 @@ struct Args {
     #[arg(long, default_value = "", requires = "render_chart")]
     end_date: String,
 
-    /// gRPC completion queues (threads polling the network); default: one per CPU.
-    #[arg(long, default_value_t = server::default_parallelism(), value_parser = clap::value_parser!(u16).range(1..=256))]
-    completion_queues: u16,
+    /// gRPC completion queues (threads polling the network), 1 to 1024; default: one per CPU.
+    #[arg(long, default_value_t = config::default_completion_queues(), value_parser = clap::value_parser!(u16).range(1..=1024).map(usize::from))]
+    completion_queues: usize,
 
-    /// Threads for blocking work (file reads, chart renders); default: one per CPU, at least 2.
-    #[arg(long, default_value_t = server::default_parallelism().max(2), value_parser = clap::value_parser!(u16).range(1..=1024))]
-    blocking_threads: u16,
+    /// Threads for blocking work (file reads, chart renders), 1 to 1024; default: one per CPU,
+    /// at least 2.
+    #[arg(long, default_value_t = config::default_blocking_threads(), value_parser = clap::value_parser!(u16).range(1..=1024).map(usize::from))]
+    blocking_threads: usize,
 
-    /// Seconds that calls in flight may take to finish after SIGINT/SIGTERM before they are
-    /// cancelled.
-    #[arg(long, default_value_t = 5.0, value_parser = parse_grace)]
+    /// Seconds, 0 to 3600, that calls in flight may take to finish after SIGINT/SIGTERM before
+    /// they are cancelled.
+    #[arg(long, default_value_t = config::DEFAULT_GRACE.as_secs_f64(), value_parser = seconds_up_to(3600.0, 0.0))]
     grace_period: f64,
+
+    /// Serve TLS with this certificate chain (PEM); needs --tls-key.
+    #[arg(long, value_name = "PEM", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+
+    /// The private key (PEM, unencrypted) of --tls-cert.
+    #[arg(long, value_name = "PEM", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+
+    /// Require clients to present a certificate signed by a CA in this PEM file (mutual TLS).
+    #[arg(long, value_name = "PEM", requires = "tls_cert")]
+    tls_client_ca: Option<PathBuf>,
+
+    /// Require `authorization: Bearer TOKEN` on every call but health checks, TOKEN being the
+    /// first line of this file (keep it private: chmod 600).
+    #[arg(long, value_name = "FILE")]
+    auth_token_file: Option<PathBuf>,
+
+    /// Largest request message in bytes, 64 to 4194304; larger ones get RESOURCE_EXHAUSTED.
+    #[arg(long, default_value_t = config::DEFAULT_MAX_RECEIVE_MESSAGE, value_parser = clap::value_parser!(u32).range(64..=4_194_304).map(|v| v as usize))]
+    max_receive_message: usize,
+
+    /// Concurrent calls one connection may have open, 1 to 1000000.
+    #[arg(long, default_value_t = config::DEFAULT_MAX_CONCURRENT_STREAMS, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    max_concurrent_streams: u32,
+
+    /// Seconds, 1 to 86400, of silence on a connection after which the server pings the client.
+    #[arg(long, default_value_t = config::DEFAULT_KEEPALIVE_TIME.as_secs_f64(), value_parser = seconds_up_to(86400.0, 1.0))]
+    keepalive_time: f64,
+
+    /// Seconds, 1 to 86400, to wait for a keepalive ping's answer before closing the connection.
+    #[arg(long, default_value_t = config::DEFAULT_KEEPALIVE_TIMEOUT.as_secs_f64(), value_parser = seconds_up_to(86400.0, 1.0))]
+    keepalive_timeout: f64,
 }
 
-/// `--grace-period`: 0 to 3600 seconds.
-fn parse_grace(text: &str) -> Result<f64, String> {
-    match text.parse::<f64>() {
-        Ok(s) if (0.0..=3600.0).contains(&s) => Ok(s),
-        _ => Err(format!("{text:?} is not a number of seconds from 0 to 3600")),
+/// An EMA period: 1 to [`MAX_PERIOD`].
+fn period(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(n) if (1..=MAX_PERIOD).contains(&n) => Ok(n),
+        _ => Err(format!("{text:?} is not a period from 1 to {MAX_PERIOD} bars")),
+    }
+}
+
+/// A number of seconds from `low` to `high`.
+fn seconds_up_to(high: f64, low: f64) -> impl Fn(&str) -> Result<f64, String> + Clone + Send + Sync + 'static {
+    move |text: &str| match text.parse::<f64>() {
+        Ok(s) if (low..=high).contains(&s) => Ok(s),
+        _ => Err(format!("{text:?} is not a number of seconds from {low} to {high}")),
+    }
+}
+
+impl Args {
+    fn config(&self) -> Config {
+        Config {
+            host: self.host.clone(),
+            port: self.port,
+            reuse_port: self.reuse_port,
+            data: self.data.as_deref().map(DataSource::parse),
+            instrument: self.instrument.clone(),
+            convention: self.convention,
+            macd: MacdParams { fast: self.fast, slow: self.slow, signal: self.signal },
+            chart_size: self.chart_size,
+            graph_file: self.graph_file.clone(),
+            chunk_size: self.chunk_size,
+            completion_queues: self.completion_queues,
+            blocking_threads: self.blocking_threads,
+            grace: Duration::from_secs_f64(self.grace_period),
+            tls: self.tls_cert.as_ref().zip(self.tls_key.as_ref()).map(|(cert, key)| TlsFiles {
+                cert: cert.clone(),
+                key: key.clone(),
+                client_ca: self.tls_client_ca.clone(),
+            }),
+            auth_token_file: self.auth_token_file.clone(),
+            max_receive_message: self.max_receive_message,
+            max_concurrent_streams: self.max_concurrent_streams,
+            keepalive_time: Duration::from_secs_f64(self.keepalive_time),
+            keepalive_timeout: Duration::from_secs_f64(self.keepalive_timeout),
+        }
     }
 }
 
 fn main() -> ExitCode {
-    let args = Args::parse();
-    match run(args) {
+    let matches = Args::command().get_matches();
+    let args = match Args::from_arg_matches(&matches) {
+        Ok(args) => args,
+        Err(e) => e.exit(),
+    };
+    cli::init_logs("info", "error");
+    match run(&args, &matches) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             // One line, with the causes, and no backtrace even when RUST_BACKTRACE is set.
-            eprintln!("idc_server: {e:#}");
+            cli::report("idc_server", format_args!("{e:#}"));
             ExitCode::FAILURE
         }
     }
 }
 
-fn run(args: Args) -> anyhow::Result<()> {
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
-    let params = MacdParams { fast: args.fast, slow: args.slow, signal: args.signal }.validate()?;
-
+fn run(args: &Args, matches: &ArgMatches) -> anyhow::Result<()> {
+    let config = args.config();
+    config.validate()?;
     if let Some(out) = &args.render_chart {
-        let source = args.data.as_deref().unwrap_or(sample::NAME);
-        let analysis = load(source, args.instrument.clone(), params, args.convention)?;
-        return render_chart(&analysis, &args, out);
+        let bytes = idc::data::render_chart_file(&config, &args.start_date, &args.end_date, out)?;
+        log::info!("wrote {} ({bytes} bytes)", out.display());
+        return Ok(());
     }
+    warn_about_ignored_flags(&config, matches);
+    log::info!("configuration: {}", describe(&config));
 
-    let mode = match &args.data {
-        Some(source) => Mode::Data(Arc::new(load(source, args.instrument.clone(), params, args.convention)?)),
-        None => Mode::Parity,
-    };
-    let services = Services::new(&ServiceConfig {
-        mode,
-        graph_file: args.graph_file,
-        chunk_size: args.chunk_size,
-        chart_size: args.chart_size,
-        blocking_threads: args.blocking_threads.into(),
-    })?;
-    let config = ServerConfig {
-        host: args.host,
-        port: args.port,
-        completion_queues: args.completion_queues.into(),
-        grace: Duration::from_secs_f64(args.grace_period),
-    };
-    let shutdown = idc::shutdown::signal().context("cannot install the SIGINT/SIGTERM handler")?;
-    let running = server::start(&config, services.into_grpc())?;
+    let shutdown = server::shutdown::signal().context("cannot install the SIGINT/SIGTERM handler")?;
+    let running = server::start(&config)?;
 
     // The reference prints exactly this line; scripts wait for it to know the port.
     let mut stdout = std::io::stdout().lock();
@@ -165,39 +229,63 @@ fn run(args: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Loads and checks the bars of `--data`, and computes their MACD.
-fn load(
-    source: &str,
-    instrument: Option<String>,
-    params: MacdParams,
-    convention: Convention,
-) -> anyhow::Result<Analysis> {
-    let (bars, default_name) = if source == sample::NAME {
-        (sample::bars()?, sample::INSTRUMENT.to_string())
-    } else {
-        let path = Path::new(source);
-        let bytes = std::fs::read(path).with_context(|| format!("cannot read --data {source}"))?;
-        let stem = path.file_stem().map_or_else(|| source.to_string(), |s| s.to_string_lossy().into_owned());
-        (parse_csv(source, &bytes)?, stem)
-    };
-    let analysis = Analysis::new(instrument.unwrap_or(default_name), bars, params, convention);
-    if let Some((first, last)) = analysis.span() {
-        log::info!(
-            "loaded {}: {} bars from {first} to {last}",
-            analysis.instrument(),
-            analysis.window(DateRange::default()).bars.len()
-        );
+/// The MACD flags shape data mode's answers only; given without --data, they would do nothing.
+fn warn_about_ignored_flags(config: &Config, matches: &ArgMatches) {
+    if config.is_data_mode() {
+        return;
     }
-    Ok(analysis)
+    let given: Vec<String> = ["instrument", "convention", "fast", "slow", "signal"]
+        .into_iter()
+        .filter(|id| matches.value_source(id) == Some(ValueSource::CommandLine))
+        .map(|id| format!("--{id}"))
+        .collect();
+    if !given.is_empty() {
+        let verb = if given.len() == 1 { "applies" } else { "apply" };
+        let it = if given.len() == 1 { "it" } else { "them" };
+        log::warn!("{} {verb} only with --data (or --render-chart); parity mode ignores {it}", given.join(", "));
+    }
 }
 
-fn render_chart(analysis: &Analysis, args: &Args, out: &Path) -> anyhow::Result<()> {
-    let range = DateRange::parse(&args.start_date, &args.end_date)?;
-    let png = analysis.chart(range, args.chart_size).with_context(|| {
-        let span = analysis.span().map_or_else(String::new, |(a, b)| format!(" (the data covers {a} to {b})"));
-        format!("no chart for {range}{span}")
-    })?;
-    AtomicFile::write(out, &png).with_context(|| format!("cannot write {}", out.display()))?;
-    log::info!("wrote {} ({} bytes)", out.display(), png.len());
-    Ok(())
+/// The whole configuration on one line, for the log. Paths are shown; what is in the token or
+/// key files never is.
+fn describe(config: &Config) -> String {
+    let path = |p: &Option<PathBuf>| p.as_ref().map_or_else(|| "none".to_string(), |p| p.display().to_string());
+    let data = match &config.data {
+        None => "none (parity mode)".to_string(),
+        Some(DataSource::Sample) => "sample".to_string(),
+        Some(DataSource::Csv(p)) => p.display().to_string(),
+    };
+    let tls = match &config.tls {
+        None => "off".to_string(),
+        Some(files) => format!(
+            "cert {} key {} client-ca {}",
+            files.cert.display(),
+            files.key.display(),
+            path(&files.client_ca)
+        ),
+    };
+    format!(
+        "host {} port {} reuse-port {} data {data} instrument {} convention {} macd {},{},{} chart-size {} \
+         graph-file {} chunk-size {} completion-queues {} blocking-threads {} grace-period {} tls {tls} \
+         auth-token-file {} max-receive-message {} max-concurrent-streams {} keepalive-time {} keepalive-timeout {}",
+        config.host,
+        config.port,
+        config.reuse_port,
+        config.instrument.as_deref().unwrap_or("default"),
+        config.convention,
+        config.macd.fast,
+        config.macd.slow,
+        config.macd.signal,
+        config.chart_size,
+        path(&config.graph_file),
+        config.chunk_size,
+        config.completion_queues,
+        config.blocking_threads,
+        server::seconds(config.grace),
+        path(&config.auth_token_file),
+        config.max_receive_message,
+        config.max_concurrent_streams,
+        server::seconds(config.keepalive_time),
+        server::seconds(config.keepalive_timeout),
+    )
 }

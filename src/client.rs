@@ -1,5 +1,6 @@
-//! What `idc_client` and `idc_graph_client` share: a channel to the server, the two calls, and
-//! a download that never leaves a truncated file behind.
+//! What `idc_client` and `idc_graph_client` share: a checked target, a channel to the server
+//! (plaintext or TLS, with or without a token), the two calls, and a download that never leaves a
+//! truncated file behind. Their defaults, the reference clients', are defined here once.
 
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
@@ -8,71 +9,83 @@ use std::time::Duration;
 
 use futures::executor::block_on;
 use futures::TryStreamExt;
-use grpcio::{CallOption, Channel, ChannelBuilder, Client, EnvBuilder, Marshaller, MessageReader, Method, MethodType};
+use grpcio::{
+    CallOption, Channel, ChannelBuilder, Client, EnvBuilder, Marshaller, MessageReader, MetadataBuilder, Method, MethodType,
+};
 use protobuf::Message;
 
+use crate::auth::{self, Token};
 use crate::output::AtomicFile;
 use crate::protocol::indicator::{MACDReply, MACDRequest};
 use crate::protocol::indicator_graph::MACDGraphRequest;
 use crate::protocol::indicator_graph_grpc::IndicatorGraphClient;
 use crate::protocol::indicator_grpc::METHOD_INDICATOR_GET_MACD;
+use crate::tls::{self, ClientTls, TlsError};
 
 /// gRPC's default limit is 4 MiB per message; a 4 MiB chunk plus its framing is a little more.
 const MAX_RECEIVE_MESSAGE: i32 = 8 * 1024 * 1024;
 
-/// The flags both client binaries take, with the reference clients' values as defaults.
-#[derive(Debug, Clone, clap::Args)]
-pub struct CallArgs {
-    /// Server address, host:port.
-    #[arg(long, default_value = "localhost:50051")]
-    pub target: String,
+/// The reference clients' server address.
+pub const DEFAULT_TARGET: &str = "localhost:50051";
+/// The reference clients' dates (the article's example). The embedded sample ends in 2018, so a
+/// data-mode server answers these with no rows; ask for dates inside its span.
+pub const DEFAULT_START_DATE: &str = "2023-01-01";
+pub const DEFAULT_END_DATE: &str = "2023-12-31";
+/// Seconds `idc_client` waits for its reply, and `idc_graph_client` for the whole stream.
+pub const DEFAULT_UNARY_TIMEOUT_SECONDS: f64 = 30.0;
+pub const DEFAULT_STREAM_TIMEOUT_SECONDS: f64 = 60.0;
+/// The longest timeout the clients take: a week.
+pub const MAX_TIMEOUT_SECONDS: f64 = 7.0 * 24.0 * 3600.0;
 
-    /// First day, YYYY-MM-DD.
-    #[arg(long, default_value = "2023-01-01")]
-    pub start_date: String,
-
-    /// Last day, YYYY-MM-DD.
-    #[arg(long, default_value = "2023-12-31")]
-    pub end_date: String,
-}
-
-/// Where to call, and for how long at most.
+/// Where to call, how, and for how long at most.
 #[derive(Debug, Clone)]
 pub struct Target {
     /// `host:port`, as grpc understands it (`localhost:50051`, `[::1]:50051`, `dns:///…`).
     pub address: String,
     /// Deadline for the whole call.
     pub timeout: Duration,
+    /// `None`: plaintext, as the article's clients.
+    pub tls: Option<ClientTls>,
+    /// Sent as `authorization: Bearer <token>` with every call.
+    pub token: Option<Token>,
+}
+
+impl Target {
+    /// A plaintext target without a token.
+    pub fn new(address: impl Into<String>, timeout: Duration) -> Target {
+        Target { address: address.into(), timeout, tls: None, token: None }
+    }
 }
 
 /// Why a client call did not complete.
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
-    #[error("{method} on {target} failed: {}", describe(.source))]
+    #[error("invalid --target {target:?}: {reason}")]
+    Target { target: String, reason: &'static str },
+    #[error(transparent)]
+    Tls(#[from] TlsError),
+    #[error("{method} on {target} failed: {}{hint}", describe(.error))]
     Rpc {
         method: &'static str,
         target: String,
         // Boxed: grpcio's error is large, and this travels in every `Result`.
-        #[source]
-        source: Box<grpcio::Error>,
+        error: Box<grpcio::Error>,
+        /// What the user may have got wrong, when the status suggests it.
+        hint: &'static str,
     },
-    #[error("cannot write {}: {source}", .path.display())]
-    Output {
-        path: PathBuf,
-        #[source]
-        source: io::Error,
-    },
+    #[error("cannot write {}: {reason}", .path.display())]
+    Output { path: PathBuf, reason: String },
 }
 
 impl ClientError {
     /// The gRPC status code, when the server (or gRPC) answered with one.
     pub fn code(&self) -> Option<grpcio::RpcStatusCode> {
         match self {
-            ClientError::Rpc { source, .. } => match &**source {
+            ClientError::Rpc { error, .. } => match &**error {
                 grpcio::Error::RpcFailure(status) => Some(status.code()),
                 _ => None,
             },
-            ClientError::Output { .. } => None,
+            _ => None,
         }
     }
 }
@@ -93,34 +106,97 @@ fn describe(error: &grpcio::Error) -> String {
     }
 }
 
-/// The longest `--timeout`: a week.
-pub const MAX_TIMEOUT_SECONDS: f64 = 7.0 * 24.0 * 3600.0;
-
-/// A `--timeout` flag: a positive number of seconds, at most [`MAX_TIMEOUT_SECONDS`].
-pub fn parse_timeout(text: &str) -> Result<f64, String> {
-    match text.parse::<f64>() {
-        Ok(s) if s > 0.0 && s <= MAX_TIMEOUT_SECONDS => Ok(s),
-        _ => Err(format!("{text:?} is not a number of seconds above 0 and at most {MAX_TIMEOUT_SECONDS}")),
+/// A hint for a failed call: a plaintext client that reached a TLS server sees the connection
+/// closed, and a TLS client that reached a plaintext one sees a failed handshake; neither says
+/// so in words a user would search for.
+fn hint_for(target: &Target, error: &grpcio::Error) -> &'static str {
+    let grpcio::Error::RpcFailure(status) = error else { return "" };
+    match (status.code(), target.tls.is_some()) {
+        (grpcio::RpcStatusCode::UNAVAILABLE, false) => {
+            " (if the server uses TLS, connect with --tls-ca; otherwise check that it runs at this address)"
+        }
+        (grpcio::RpcStatusCode::UNAVAILABLE, true) => {
+            " (check that the server uses TLS, that --tls-ca signed its certificate, that the certificate is \
+             valid today and names this host or --tls-server-name, and that --tls-cert is given if it \
+             requires client certificates)"
+        }
+        _ => "",
     }
 }
 
-fn channel(address: &str) -> Channel {
+/// Checks the form of a `--target`: `host:port`, `[ipv6]:port`, or a gRPC target URI
+/// (`dns:`, `ipv4:`, `ipv6:`, `unix:`), so that a missing port is not reported as a refused
+/// connection to port 0.
+pub fn check_target(target: &str) -> Result<(), ClientError> {
+    let invalid = |reason| ClientError::Target { target: target.to_string(), reason };
+    if target.is_empty() {
+        return Err(invalid("it is empty; give HOST:PORT, such as localhost:50051"));
+    }
+    if target.contains(|c: char| c.is_whitespace() || c.is_control()) {
+        return Err(invalid("it contains spaces or control characters; give HOST:PORT, such as localhost:50051"));
+    }
+    let schemes = ["dns:", "ipv4:", "ipv6:", "unix:", "unix-abstract:"];
+    if schemes.iter().any(|scheme| target.starts_with(scheme)) {
+        return Ok(());
+    }
+    if target.parse::<std::net::Ipv6Addr>().is_ok() {
+        return Err(invalid("an IPv6 address goes in brackets, followed by the port: [::1]:50051"));
+    }
+    let Some((host, port)) = target.rsplit_once(':') else {
+        return Err(invalid("it has no port; give HOST:PORT, such as 127.0.0.1:50051"));
+    };
+    if host.is_empty() || host == "[]" {
+        return Err(invalid("it has no host; give HOST:PORT, such as 127.0.0.1:50051"));
+    }
+    if host.contains(':') && !(host.starts_with('[') && host.ends_with(']')) {
+        return Err(invalid("an IPv6 address goes in brackets, followed by the port: [::1]:50051"));
+    }
+    match port.parse::<u16>() {
+        Ok(port) if port > 0 => Ok(()),
+        _ => Err(invalid("the port must be a number from 1 to 65535, as in localhost:50051")),
+    }
+}
+
+fn channel(target: &Target) -> Result<Channel, ClientError> {
+    check_target(&target.address)?;
     let env = Arc::new(EnvBuilder::new().cq_count(1).name_prefix("idc-client").build());
-    ChannelBuilder::new(env).max_receive_message_len(MAX_RECEIVE_MESSAGE).connect(address)
+    let mut builder = ChannelBuilder::new(env).max_receive_message_len(MAX_RECEIVE_MESSAGE);
+    if let Some(tls) = &target.tls {
+        if let Some(name) = &tls.server_name {
+            builder = builder.override_ssl_target(name.as_bytes());
+        }
+        builder = builder.set_credentials(tls::channel_credentials(tls)?);
+    }
+    Ok(builder.connect(&target.address))
 }
 
 fn call_option(target: &Target) -> CallOption {
-    CallOption::default().timeout(target.timeout)
+    let option = CallOption::default().timeout(target.timeout);
+    match &target.token {
+        Some(token) => {
+            let mut headers = MetadataBuilder::with_capacity(1);
+            // A token is checked to be printable ASCII when it is read, which is all a header
+            // value needs.
+            headers.add_str(auth::HEADER, token.header_value()).expect("a checked token is a valid header value");
+            option.headers(headers.build())
+        }
+        None => option,
+    }
+}
+
+fn rpc_error<'a>(method: &'static str, target: &'a Target) -> impl Fn(grpcio::Error) -> ClientError + 'a {
+    move |error| ClientError::Rpc {
+        method,
+        target: target.address.clone(),
+        hint: hint_for(target, &error),
+        error: Box::new(error),
+    }
 }
 
 /// `idc.Indicator/GetMACD`, parsed.
 pub fn get_macd(target: &Target, start_date: &str, end_date: &str) -> Result<MACDReply, ClientError> {
     let bytes = get_macd_bytes(target, start_date, end_date)?;
-    MACDReply::parse_from_bytes(&bytes).map_err(|e| ClientError::Rpc {
-        method: "GetMACD",
-        target: target.address.clone(),
-        source: Box::new(grpcio::Error::Codec(Box::new(e))),
-    })
+    MACDReply::parse_from_bytes(&bytes).map_err(|e| rpc_error("GetMACD", target)(grpcio::Error::Codec(Box::new(e))))
 }
 
 /// `idc.Indicator/GetMACD`, as the reply's wire bytes.
@@ -128,15 +204,11 @@ pub fn get_macd(target: &Target, start_date: &str, end_date: &str) -> Result<MAC
 /// `idc_client` prints from these, as upb does (see [`crate::text_format`]): the parsed
 /// rust-protobuf message cannot tell a `-0.0` field from an absent one.
 pub fn get_macd_bytes(target: &Target, start_date: &str, end_date: &str) -> Result<Vec<u8>, ClientError> {
-    let client = Client::new(channel(&target.address));
+    let client = Client::new(channel(target)?);
     let mut request = MACDRequest::new();
     request.start_date = start_date.to_owned();
     request.end_date = end_date.to_owned();
-    client.unary_call(&GET_MACD_RAW, &request, call_option(target)).map_err(|source| ClientError::Rpc {
-        method: "GetMACD",
-        target: target.address.clone(),
-        source: Box::new(source),
-    })
+    client.unary_call(&GET_MACD_RAW, &request, call_option(target)).map_err(rpc_error("GetMACD", target))
 }
 
 /// `GetMACD` with the reply left undecoded.
@@ -164,23 +236,20 @@ fn raw_de(mut reader: MessageReader) -> grpcio::Result<Vec<u8>> {
 /// with OK, and a failed or cut stream leaves any earlier `output` as it was. Returns the number
 /// of bytes written.
 pub fn download_graph(target: &Target, start_date: &str, end_date: &str, output: &Path) -> Result<u64, ClientError> {
-    let output_error = |source: io::Error| ClientError::Output { path: output.to_path_buf(), source };
-    let rpc_error = |source: grpcio::Error| ClientError::Rpc {
-        method: "GetMACDGraph",
-        target: target.address.clone(),
-        source: Box::new(source),
-    };
-    let mut file = AtomicFile::create(output).map_err(output_error)?;
+    let output_error = |source: io::Error| ClientError::Output { path: output.to_path_buf(), reason: source.to_string() };
+    let rpc_error = rpc_error("GetMACDGraph", target);
+    let channel = channel(target)?;
+    let mut file = create_output(output)?;
 
-    let client = IndicatorGraphClient::new(channel(&target.address));
+    let client = IndicatorGraphClient::new(channel);
     let mut request = MACDGraphRequest::new();
     request.start_date = start_date.to_owned();
     request.end_date = end_date.to_owned();
-    let mut replies = client.get_macd_graph_opt(&request, call_option(target)).map_err(rpc_error)?;
+    let mut replies = client.get_macd_graph_opt(&request, call_option(target)).map_err(&rpc_error)?;
 
     let mut written = 0u64;
     block_on(async {
-        while let Some(reply) = replies.try_next().await.map_err(rpc_error)? {
+        while let Some(reply) = replies.try_next().await.map_err(&rpc_error)? {
             file.write_all(&reply.macd_chunk).map_err(output_error)?;
             written += reply.macd_chunk.len() as u64;
         }
@@ -188,4 +257,57 @@ pub fn download_graph(target: &Target, start_date: &str, end_date: &str, output:
     })?;
     file.commit().map_err(output_error)?;
     Ok(written)
+}
+
+/// Starts the download's temporary file, with an error that names the user's path and the real
+/// cause rather than the hidden temporary file.
+fn create_output(output: &Path) -> Result<AtomicFile, ClientError> {
+    let fail = |reason: String| ClientError::Output { path: output.to_path_buf(), reason };
+    let text = output.as_os_str().to_string_lossy();
+    if text.is_empty() {
+        return Err(fail("the path is empty; give a file name, such as ./received_macd.png".into()));
+    }
+    if output.is_dir() || text.ends_with('/') {
+        return Err(fail("it is a folder; give a file name in it, such as received_macd.png".into()));
+    }
+    let folder = match output.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    match std::fs::metadata(folder) {
+        Ok(meta) if meta.is_dir() => {}
+        Ok(_) => return Err(fail(format!("{} is not a folder", folder.display()))),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            return Err(fail(format!("the folder {} does not exist; create it first", folder.display())))
+        }
+        Err(e) => return Err(fail(format!("cannot use the folder {}: {e}", folder.display()))),
+    }
+    AtomicFile::create(output)
+        .map_err(|e| fail(format!("cannot create a file in the folder {}: {e}", folder.display())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn targets_without_a_port_or_with_a_bare_ipv6_address_say_what_is_wrong() {
+        for good in ["localhost:50051", "127.0.0.1:1", "[::1]:50051", "dns:///example.com:443", "unix:/tmp/s"] {
+            assert!(check_target(good).is_ok(), "{good}");
+        }
+        for (bad, says) in [
+            ("", "empty"),
+            ("127.0.0.1", "no port"),
+            ("localhost:", "port must be"),
+            ("localhost:0", "port must be"),
+            ("localhost:99999", "port must be"),
+            (":50051", "no host"),
+            ("::1", "brackets"),
+            ("::1:50051", "brackets"),
+            ("local host:1", "spaces"),
+        ] {
+            let e = check_target(bad).unwrap_err().to_string();
+            assert!(e.contains(says), "{bad:?}: {e}");
+        }
+    }
 }

@@ -20,7 +20,7 @@ fn csv_path(relative: &str) -> String {
 }
 
 fn target(server: &Server) -> Target {
-    Target { address: server.target(), timeout: Duration::from_secs(30) }
+    Target::new(server.target(), Duration::from_secs(30))
 }
 
 /// One row of `tests/python/macd_reference.py` output.

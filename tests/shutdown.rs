@@ -7,17 +7,16 @@ use std::time::Duration;
 
 use futures::channel::oneshot;
 use idc::client::{self, Target};
-use idc::server::{self, ServerConfig};
-use idc::service::{ServiceConfig, Services};
+use idc::config::Config;
+use idc::server;
 
-fn loopback_config() -> ServerConfig {
-    ServerConfig { host: "127.0.0.1".into(), port: 0, completion_queues: 1, grace: Duration::from_secs(2) }
+fn loopback_config() -> Config {
+    Config { host: "127.0.0.1".into(), port: 0, completion_queues: 1, grace: Duration::from_secs(2), ..Config::default() }
 }
 
 #[test]
 fn serve_until_returns_when_the_shutdown_future_resolves() {
-    let services = Services::new(&ServiceConfig::default()).unwrap();
-    let running = server::start(&loopback_config(), services.into_grpc()).unwrap();
+    let running = server::start(&loopback_config()).unwrap();
     let port = running.port();
     assert_ne!(port, 0, "port 0 is replaced by the real port");
 
@@ -30,7 +29,7 @@ fn serve_until_returns_when_the_shutdown_future_resolves() {
         let _ = done_tx.send(());
     });
 
-    let target = Target { address: format!("127.0.0.1:{port}"), timeout: Duration::from_secs(10) };
+    let target = Target::new(format!("127.0.0.1:{port}"), Duration::from_secs(10));
     let reply = client::get_macd(&target, "2023-01-01", "2023-12-31").expect("served before shutdown");
     assert_eq!(reply.macd.len(), 4);
 

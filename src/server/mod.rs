@@ -1,10 +1,21 @@
-//! Transport: the gRPC environment, the listener and its credentials, start-up and shutdown.
+//! Transport: everything between a [`Config`] and a serving gRPC server.
 //!
-//! [`start`] binds and starts a server for the given services and returns at once with the real
-//! port, so the caller can announce it; [`RunningServer::serve_until`] then blocks until the
-//! shutdown future it is given resolves, and stops gracefully: no new calls are accepted, calls in
-//! flight get [`ServerConfig::grace`] to finish, and whatever is left is cancelled. The binary
-//! passes [`crate::shutdown::signal`]; tests pass a channel of their own.
+//! [`start`] does it all, in order: checks the config, loads the data, reads the TLS files and
+//! the token, builds the services, checks the listening address, binds, and starts. It returns at
+//! once with the real port, so the caller can announce it; [`RunningServer::serve_until`] then
+//! blocks until the shutdown future it is given resolves, and stops gracefully: no new calls are
+//! accepted, calls in flight get [`Config::grace`] to finish, and whatever is left is cancelled.
+//! `idc_server` passes [`shutdown::signal`]; tests start a complete server in process and pass a
+//! channel of their own.
+//!
+//! * [`listen`]: the listening address, checked before gRPC binds it.
+//! * [`shutdown`]: the SIGINT/SIGTERM future.
+//!
+//! TLS ([`crate::tls`]) and the token ([`crate::auth`]) live beside this module, since the
+//! clients use them too.
+
+pub mod listen;
+pub mod shutdown;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -14,47 +25,30 @@ use std::time::Duration;
 use futures::channel::oneshot;
 use futures::executor::block_on;
 use futures::future::{self, Either};
-use grpcio::{EnvBuilder, Environment, ServerBuilder, ServerCredentials};
+use grpcio::{ChannelBuilder, EnvBuilder, Environment, ServerBuilder, ServerCredentials};
 
-/// Where and how to listen.
-#[derive(Debug, Clone)]
-pub struct ServerConfig {
-    /// Host or address to bind: `[::]` (all interfaces, IPv6 and IPv4), `0.0.0.0`, `127.0.0.1`,
-    /// `[::1]`, `localhost`. A bare IPv6 address is bracketed for you.
-    pub host: String,
-    /// TCP port; 0 lets the system pick a free one, which [`RunningServer::port`] reports.
-    pub port: u16,
-    /// gRPC completion queues, each polled by one thread.
-    pub completion_queues: usize,
-    /// How long calls in flight may run on after shutdown starts before they are cancelled.
-    pub grace: Duration,
-}
+use crate::auth::{AuthChecker, Token, TokenError};
+use crate::config::{Config, ConfigError};
+use crate::data::{self, DataError};
+use crate::service::{ServiceError, Services};
+use crate::tls::{self, TlsError};
+use listen::ListenError;
 
-impl Default for ServerConfig {
-    fn default() -> Self {
-        ServerConfig {
-            host: "[::]".into(),
-            port: 50051,
-            completion_queues: default_parallelism().into(),
-            grace: Duration::from_secs(5),
-        }
-    }
-}
-
-/// The number of CPUs we may use, at least 1.
-pub fn default_parallelism() -> u16 {
-    thread::available_parallelism().map_or(1, |n| n.get().min(256) as u16)
-}
-
-/// The server could not be started.
+/// The server could not be started. Each message says what to change.
 #[derive(Debug, thiserror::Error)]
-pub enum ServerError {
-    #[error(
-        "cannot listen on {address}: the address is in use or not available here; choose another --host or --port"
-    )]
-    Bind { address: String },
-    #[error("invalid --host {0:?}: give a host name or an IP address, such as [::], 0.0.0.0 or 127.0.0.1")]
-    Host(String),
+pub enum StartError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Data(#[from] DataError),
+    #[error(transparent)]
+    Tls(#[from] TlsError),
+    #[error(transparent)]
+    Token(#[from] TokenError),
+    #[error(transparent)]
+    Service(#[from] ServiceError),
+    #[error(transparent)]
+    Listen(#[from] ListenError),
     #[error("cannot create the gRPC server: {0}")]
     Grpc(#[from] grpcio::Error),
 }
@@ -69,41 +63,60 @@ pub struct RunningServer {
     _env: Arc<Environment>,
 }
 
-/// Binds `config.host:config.port` and starts serving `services`.
-pub fn start(config: &ServerConfig, services: Vec<grpcio::Service>) -> Result<RunningServer, ServerError> {
-    let address = listen_address(&config.host, config.port)?;
-    let env = Arc::new(EnvBuilder::new().cq_count(config.completion_queues.max(1)).name_prefix("idc-cq").build());
-    let mut builder = ServerBuilder::new(Arc::clone(&env));
-    for service in services {
+/// Loads, builds and starts everything `config` describes, and returns once the server listens.
+pub fn start(config: &Config) -> Result<RunningServer, StartError> {
+    config.validate()?;
+    let analysis = data::load_for(config)?;
+    let credentials = match &config.tls {
+        Some(files) => tls::server_credentials(files)?,
+        None => ServerCredentials::insecure(),
+    };
+    let token = config.auth_token_file.as_deref().map(Token::from_file).transpose()?;
+    let services = Services::new(config, analysis)?;
+    let address = listen::grpc_address(&config.host, config.port)?;
+    listen::check_available(&config.host, config.port, config.reuse_port)?;
+
+    let env = Arc::new(EnvBuilder::new().cq_count(config.completion_queues).name_prefix("idc-cq").build());
+    let channel_args = ChannelBuilder::new(Arc::clone(&env))
+        // C-core sets SO_REUSEPORT unless told not to; then a second server on the same port
+        // starts without complaint and the kernel splits the clients between the two.
+        .reuse_port(config.reuse_port)
+        .max_receive_message_len(clamp_i32(config.max_receive_message))
+        .max_concurrent_stream(clamp_i32(config.max_concurrent_streams as usize))
+        .keepalive_time(config.keepalive_time)
+        .keepalive_timeout(config.keepalive_timeout)
+        .build_args();
+    let mut builder = ServerBuilder::new(Arc::clone(&env)).channel_args(channel_args);
+    for service in services.into_grpc() {
         builder = builder.register_service(service);
     }
+    if let Some(token) = token {
+        builder = builder.add_checker(AuthChecker::new(token));
+    }
     let mut server = builder.build()?;
-    let port = server
-        .add_listening_port(address.clone(), credentials())
-        .map_err(|_| ServerError::Bind { address: address.clone() })?;
+    let port = server.add_listening_port(address.clone(), credentials).map_err(|_| ListenError::Grpc {
+        address,
+        // The address was free and resolved a moment ago; with TLS, C-core also loads the key
+        // here, and a key that does not belong to the certificate is the usual cause.
+        detail: if config.tls.is_some() {
+            ": check that --tls-key is the key of --tls-cert, or whether another server took the port just now"
+        } else {
+            ": another server may have taken the port just now; choose another --port"
+        },
+    })?;
     server.start();
-    // The address as asked for, but with the port actually bound (port 0 picks one).
-    let bound = listen_address(&config.host, port)?;
-    log::info!("listening on {bound}, {} completion queue(s)", config.completion_queues.max(1));
+    log::info!(
+        "listening on {} ({}, {}), {} completion queue(s)",
+        listen::grpc_address(&config.host, port)?,
+        if config.tls.is_some() { "TLS" } else { "plaintext" },
+        if config.auth_token_file.is_some() { "token required" } else { "no token" },
+        config.completion_queues
+    );
     Ok(RunningServer { server, port, grace: config.grace, _env: env })
 }
 
-/// The credentials every listener uses. Plaintext for now, like the reference; this is the one
-/// place where TLS will be configured.
-fn credentials() -> ServerCredentials {
-    ServerCredentials::insecure()
-}
-
-fn listen_address(host: &str, port: u16) -> Result<String, ServerError> {
-    let valid = !host.is_empty() && !host.contains(char::is_whitespace) && !host.contains(['/', '\0', '@', '?', '#']);
-    if !valid {
-        return Err(ServerError::Host(host.to_string()));
-    }
-    // `::1` is ambiguous next to a port; gRPC wants `[::1]:port`.
-    if host.contains(':') && !host.starts_with('[') {
-        return Ok(format!("[{host}]:{port}"));
-    }
-    Ok(format!("{host}:{port}"))
+fn clamp_i32(value: usize) -> i32 {
+    i32::try_from(value).unwrap_or(i32::MAX)
 }
 
 impl RunningServer {
@@ -122,7 +135,7 @@ impl RunningServer {
     /// Stops accepting calls, lets calls in flight finish for up to the grace period, then
     /// cancels the rest.
     pub fn shutdown(mut self) {
-        log::info!("shutting down: waiting up to {:?} for calls in flight", self.grace);
+        log::info!("shutting down: waiting up to {} for calls in flight", seconds(self.grace));
         let mut stopped = self.server.shutdown();
         match block_on(future::select(&mut stopped, timer(self.grace))) {
             Either::Left(_) => log::info!("all calls finished; server stopped"),
@@ -134,6 +147,11 @@ impl RunningServer {
             }
         }
     }
+}
+
+/// `5 s`, `0.25 s`: a duration as an operator would write it.
+pub fn seconds(duration: Duration) -> String {
+    format!("{} s", duration.as_secs_f64())
 }
 
 /// Resolves after `duration`. A sleeping thread is plenty for the one timer a shutdown needs.
@@ -151,12 +169,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn listen_addresses_bracket_bare_ipv6() {
-        assert_eq!(listen_address("[::]", 1).unwrap(), "[::]:1");
-        assert_eq!(listen_address("::1", 2).unwrap(), "[::1]:2");
-        assert_eq!(listen_address("127.0.0.1", 3).unwrap(), "127.0.0.1:3");
-        assert_eq!(listen_address("localhost", 4).unwrap(), "localhost:4");
-        assert!(listen_address("", 5).is_err());
-        assert!(listen_address("unix:/tmp/x", 5).is_err());
+    fn durations_read_as_seconds() {
+        assert_eq!(seconds(Duration::ZERO), "0 s");
+        assert_eq!(seconds(Duration::from_millis(250)), "0.25 s");
+        assert_eq!(seconds(Duration::from_secs(5)), "5 s");
     }
 }

@@ -1,4 +1,4 @@
-//! The shutdown signal that `idc_server` hands to [`crate::server::RunningServer::serve_until`].
+//! The shutdown signal that `idc_server` hands to [`super::RunningServer::serve_until`].
 //!
 //! The server takes any future as its stop signal, so tests pass their own; this module makes the
 //! one the binary uses: the first SIGINT or SIGTERM starts a graceful shutdown, and a second one

@@ -20,10 +20,11 @@ use futures::stream::{self, BoxStream};
 use futures::{FutureExt, SinkExt, StreamExt, TryStreamExt};
 use grpcio::{Deadline, RpcContext, RpcStatus, RpcStatusCode, ServerStreamingSink, WriteFlags};
 
-use super::{status, DEFAULT_GRAPH_FILE};
+use super::{check_lengths, parse_range, status};
+use crate::config::DEFAULT_GRAPH_FILE;
 use crate::blocking::BlockingPool;
 use crate::domain::analysis::Analysis;
-use crate::domain::chart::{ChartError, ChartSize};
+use crate::domain::chart::{self, ChartError, ChartSize};
 use crate::domain::date::DateRange;
 use crate::protocol::indicator_graph::{MACDGraphReply, MACDGraphRequest};
 use crate::protocol::indicator_graph_grpc::IndicatorGraph;
@@ -38,8 +39,11 @@ pub const FALLBACK_BARS: usize = 250;
 /// What `GetMACDGraph` streams.
 #[derive(Clone)]
 pub enum GraphSource {
-    /// This file, as the reference does (`--graph-file`).
+    /// This file, as the reference does (`--graph-file`); the dates are not looked at.
     File(PathBuf),
+    /// This file, in data mode: the dates are checked as `GetMACD` checks them, then the file is
+    /// streamed whatever they are.
+    DataFile { path: PathBuf },
     /// This file if it exists (the reference's default `./macd.png`), else the chart of the last
     /// [`FALLBACK_BARS`] bars of `fallback`, rendered once and kept.
     FileOrChart { path: PathBuf, fallback: Arc<Fallback> },
@@ -67,7 +71,7 @@ impl Fallback {
             "{DEFAULT_GRAPH_FILE} does not exist: GetMACDGraph streams the chart of the embedded sample \
              instead, until that file appears"
         );
-        let png = Arc::new(self.analysis.recent_chart(FALLBACK_BARS, self.size)?);
+        let png = Arc::new(chart::render_recent(&self.analysis, FALLBACK_BARS, self.size)?);
         Ok(Arc::clone(self.png.get_or_init(|| png)))
     }
 }
@@ -142,18 +146,27 @@ async fn prepare(
     pool: &BlockingPool,
 ) -> Result<Png, RpcStatus> {
     let job = match source {
-        GraphSource::File(path) => pool.run(move || open(Arc::new(path))).boxed(),
-        GraphSource::FileOrChart { path, fallback } => pool
+        GraphSource::File(path) => {
+            check_lengths(&request.start_date, &request.end_date)?;
+            pool.run(move || open(Arc::new(path))).boxed()
+        }
+        GraphSource::DataFile { path } => {
+            parse_range(&request.start_date, &request.end_date)?;
+            pool.run(move || open(Arc::new(path))).boxed()
+        }
+        GraphSource::FileOrChart { path, fallback } => {
+            check_lengths(&request.start_date, &request.end_date)?;
+            pool
             .run(move || match open(Arc::new(path)) {
                 Err(status) if status.code() == RpcStatusCode::NOT_FOUND => {
                     fallback.png().map(Png::Memory).map_err(chart_failed)
                 }
                 opened => opened,
             })
-            .boxed(),
+            .boxed()
+        }
         GraphSource::Chart { analysis, size } => {
-            let range = DateRange::parse(&request.start_date, &request.end_date)
-                .map_err(|e| status(RpcStatusCode::INVALID_ARGUMENT, e.to_string()))?;
+            let range = parse_range(&request.start_date, &request.end_date)?;
             pool.run(move || {
                 // A render is the costly part; skip it if the caller gave up while it queued.
                 if deadline.exceeded() {
@@ -171,7 +184,7 @@ async fn prepare(
 }
 
 fn render(analysis: &Analysis, range: DateRange, size: ChartSize) -> Result<Png, RpcStatus> {
-    match analysis.chart(range, size) {
+    match chart::render(analysis, range, size) {
         Ok(png) => Ok(Png::Memory(Arc::new(png))),
         Err(ChartError::Empty) => Err(empty_range(analysis, range)),
         Err(e) => Err(chart_failed(e)),
@@ -211,13 +224,7 @@ fn chart_failed(e: ChartError) -> RpcStatus {
 /// An empty range is refused rather than drawn as an empty chart: the caller most likely asked
 /// for dates outside the data, and the message says which dates there are.
 fn empty_range(analysis: &Analysis, range: DateRange) -> RpcStatus {
-    let span = analysis
-        .span()
-        .map_or_else(|| "no bars at all".to_string(), |(first, last)| format!("bars from {first} to {last}"));
-    status(
-        RpcStatusCode::INVALID_ARGUMENT,
-        format!("no bars in {range}: the data has {span}; ask for dates inside that span"),
-    )
+    status(RpcStatusCode::INVALID_ARGUMENT, format!("no bars in {range}: {}", analysis.no_bars_reason(range)))
 }
 
 /// The PNG's bytes as a stream of `chunk_size` pieces.

@@ -9,9 +9,9 @@ use std::sync::Arc;
 
 use grpcio::{RpcContext, RpcStatus, RpcStatusCode, UnarySink};
 
-use super::status;
+use super::{check_lengths, parse_range, status};
 use crate::domain::analysis::Analysis;
-use crate::domain::date::DateRange;
+use crate::domain::plural;
 use crate::domain::{placeholder, IndicatorRow};
 use crate::protocol::indicator::{MACDData, MACDReply, MACDRequest};
 use crate::protocol::indicator_grpc::Indicator;
@@ -37,7 +37,7 @@ impl IndicatorService {
 impl Indicator for IndicatorService {
     fn get_macd(&mut self, ctx: RpcContext, request: MACDRequest, sink: UnarySink<MACDReply>) {
         let rows = match &self.analysis {
-            None => Ok(placeholder::rows(&request.start_date)),
+            None => check_lengths(&request.start_date, &request.end_date).map(|()| placeholder::rows(&request.start_date)),
             Some(analysis) => data_rows(analysis, &request),
         };
         ctx.spawn(async move {
@@ -60,19 +60,19 @@ impl Indicator for IndicatorService {
 pub const MAX_REPLY_ROWS: usize = 100_000;
 
 fn data_rows(analysis: &Analysis, request: &MACDRequest) -> Result<Vec<IndicatorRow>, RpcStatus> {
-    let range = DateRange::parse(&request.start_date, &request.end_date)
-        .map_err(|e| status(RpcStatusCode::INVALID_ARGUMENT, e.to_string()))?;
-    let rows = analysis.rows(range);
-    if rows.len() > MAX_REPLY_ROWS {
+    let range = parse_range(&request.start_date, &request.end_date)?;
+    // Counted before anything is built, so an oversized range costs a binary search.
+    let count = analysis.row_count(range);
+    if count > MAX_REPLY_ROWS {
         return Err(status(
             RpcStatusCode::OUT_OF_RANGE,
             format!(
-                "{range} holds {} rows, more than the {MAX_REPLY_ROWS} one reply can carry; ask for a shorter range",
-                rows.len()
+                "{range} holds {}, more than the {MAX_REPLY_ROWS} one reply can carry; ask for a shorter range",
+                plural(count, "row")
             ),
         ));
     }
-    Ok(rows)
+    Ok(analysis.rows(range))
 }
 
 /// The wire form of the rows. `as f32` rounds to nearest, as Python's protobuf does when a float

@@ -5,7 +5,8 @@
 //! * [`graph`] answers `idc.IndicatorGraph/GetMACDGraph`, the chart streamed in chunks.
 //!
 //! Parity mode (the default) answers as the article's Python server does; data mode
-//! ([`Mode::Data`]) answers with real bars, MACD and charts.
+//! (`--data`) answers with real bars, MACD and charts. Every request's dates are checked for
+//! length before anything else, and in data mode parsed, by both methods alike.
 
 pub mod graph;
 pub mod indicator;
@@ -16,66 +17,25 @@ use std::sync::Arc;
 use grpcio::{RpcStatus, RpcStatusCode};
 
 use crate::blocking::BlockingPool;
+use crate::config::{Config, DEFAULT_GRAPH_FILE};
 use crate::domain::analysis::Analysis;
 use crate::domain::bar::BarsError;
-use crate::domain::chart::ChartSize;
+use crate::domain::date::{DateRange, RangeError};
 use crate::domain::macd::{Convention, MacdParams};
 use crate::domain::sample;
 
 pub use graph::{Fallback, GraphService, GraphSource};
 pub use indicator::IndicatorService;
 
-/// The largest `--chunk-size`: 4 MiB. Note that clients with gRPC's default 4 MiB receive limit
-/// (Python's, among others) reject chunks above 4 MiB − 5 bytes, as each reply adds a field tag
-/// and a length to the chunk; `idc_graph_client` raises its limit to accept them.
-pub const MAX_CHUNK_SIZE: usize = 4 * 1024 * 1024;
+/// The longest `start_date` or `end_date` accepted, in bytes. Data mode takes exactly
+/// `YYYY-MM-DD` (ten bytes); parity mode echoes the text back as the reference does, so it keeps
+/// room for what a client might put there (a date with a time and a zone, a label in Chinese),
+/// but a longer text is refused before any work rather than copied into four rows.
+pub const MAX_DATE_TEXT: usize = 64;
 
-/// Which answers `GetMACD` gives.
-#[derive(Debug, Clone, Default)]
-pub enum Mode {
-    /// The article's placeholder rows, byte for byte (the default).
-    #[default]
-    Parity,
-    /// Real rows and charts from these bars.
-    Data(Arc<Analysis>),
-}
-
-/// What the services serve.
-#[derive(Debug, Clone)]
-pub struct ServiceConfig {
-    pub mode: Mode,
-    /// The PNG that `GetMACDGraph` streams, opened anew for every call as the reference does.
-    /// When `None`: in parity mode `./macd.png`, or the chart of the embedded sample while that
-    /// file does not exist; in data mode the chart of the requested range.
-    pub graph_file: Option<PathBuf>,
-    /// Bytes per `MACDGraphReply`, `1..=MAX_CHUNK_SIZE`.
-    pub chunk_size: usize,
-    /// Size of rendered charts.
-    pub chart_size: ChartSize,
-    /// Threads for blocking work (file reads, chart renders).
-    pub blocking_threads: usize,
-}
-
-impl Default for ServiceConfig {
-    fn default() -> Self {
-        ServiceConfig {
-            mode: Mode::Parity,
-            graph_file: None,
-            chunk_size: 1024,
-            chart_size: ChartSize::default(),
-            blocking_threads: crate::server::default_parallelism().max(2).into(),
-        }
-    }
-}
-
-/// The reference's graph file, streamed in parity mode when `--graph-file` is not given.
-pub const DEFAULT_GRAPH_FILE: &str = "./macd.png";
-
-/// A configuration the services cannot run with.
+/// The services could not be built.
 #[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    #[error("chunk size {0} is out of range: use 1 to {MAX_CHUNK_SIZE} bytes")]
-    ChunkSize(usize),
+pub enum ServiceError {
     #[error("cannot start the blocking-work threads: {0}")]
     Threads(#[source] std::io::Error),
     #[error("the embedded sample does not load: {0}")]
@@ -89,31 +49,33 @@ pub struct Services {
 }
 
 impl Services {
-    pub fn new(config: &ServiceConfig) -> Result<Services, ConfigError> {
-        if !(1..=MAX_CHUNK_SIZE).contains(&config.chunk_size) {
-            return Err(ConfigError::ChunkSize(config.chunk_size));
-        }
-        let pool = BlockingPool::new("idc-blocking", config.blocking_threads).map_err(ConfigError::Threads)?;
-        let (indicator, source) = match (&config.mode, &config.graph_file) {
-            (Mode::Parity, Some(path)) => (IndicatorService::parity(), GraphSource::File(path.clone())),
-            (Mode::Parity, None) => {
-                let sample = Analysis::new(sample::INSTRUMENT, sample::bars()?, MacdParams::default(), Convention::Cn);
+    /// The services `config` describes; `analysis` is the loaded data in data mode, `None` in
+    /// parity mode.
+    pub fn new(config: &Config, analysis: Option<Arc<Analysis>>) -> Result<Services, ServiceError> {
+        let pool = BlockingPool::new("idc-blocking", config.blocking_threads).map_err(ServiceError::Threads)?;
+        let (indicator, source) = match (analysis, &config.graph_file) {
+            (None, Some(path)) => (IndicatorService::parity(), GraphSource::File(path.clone())),
+            (None, None) => {
+                // The fallback chart is always the sample's, with the default parameters: the
+                // MACD flags belong to data mode.
+                let sample = Analysis::new(sample::INSTRUMENT, sample::bars()?, MacdParams::default(), Convention::default());
                 let fallback = Fallback::new(Arc::new(sample), config.chart_size);
                 let path = PathBuf::from(DEFAULT_GRAPH_FILE);
                 (IndicatorService::parity(), GraphSource::FileOrChart { path, fallback })
             }
-            (Mode::Data(analysis), Some(path)) => {
-                (IndicatorService::data(Arc::clone(analysis)), GraphSource::File(path.clone()))
-            }
-            (Mode::Data(analysis), None) => (
-                IndicatorService::data(Arc::clone(analysis)),
-                GraphSource::Chart { analysis: Arc::clone(analysis), size: config.chart_size },
+            (Some(analysis), Some(path)) => (
+                IndicatorService::data(Arc::clone(&analysis)),
+                GraphSource::DataFile { path: path.clone() },
+            ),
+            (Some(analysis), None) => (
+                IndicatorService::data(Arc::clone(&analysis)),
+                GraphSource::Chart { analysis, size: config.chart_size },
             ),
         };
         Ok(Services { indicator, graph: GraphService::new(source, config.chunk_size, pool) })
     }
 
-    /// The grpcio services, for [`crate::server::start`].
+    /// The grpcio services, for registration with a server.
     pub fn into_grpc(self) -> Vec<grpcio::Service> {
         use crate::protocol::{indicator_graph_grpc, indicator_grpc};
         vec![indicator_grpc::create_indicator(self.indicator), indicator_graph_grpc::create_indicator_graph(self.graph)]
@@ -122,4 +84,27 @@ impl Services {
 
 fn status(code: RpcStatusCode, message: impl Into<String>) -> RpcStatus {
     RpcStatus::with_message(code, message.into())
+}
+
+/// Refuses a `start_date` or `end_date` longer than a date, before anything else looks at it.
+fn check_lengths(start_date: &str, end_date: &str) -> Result<(), RpcStatus> {
+    for (field, text) in [("start_date", start_date), ("end_date", end_date)] {
+        if text.len() > MAX_DATE_TEXT {
+            return Err(status(
+                RpcStatusCode::INVALID_ARGUMENT,
+                format!(
+                    "{field} is {} bytes long, more than the {MAX_DATE_TEXT} this server accepts; send a date as \
+                     YYYY-MM-DD, e.g. 2023-01-31",
+                    text.len()
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// A request's date range, or `INVALID_ARGUMENT` saying what is wrong with it.
+fn parse_range(start_date: &str, end_date: &str) -> Result<DateRange, RpcStatus> {
+    check_lengths(start_date, end_date)?;
+    DateRange::parse(start_date, end_date).map_err(|e: RangeError| status(RpcStatusCode::INVALID_ARGUMENT, e.to_string()))
 }

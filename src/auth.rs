@@ -1,0 +1,207 @@
+//! Bearer-token auth: the token file both ends read, the server's check, the client's header.
+//!
+//! With `--auth-token-file`, every call but the health checks must carry the metadata
+//! `authorization: Bearer <token>`. The server checks it in a grpcio [`ServerChecker`], which runs
+//! before any handler, so a refused call costs no work. The comparison is constant-time
+//! (`subtle`), so response timing does not reveal how much of a guess was right. The token never
+//! appears in a log line, an error message or a `Debug` output, and is never taken on the command
+//! line, where `ps` would show it.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use grpcio::{CheckResult, RpcContext, RpcStatus, RpcStatusCode, ServerChecker};
+use subtle::ConstantTimeEq;
+
+/// The metadata key that carries the token.
+pub const HEADER: &str = "authorization";
+/// The scheme before the token in [`HEADER`].
+const SCHEME: &str = "Bearer ";
+/// The longest token accepted: far more than any random token needs, and well inside gRPC's
+/// 8 KiB metadata limit.
+pub const MAX_TOKEN_LEN: usize = 4096;
+/// Calls to these services need no token: a load balancer's health probe carries none.
+pub const EXEMPT_SERVICES: &[&str] = &["/grpc.health.v1.Health/"];
+
+/// A bearer token. Its `Debug` form hides it.
+#[derive(Clone)]
+pub struct Token {
+    /// `Bearer <token>`, the whole header value, as sent and compared.
+    header_value: Arc<str>,
+}
+
+/// The token file cannot be used. The messages name the file, never its content.
+#[derive(Debug, thiserror::Error)]
+pub enum TokenError {
+    #[error("cannot read --auth-token-file {}: {reason}", .path.display())]
+    Read {
+        path: PathBuf,
+        reason: std::io::Error,
+    },
+    #[error("--auth-token-file {} is empty: put the token on its first line", .path.display())]
+    Empty { path: PathBuf },
+    #[error(
+        "--auth-token-file {}: the token must be one line of printable ASCII without spaces, at most {MAX_TOKEN_LEN} \
+         characters (for instance `openssl rand -hex 32`)",
+        .path.display()
+    )]
+    Invalid { path: PathBuf },
+}
+
+impl Token {
+    /// Reads the token from the first line of `path`; surrounding white space is ignored.
+    pub fn from_file(path: &Path) -> Result<Token, TokenError> {
+        let bytes = std::fs::read(path).map_err(|reason| TokenError::Read { path: path.to_path_buf(), reason })?;
+        let text = String::from_utf8(bytes).map_err(|_| TokenError::Invalid { path: path.to_path_buf() })?;
+        let token = text.trim();
+        if token.is_empty() {
+            return Err(TokenError::Empty { path: path.to_path_buf() });
+        }
+        // A header value must be visible ASCII; a space or a second line is a mistake.
+        let printable = token.bytes().all(|b| b.is_ascii_graphic());
+        if !printable || token.len() > MAX_TOKEN_LEN {
+            return Err(TokenError::Invalid { path: path.to_path_buf() });
+        }
+        warn_if_others_can_read(path);
+        Ok(Token { header_value: format!("{SCHEME}{token}").into() })
+    }
+
+    /// The value of the `authorization` metadata that carries this token.
+    pub fn header_value(&self) -> &str {
+        &self.header_value
+    }
+
+    /// Whether `value` is exactly this token's header value. Constant-time in the content; a value
+    /// of another length is refused at once, which reveals only the length.
+    fn matches(&self, value: &[u8]) -> bool {
+        bool::from(self.header_value.as_bytes().ct_eq(value))
+    }
+}
+
+impl fmt::Debug for Token {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Token(<redacted>)")
+    }
+}
+
+#[cfg(unix)]
+fn warn_if_others_can_read(path: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    if let Ok(meta) = std::fs::metadata(path) {
+        let mode = meta.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            log::warn!(
+                "--auth-token-file {} can be read by other users (mode {mode:03o}); `chmod 600` it",
+                path.display()
+            );
+        }
+    }
+}
+
+#[cfg(not(unix))]
+fn warn_if_others_can_read(_: &Path) {}
+
+/// The server side: refuses calls without the right token before their handler runs.
+#[derive(Clone)]
+pub struct AuthChecker {
+    token: Token,
+}
+
+impl AuthChecker {
+    pub fn new(token: Token) -> AuthChecker {
+        AuthChecker { token }
+    }
+
+    /// `Ok` when `method` may go ahead with these `authorization` values.
+    fn verdict<'a>(&self, method: &[u8], mut values: impl Iterator<Item = &'a [u8]>) -> Result<(), RpcStatus> {
+        if EXEMPT_SERVICES.iter().any(|service| method.starts_with(service.as_bytes())) {
+            return Ok(());
+        }
+        let Some(value) = values.next() else {
+            return Err(RpcStatus::with_message(
+                RpcStatusCode::UNAUTHENTICATED,
+                format!(
+                    "this server requires a token: send the metadata `{HEADER}: Bearer <token>` \
+                     (idc clients: --auth-token-file FILE)"
+                ),
+            ));
+        };
+        // One value, and the right one. A second `authorization` is refused rather than guessed at.
+        if self.token.matches(value) && values.next().is_none() {
+            return Ok(());
+        }
+        let message = if value.starts_with(SCHEME.as_bytes()) {
+            "the token is not valid for this server; check --auth-token-file".to_string()
+        } else {
+            format!("the `{HEADER}` metadata must be `Bearer <token>`")
+        };
+        Err(RpcStatus::with_message(RpcStatusCode::UNAUTHENTICATED, message))
+    }
+}
+
+impl ServerChecker for AuthChecker {
+    fn check(&mut self, ctx: &RpcContext) -> CheckResult {
+        let headers = ctx.request_headers();
+        let values = headers.iter().filter(|(key, _)| key.eq_ignore_ascii_case(HEADER)).map(|(_, value)| value);
+        match self.verdict(ctx.method(), values) {
+            Ok(()) => CheckResult::Continue,
+            Err(status) => {
+                log::info!(
+                    "{} from {}: refused, {}",
+                    String::from_utf8_lossy(ctx.method()),
+                    ctx.peer(),
+                    status.message()
+                );
+                CheckResult::Abort(status)
+            }
+        }
+    }
+
+    fn box_clone(&self) -> Box<dyn ServerChecker> {
+        Box::new(self.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn token_file(content: &str) -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("token");
+        std::fs::write(&path, content).unwrap();
+        (dir, path)
+    }
+
+    #[test]
+    fn the_token_is_the_trimmed_first_line_and_never_shown() {
+        let (_dir, path) = token_file("s3cret-token\n");
+        let token = Token::from_file(&path).unwrap();
+        assert_eq!(token.header_value(), "Bearer s3cret-token");
+        assert!(!format!("{token:?}").contains("s3cret"));
+        for bad in ["", "  \n", "two words", "line\nline", "é"] {
+            let (_dir, path) = token_file(bad);
+            let e = Token::from_file(&path).unwrap_err().to_string();
+            assert!(e.contains("token") && !e.contains(bad.trim()) || bad.trim().is_empty(), "{bad:?}: {e}");
+        }
+    }
+
+    #[test]
+    fn the_checker_wants_exactly_the_token_except_for_health() {
+        let (_dir, path) = token_file("abc");
+        let checker = AuthChecker::new(Token::from_file(&path).unwrap());
+        let method = b"/idc.Indicator/GetMACD".as_slice();
+        let code = |values: &[&[u8]]| checker.verdict(method, values.iter().copied()).err().map(|s| s.code());
+        assert_eq!(code(&[b"Bearer abc"]), None);
+        assert_eq!(code(&[]), Some(RpcStatusCode::UNAUTHENTICATED));
+        assert_eq!(code(&[b"Bearer abd"]), Some(RpcStatusCode::UNAUTHENTICATED));
+        assert_eq!(code(&[b"Bearer ab"]), Some(RpcStatusCode::UNAUTHENTICATED));
+        assert_eq!(code(&[b"abc"]), Some(RpcStatusCode::UNAUTHENTICATED));
+        assert_eq!(code(&[b"Bearer abc", b"Bearer abc"]), Some(RpcStatusCode::UNAUTHENTICATED));
+        let refused = checker.verdict(method, [b"Bearer abd".as_slice()].into_iter()).unwrap_err();
+        assert!(!refused.message().contains("abd"), "{}", refused.message());
+        let health = b"/grpc.health.v1.Health/Check".as_slice();
+        assert!(checker.verdict(health, std::iter::empty()).is_ok());
+    }
+}

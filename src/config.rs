@@ -1,0 +1,259 @@
+//! Everything `idc_server` can be told, and every default, defined once.
+//!
+//! [`Config::default()`] is the server the article describes: parity mode on `[::]:50051`,
+//! plaintext, no token. The binary maps its flags onto a `Config` and takes its defaults from
+//! here; tests build one in code and start a complete server in process with
+//! [`crate::server::start`].
+//!
+//! Where to change a default, in one hop:
+//!
+//! | what | where |
+//! | --- | --- |
+//! | host, port, chunk size, threads, grace period, limits, keepalive | the `DEFAULT_*` constants below |
+//! | MACD periods and convention | [`MacdParams::default`], [`Convention::default`] in [`crate::domain::macd`] |
+//! | chart size | [`ChartSize::default`] in [`crate::domain::chart`] |
+//! | the graph file of parity mode | [`DEFAULT_GRAPH_FILE`] |
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::domain::chart::ChartSize;
+use crate::domain::macd::{Convention, MacdParams, ParamsError};
+
+/// Listen on every interface, IPv6 and IPv4, as the article's server does.
+pub const DEFAULT_HOST: &str = "[::]";
+/// The article's port.
+pub const DEFAULT_PORT: u16 = 50051;
+/// Bytes per `MACDGraphReply`: the article's 1024.
+pub const DEFAULT_CHUNK_SIZE: usize = 1024;
+/// The largest chunk size: 4 MiB. Clients with gRPC's default 4 MiB receive limit (Python's,
+/// among others) reject chunks above 4 MiB − 5 bytes, as each reply adds a field tag and a length
+/// to the chunk; `idc_graph_client` raises its limit to accept them.
+pub const MAX_CHUNK_SIZE: usize = 4 * 1024 * 1024;
+/// The reference's graph file, streamed in parity mode when no graph file is given.
+pub const DEFAULT_GRAPH_FILE: &str = "./macd.png";
+/// How long calls in flight may run on after a shutdown starts.
+pub const DEFAULT_GRACE: Duration = Duration::from_secs(5);
+/// The longest grace period accepted.
+pub const MAX_GRACE: Duration = Duration::from_secs(3600);
+/// The largest request message accepted. Both requests are two dates, a few dozen bytes; 64 KiB
+/// leaves room for clients that add fields we do not know, and keeps a hostile client from making
+/// C-core buffer megabytes (gRPC's own default is 4 MiB).
+pub const DEFAULT_MAX_RECEIVE_MESSAGE: usize = 64 * 1024;
+/// Bounds of `max_receive_message`: a request needs at least a few bytes, and gRPC's own default
+/// is the most it makes sense to allow for two dates.
+pub const MAX_RECEIVE_MESSAGE_RANGE: (usize, usize) = (64, 4 * 1024 * 1024);
+/// Concurrent calls one connection may have open; gRPC's own default is unlimited. 100 is what
+/// HTTP/2 recommends as the least a server should allow, and far more than one client needs.
+pub const DEFAULT_MAX_CONCURRENT_STREAMS: u32 = 100;
+/// After this long without activity on a connection, the server pings the client, so that a
+/// vanished peer (a pulled cable, a NAT that forgot the flow) is noticed.
+pub const DEFAULT_KEEPALIVE_TIME: Duration = Duration::from_secs(60);
+/// How long the server waits for the answer to a keepalive ping before it closes the connection.
+pub const DEFAULT_KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(20);
+/// Bounds of both keepalive durations: C-core counts milliseconds in an `int`.
+pub const KEEPALIVE_RANGE: (Duration, Duration) = (Duration::from_secs(1), Duration::from_secs(24 * 3600));
+/// The most completion queues or blocking threads accepted.
+pub const MAX_THREADS: usize = 1024;
+
+/// The number of CPUs this process may use, at least 1.
+pub fn available_cpus() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// One completion queue (and polling thread) per CPU.
+pub fn default_completion_queues() -> usize {
+    available_cpus().min(MAX_THREADS)
+}
+
+/// One blocking thread per CPU, and at least two, so one long render never holds up a file read.
+pub fn default_blocking_threads() -> usize {
+    available_cpus().clamp(2, MAX_THREADS)
+}
+
+/// Where `GetMACD` and the charts get their bars.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DataSource {
+    /// The embedded S&P 500 sample ([`crate::domain::sample`]).
+    Sample,
+    /// A CSV file of daily bars.
+    Csv(PathBuf),
+}
+
+impl DataSource {
+    /// `sample` or a path, as `--data` takes it.
+    pub fn parse(text: &str) -> DataSource {
+        if text == crate::domain::sample::NAME {
+            DataSource::Sample
+        } else {
+            DataSource::Csv(PathBuf::from(text))
+        }
+    }
+}
+
+/// The PEM files of a TLS listener.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsFiles {
+    /// The server's certificate chain.
+    pub cert: PathBuf,
+    /// The private key of that certificate.
+    pub key: PathBuf,
+    /// When set, clients must present a certificate signed by one of these CAs (mutual TLS).
+    pub client_ca: Option<PathBuf>,
+}
+
+/// What the server serves and how.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Host or address to bind: `[::]`, `0.0.0.0`, `127.0.0.1`, `[::1]`, `localhost`.
+    pub host: String,
+    /// TCP port; 0 lets the system pick a free one.
+    pub port: u16,
+    /// Let several processes listen on the same port (`SO_REUSEPORT`), for restarts without
+    /// downtime. Off by default, so that a second server on a taken port fails to start instead
+    /// of silently taking half of the clients.
+    pub reuse_port: bool,
+
+    /// `None`: parity mode, the article's placeholder rows. `Some`: real bars and MACD.
+    pub data: Option<DataSource>,
+    /// The instrument named in chart titles; default: "S&P 500" for the sample, else the file
+    /// name.
+    pub instrument: Option<String>,
+    pub convention: Convention,
+    pub macd: MacdParams,
+    pub chart_size: ChartSize,
+    /// The PNG that `GetMACDGraph` streams. When `None`: in parity mode [`DEFAULT_GRAPH_FILE`], or
+    /// the chart of the embedded sample while that file does not exist; in data mode the chart of
+    /// the requested range.
+    pub graph_file: Option<PathBuf>,
+    /// Bytes per `MACDGraphReply`, `1..=MAX_CHUNK_SIZE`.
+    pub chunk_size: usize,
+
+    /// gRPC completion queues, each polled by one thread.
+    pub completion_queues: usize,
+    /// Threads for blocking work (file reads, chart renders).
+    pub blocking_threads: usize,
+    /// How long calls in flight may run on after shutdown starts before they are cancelled.
+    pub grace: Duration,
+
+    /// `None`: plaintext, as the article's server.
+    pub tls: Option<TlsFiles>,
+    /// A file holding the bearer token that every call but health must carry.
+    pub auth_token_file: Option<PathBuf>,
+
+    /// The largest request message, in bytes; larger ones get `RESOURCE_EXHAUSTED`.
+    pub max_receive_message: usize,
+    /// Concurrent calls per connection.
+    pub max_concurrent_streams: u32,
+    pub keepalive_time: Duration,
+    pub keepalive_timeout: Duration,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            host: DEFAULT_HOST.into(),
+            port: DEFAULT_PORT,
+            reuse_port: false,
+            data: None,
+            instrument: None,
+            convention: Convention::default(),
+            macd: MacdParams::default(),
+            chart_size: ChartSize::default(),
+            graph_file: None,
+            chunk_size: DEFAULT_CHUNK_SIZE,
+            completion_queues: default_completion_queues(),
+            blocking_threads: default_blocking_threads(),
+            grace: DEFAULT_GRACE,
+            tls: None,
+            auth_token_file: None,
+            max_receive_message: DEFAULT_MAX_RECEIVE_MESSAGE,
+            max_concurrent_streams: DEFAULT_MAX_CONCURRENT_STREAMS,
+            keepalive_time: DEFAULT_KEEPALIVE_TIME,
+            keepalive_timeout: DEFAULT_KEEPALIVE_TIMEOUT,
+        }
+    }
+}
+
+/// A setting out of its range. Each message names the setting as the flag does.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("--chunk-size {0} is out of range: use 1 to {MAX_CHUNK_SIZE} bytes")]
+    ChunkSize(usize),
+    #[error("--{name} {value} is out of range: use 1 to {MAX_THREADS}")]
+    Threads { name: &'static str, value: usize },
+    #[error("--grace-period {0:?} is too long: at most {MAX_GRACE:?}")]
+    Grace(Duration),
+    #[error("--max-receive-message {value} is out of range: use {} to {} bytes", MAX_RECEIVE_MESSAGE_RANGE.0, MAX_RECEIVE_MESSAGE_RANGE.1)]
+    MaxReceiveMessage { value: usize },
+    #[error("--max-concurrent-streams must be at least 1")]
+    MaxConcurrentStreams,
+    #[error("--{name} {value:?} is out of range: use 1 s to 24 h")]
+    Keepalive { name: &'static str, value: Duration },
+    #[error(transparent)]
+    Macd(#[from] ParamsError),
+}
+
+impl Config {
+    /// Checks every setting against its range, so that a library caller gets the same refusals
+    /// as the flags give.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if !(1..=MAX_CHUNK_SIZE).contains(&self.chunk_size) {
+            return Err(ConfigError::ChunkSize(self.chunk_size));
+        }
+        for (name, value) in [("completion-queues", self.completion_queues), ("blocking-threads", self.blocking_threads)] {
+            if !(1..=MAX_THREADS).contains(&value) {
+                return Err(ConfigError::Threads { name, value });
+            }
+        }
+        if self.grace > MAX_GRACE {
+            return Err(ConfigError::Grace(self.grace));
+        }
+        let (low, high) = MAX_RECEIVE_MESSAGE_RANGE;
+        if !(low..=high).contains(&self.max_receive_message) {
+            return Err(ConfigError::MaxReceiveMessage { value: self.max_receive_message });
+        }
+        if self.max_concurrent_streams == 0 {
+            return Err(ConfigError::MaxConcurrentStreams);
+        }
+        let (shortest, longest) = KEEPALIVE_RANGE;
+        for (name, value) in [("keepalive-time", self.keepalive_time), ("keepalive-timeout", self.keepalive_timeout)] {
+            if !(shortest..=longest).contains(&value) {
+                return Err(ConfigError::Keepalive { name, value });
+            }
+        }
+        self.macd.validate()?;
+        Ok(())
+    }
+
+    /// Whether the service computes from real bars (`--data`).
+    pub fn is_data_mode(&self) -> bool {
+        self.data.is_some()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_is_the_articles_server_and_valid() {
+        let config = Config::default();
+        config.validate().unwrap();
+        assert_eq!((config.host.as_str(), config.port, config.chunk_size), ("[::]", 50051, 1024));
+        assert!(!config.reuse_port && config.tls.is_none() && config.auth_token_file.is_none());
+        assert!(!config.is_data_mode());
+    }
+
+    #[test]
+    fn out_of_range_settings_are_refused_by_name() {
+        let refused = |config: Config| config.validate().unwrap_err().to_string();
+        assert!(refused(Config { chunk_size: 0, ..Config::default() }).contains("--chunk-size 0"));
+        assert!(refused(Config { blocking_threads: 0, ..Config::default() }).contains("--blocking-threads"));
+        assert!(refused(Config { max_receive_message: 1, ..Config::default() }).contains("--max-receive-message"));
+        let zero = Duration::ZERO;
+        assert!(refused(Config { keepalive_timeout: zero, ..Config::default() }).contains("--keepalive-timeout"));
+        let macd = MacdParams { fast: 30, slow: 26, signal: 9 };
+        assert!(refused(Config { macd, ..Config::default() }).contains("shorter than the slow"));
+    }
+}

@@ -1,0 +1,90 @@
+//! What a [`Config`] names on disk: the bars of `--data` (a CSV file or the embedded sample) with
+//! their MACD, and the one chart file that `--render-chart` writes.
+//!
+//! The domain parses and computes; this module only reads the files and names them in errors, so
+//! that every message carries the path the user gave.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::config::{Config, DataSource};
+use crate::domain::analysis::Analysis;
+use crate::domain::bar::{parse_csv, BarsError};
+use crate::domain::chart::{self, ChartError};
+use crate::domain::date::{DateRange, RangeError};
+use crate::domain::{plural, sample};
+use crate::output::AtomicFile;
+
+/// The data could not be loaded, or the chart not written.
+#[derive(Debug, thiserror::Error)]
+pub enum DataError {
+    #[error("cannot read --data {}: {reason}", .path.display())]
+    Read {
+        path: PathBuf,
+        reason: std::io::Error,
+    },
+    #[error(transparent)]
+    Bars(#[from] BarsError),
+    #[error(transparent)]
+    Range(#[from] RangeError),
+    #[error("no chart for {range}: {reason}")]
+    Chart { range: DateRange, reason: String },
+    #[error("cannot write {}: {reason}", .path.display())]
+    Write {
+        path: PathBuf,
+        reason: std::io::Error,
+    },
+}
+
+/// Loads the bars `source` names and computes their MACD with the config's parameters.
+pub fn load(source: &DataSource, config: &Config) -> Result<Analysis, DataError> {
+    let (bars, default_name) = match source {
+        DataSource::Sample => (sample::bars()?, sample::INSTRUMENT.to_string()),
+        DataSource::Csv(path) => {
+            let bytes = std::fs::read(path).map_err(|reason| DataError::Read { path: path.clone(), reason })?;
+            let name = path.display().to_string();
+            let stem = path.file_stem().map_or_else(|| name.clone(), |s| s.to_string_lossy().into_owned());
+            (parse_csv(&name, &bytes)?, stem)
+        }
+    };
+    let instrument = config.instrument.clone().unwrap_or(default_name);
+    let analysis = Analysis::new(instrument, bars, config.macd, config.convention);
+    if let Some((first, last)) = analysis.span() {
+        let count = analysis.window(DateRange::default()).bars.len();
+        log::info!("loaded {}: {} from {first} to {last}", analysis.instrument(), plural(count, "bar"));
+    }
+    Ok(analysis)
+}
+
+/// The analysis data mode serves, or `None` in parity mode.
+pub fn load_for(config: &Config) -> Result<Option<Arc<Analysis>>, DataError> {
+    config.data.as_ref().map(|source| load(source, config).map(Arc::new)).transpose()
+}
+
+/// Writes the chart of `start..=end` (empty: open ends) to `out`, from `--data` or the sample,
+/// and returns its size in bytes.
+pub fn render_chart_file(config: &Config, start: &str, end: &str, out: &Path) -> Result<usize, DataError> {
+    let analysis = load(config.data.as_ref().unwrap_or(&DataSource::Sample), config)?;
+    let range = DateRange::parse(start, end)?;
+    let png = chart::render(&analysis, range, config.chart_size).map_err(|e| DataError::Chart {
+        range,
+        reason: match e {
+            ChartError::Empty => analysis.no_bars_reason(range),
+            other => other.to_string(),
+        },
+    })?;
+    AtomicFile::write(out, &png).map_err(|reason| DataError::Write { path: out.to_path_buf(), reason })?;
+    Ok(png.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_file_is_named_in_the_error() {
+        let config = Config::default();
+        let e = load(&DataSource::Csv("no/such/prices.csv".into()), &config).unwrap_err().to_string();
+        assert!(e.contains("no/such/prices.csv"), "{e}");
+    }
+}
