@@ -4,7 +4,6 @@
 mod common;
 
 use std::fs;
-use std::net::TcpListener;
 
 use common::{pseudo_random_bytes, run, rust_bin, rust_server, scratch, write_file};
 
@@ -182,15 +181,38 @@ fn bad_flags_are_refused_with_a_reason() {
     }
 }
 
-#[test]
-fn a_port_in_use_is_reported() {
-    let taken = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = taken.local_addr().unwrap().port().to_string();
+/// Starts `idc_server` on `port` of 127.0.0.1 and returns what it did, or `None` if it started.
+fn second_server(port: u16, extra: &[&str]) -> Option<common::Output> {
     let mut cmd = rust_bin("idc_server");
-    cmd.args(["--host", "127.0.0.1", "--port", &port]);
-    let out = run(cmd);
+    cmd.args(["--host", "127.0.0.1", "--port", &port.to_string()]).args(extra);
+    // A server that started is stopped again when it drops.
+    common::start_or_exit(cmd).1
+}
+
+#[test]
+fn a_second_server_on_a_port_another_idc_server_holds_fails_to_start() {
+    // gRPC C-core sets SO_REUSEPORT on its listeners unless told not to; then a second server
+    // starts without complaint and the kernel splits the clients between the two.
+    let first = rust_server(&[]);
+    let out = second_server(first.port, &[]).expect("a second server started on a port the first one holds");
     assert!(!out.status.success());
-    assert!(out.stderr.contains("cannot listen on 127.0.0.1"), "{}", out.stderr);
+    assert!(out.stderr.contains(&format!("cannot listen on 127.0.0.1:{}", first.port)), "{}", out.stderr);
+    assert!(out.stderr.contains("Address already in use"), "the system's reason is kept: {}", out.stderr);
+    assert_eq!(out.stdout, b"", "no start-up line");
+
+    // The Python reference sets SO_REUSEPORT; our server still refuses to share its port.
+    let python = common::python_server(&[]);
+    let out = second_server(python.port, &[]).expect("idc_server started on the Python server's port");
+    assert!(out.stderr.contains("Address already in use"), "{}", out.stderr);
+}
+
+#[test]
+fn reuse_port_lets_two_servers_share_a_port_when_both_ask() {
+    let first = rust_server(&["--reuse-port"]);
+    assert!(second_server(first.port, &["--reuse-port"]).is_none(), "--reuse-port on both sides shares the port");
+    // One side asking is not enough: the first server's socket does not allow sharing.
+    let plain = rust_server(&[]);
+    assert!(second_server(plain.port, &["--reuse-port"]).is_some(), "a server without --reuse-port keeps its port");
 }
 
 #[test]

@@ -6,6 +6,8 @@
 
 #![allow(dead_code)] // each test binary uses its own part of this module
 
+pub mod pki;
+
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -88,38 +90,11 @@ pub struct Server {
 impl Server {
     /// Starts `cmd` (which must be told to listen on 127.0.0.1 port 0) and waits for its
     /// `Server started, listening on PORT` line.
-    pub fn start(mut cmd: Command) -> Server {
-        let (description, mut child) = spawn_piped(&mut cmd);
-        let stdout = child.stdout.take().unwrap();
-        let stderr = child.stderr.take().unwrap();
-        let (line_tx, line_rx) = mpsc::channel();
-        thread::spawn(move || {
-            let mut lines = BufReader::new(stdout).lines();
-            if let Some(Ok(line)) = lines.next() {
-                let _ = line_tx.send(line);
-            }
-            for _ in lines {} // keep draining so the server never blocks on a full pipe
-        });
-        let (err_tx, err_rx) = mpsc::channel();
-        thread::spawn(move || {
-            let mut text = String::new();
-            let _ = BufReader::new(stderr).read_to_string(&mut text);
-            let _ = err_tx.send(text);
-        });
-        let line = match line_rx.recv_timeout(STARTUP_LIMIT) {
-            Ok(line) => line,
-            Err(_) => {
-                let _ = child.kill();
-                let _ = child.wait();
-                let err = err_rx.recv_timeout(Duration::from_secs(5)).unwrap_or_default();
-                panic!("{description} did not start within {STARTUP_LIMIT:?}; stderr:\n{err}");
-            }
-        };
-        let port = line
-            .strip_prefix("Server started, listening on ")
-            .and_then(|p| p.parse().ok())
-            .unwrap_or_else(|| panic!("unexpected start-up line from {description}: {line:?}"));
-        Server { child, port, stderr: err_rx }
+    pub fn start(cmd: Command) -> Server {
+        match start_or_exit(cmd) {
+            (Some(server), _) => server,
+            (None, out) => panic!("the server exited instead of starting: {out:?}"),
+        }
     }
 
     pub fn target(&self) -> String {
@@ -152,6 +127,46 @@ impl Drop for Server {
         let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
         let _ = wait_bounded(&mut self.child, Duration::from_secs(5));
     }
+}
+
+/// Starts a server and waits for its start-up line: `(Some(server), None)`. A server that exits
+/// first is `(None, Some(what it printed))`; one that does neither in time fails the test.
+pub fn start_or_exit(mut cmd: Command) -> (Option<Server>, Option<Output>) {
+    let (description, mut child) = spawn_piped(&mut cmd);
+    let stdout = child.stdout.take().unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (line_tx, line_rx) = mpsc::channel();
+    thread::spawn(move || {
+        let mut lines = BufReader::new(stdout).lines();
+        // None: stdout closed without a line (the process is exiting).
+        let _ = line_tx.send(lines.next().and_then(Result::ok));
+        for _ in lines {} // keep draining so the server never blocks on a full pipe
+    });
+    let (err_tx, err_rx) = mpsc::channel();
+    thread::spawn(move || {
+        let mut text = String::new();
+        let _ = BufReader::new(stderr).read_to_string(&mut text);
+        let _ = err_tx.send(text);
+    });
+    let line = match line_rx.recv_timeout(STARTUP_LIMIT) {
+        Ok(line) => line,
+        Err(_) => {
+            let _ = child.kill();
+            let _ = child.wait();
+            let err = err_rx.recv_timeout(Duration::from_secs(5)).unwrap_or_default();
+            panic!("{description} did not start within {STARTUP_LIMIT:?}; stderr:\n{err}");
+        }
+    };
+    let Some(line) = line else {
+        let status = wait_bounded(&mut child, RUN_LIMIT).unwrap_or_else(|| panic!("{description} hung"));
+        let stderr = err_rx.recv_timeout(Duration::from_secs(10)).unwrap_or_default();
+        return (None, Some(Output { status, stdout: Vec::new(), stderr }));
+    };
+    let port = line
+        .strip_prefix("Server started, listening on ")
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("unexpected start-up line from {description}: {line:?}"));
+    (Some(Server { child, port, stderr: err_rx }), None)
 }
 
 pub fn rust_server(extra: &[&str]) -> Server {

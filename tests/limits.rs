@@ -1,0 +1,164 @@
+//! Input limits, on a complete server started in process from a library `Config`: the largest
+//! request message, request strings longer than a date, replies too large to build, and the
+//! concurrent calls one connection may hold.
+
+mod common;
+
+use std::sync::Arc;
+use std::thread;
+use std::time::Duration;
+
+use futures::executor::block_on;
+use futures::StreamExt;
+use grpcio::{CallOption, ChannelBuilder, EnvBuilder, RpcStatusCode};
+use idc::client::{self, Target};
+use idc::config::{Config, DataSource};
+use idc::protocol::indicator::MACDRequest;
+use idc::protocol::indicator_graph::MACDGraphRequest;
+use idc::protocol::indicator_graph_grpc::IndicatorGraphClient;
+use idc::protocol::indicator_grpc::IndicatorClient;
+use idc::server::{self, RunningServer};
+
+use common::{pseudo_random_bytes, scratch, write_file};
+
+/// A server on an ephemeral loopback port, stopped when the guard drops.
+struct InProcess {
+    port: u16,
+    stop: Option<futures::channel::oneshot::Sender<()>>,
+    done: Option<thread::JoinHandle<()>>,
+}
+
+impl InProcess {
+    fn start(config: Config) -> InProcess {
+        let config = Config { host: "127.0.0.1".into(), port: 0, grace: Duration::ZERO, ..config };
+        let running: RunningServer = server::start(&config).expect("the server starts");
+        let port = running.port();
+        let (stop, stopped) = futures::channel::oneshot::channel::<()>();
+        let done = thread::spawn(move || {
+            running.serve_until(async move {
+                let _ = stopped.await;
+            })
+        });
+        InProcess { port, stop: Some(stop), done: Some(done) }
+    }
+
+    fn target(&self) -> Target {
+        Target::new(format!("127.0.0.1:{}", self.port), Duration::from_secs(30))
+    }
+}
+
+impl Drop for InProcess {
+    fn drop(&mut self) {
+        let _ = self.stop.take().unwrap().send(());
+        let _ = self.done.take().unwrap().join();
+    }
+}
+
+fn status_of(result: Result<impl Sized, client::ClientError>) -> (RpcStatusCode, String) {
+    match result {
+        Ok(_) => panic!("the call succeeded"),
+        Err(e) => (e.code().unwrap_or_else(|| panic!("no status: {e}")), e.to_string()),
+    }
+}
+
+#[test]
+fn a_request_larger_than_the_limit_gets_resource_exhausted() {
+    let server = InProcess::start(Config::default());
+    let huge = "2".repeat(100 * 1024);
+    let (code, message) = status_of(client::get_macd(&server.target(), &huge, ""));
+    assert_eq!(code, RpcStatusCode::RESOURCE_EXHAUSTED, "{message}");
+
+    // With the limit raised, the same request reaches the handler, which refuses it as too long.
+    let roomy = InProcess::start(Config { max_receive_message: 4 * 1024 * 1024, ..Config::default() });
+    let (code, message) = status_of(client::get_macd(&roomy.target(), &huge, ""));
+    assert_eq!(code, RpcStatusCode::INVALID_ARGUMENT, "{message}");
+}
+
+#[test]
+fn strings_longer_than_a_date_are_refused_before_any_work_by_both_methods() {
+    let dir = scratch();
+    let graph = write_file(dir.path(), "graph.png", b"png");
+    let parity = InProcess::start(Config { graph_file: Some(graph.clone()), ..Config::default() });
+    let data = InProcess::start(Config { data: Some(DataSource::Sample), ..Config::default() });
+    let long = "2018-01-01".repeat(7); // 70 bytes: longer than anything a date needs
+    for server in [&parity, &data] {
+        for (start, end) in [(long.as_str(), ""), ("2018-01-01", long.as_str())] {
+            let (code, message) = status_of(client::get_macd(&server.target(), start, end));
+            assert_eq!(code, RpcStatusCode::INVALID_ARGUMENT, "{message}");
+            assert!(message.contains("70 bytes long") && message.contains("YYYY-MM-DD"), "{message}");
+            let out = dir.path().join("out.png");
+            let (code, message) = status_of(client::download_graph(&server.target(), start, end, &out));
+            assert_eq!(code, RpcStatusCode::INVALID_ARGUMENT, "{message}");
+        }
+    }
+    // Parity mode still echoes what the article's server echoes.
+    let reply = client::get_macd(&parity.target(), "2023-01-01", "").unwrap();
+    assert_eq!(reply.macd[0].date, "2023-01-01");
+}
+
+#[test]
+fn a_range_of_more_rows_than_a_reply_carries_is_out_of_range() {
+    let dir = scratch();
+    // 150,000 calendar days from 1600-01-01: more than the 100,000 rows one reply may carry.
+    let mut csv = String::from("date,open,high,low,close\n");
+    let (mut year, mut month, mut day) = (1600u32, 1u32, 1u32);
+    for i in 0..150_000u32 {
+        let price = 100.0 + f64::from(i % 50);
+        csv.push_str(&format!("{year:04}-{month:02}-{day:02},{price},{},{},{price}\n", price + 1.0, price - 1.0));
+        let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+        let days = [31, if leap { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month as usize - 1];
+        day += 1;
+        if day > days {
+            (day, month) = (1, month + 1);
+            if month > 12 {
+                (month, year) = (1, year + 1);
+            }
+        }
+    }
+    let path = write_file(dir.path(), "long.csv", csv.as_bytes());
+    let server = InProcess::start(Config { data: Some(DataSource::Csv(path)), ..Config::default() });
+    let (code, message) = status_of(client::get_macd(&server.target(), "", ""));
+    assert_eq!(code, RpcStatusCode::OUT_OF_RANGE, "{message}");
+    assert!(message.contains("150000 rows") && message.contains("shorter range"), "{message}");
+    let reply = client::get_macd(&server.target(), "1700-01-01", "1700-12-31").unwrap();
+    assert_eq!(reply.macd.len(), 365);
+}
+
+/// Opens a slow graph stream and a GetMACD on one connection, and says whether the GetMACD was
+/// answered while the stream held its slot.
+fn get_macd_answered_beside_a_stream(max_concurrent_streams: u32) -> bool {
+    let dir = scratch();
+    // One byte per message: the stream lasts far longer than the GetMACD deadline below.
+    let graph = write_file(dir.path(), "big.png", &pseudo_random_bytes(4 << 20, 9));
+    let server = InProcess::start(Config {
+        graph_file: Some(graph),
+        chunk_size: 1,
+        max_concurrent_streams,
+        ..Config::default()
+    });
+    let env = Arc::new(EnvBuilder::new().cq_count(1).build());
+    let channel = ChannelBuilder::new(env).connect(&format!("127.0.0.1:{}", server.port));
+    let graph_client = IndicatorGraphClient::new(channel.clone());
+    let mut stream = graph_client.get_macd_graph(&MACDGraphRequest::new()).unwrap();
+    // The stream is in flight: its first chunk has arrived.
+    let first = block_on(stream.next()).expect("a first chunk").expect("no error");
+    assert_eq!(first.macd_chunk.len(), 1);
+
+    let indicator = IndicatorClient::new(channel);
+    let answered = indicator.get_macd_opt(&MACDRequest::new(), CallOption::default().timeout(Duration::from_secs(2)));
+    drop(stream);
+    match answered {
+        Ok(reply) => {
+            assert_eq!(reply.macd.len(), 4);
+            true
+        }
+        Err(grpcio::Error::RpcFailure(status)) if status.code() == RpcStatusCode::DEADLINE_EXCEEDED => false,
+        Err(e) => panic!("unexpected failure: {e}"),
+    }
+}
+
+#[test]
+fn max_concurrent_streams_bounds_the_calls_of_one_connection() {
+    assert!(get_macd_answered_beside_a_stream(100), "with room for two calls, both run");
+    assert!(!get_macd_answered_beside_a_stream(1), "with room for one call, the second waits");
+}
