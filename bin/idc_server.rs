@@ -108,6 +108,20 @@ struct Args {
     #[arg(long, default_value_t = config::DEFAULT_GRACE.as_secs_f64(), value_parser = seconds_up_to(3600.0, 0.0))]
     grace_period: f64,
 
+    /// Seconds, 0 to 3600, that the server goes on taking new calls after SIGINT/SIGTERM while
+    /// health already says NOT_SERVING, so that a load balancer can notice.
+    #[arg(long, default_value_t = config::DEFAULT_DRAIN_DELAY.as_secs_f64(), value_parser = seconds_up_to(3600.0, 0.0))]
+    drain_delay: f64,
+
+    /// File reads and chart renders that may wait for a blocking thread, 1 to 1000000; beyond
+    /// that a call gets RESOURCE_EXHAUSTED at once (the server is busy).
+    #[arg(long, default_value_t = config::DEFAULT_MAX_BLOCKING_QUEUE, value_parser = clap::value_parser!(u32).range(1..=1_000_000).map(|v| v as usize))]
+    max_blocking_queue: usize,
+
+    /// Serve Prometheus metrics at http://HOST:PORT/metrics (off by default).
+    #[arg(long, value_name = "HOST:PORT")]
+    metrics_addr: Option<String>,
+
     /// Serve TLS with this certificate chain (PEM); needs --tls-key.
     #[arg(long, value_name = "PEM", requires = "tls_key")]
     tls_cert: Option<PathBuf>,
@@ -173,7 +187,10 @@ impl Args {
             chunk_size: self.chunk_size,
             completion_queues: self.completion_queues,
             blocking_threads: self.blocking_threads,
+            drain_delay: Duration::from_secs_f64(self.drain_delay),
             grace: Duration::from_secs_f64(self.grace_period),
+            max_blocking_queue: self.max_blocking_queue,
+            metrics_addr: self.metrics_addr.clone(),
             tls: self.tls_cert.as_ref().zip(self.tls_key.as_ref()).map(|(cert, key)| TlsFiles {
                 cert: cert.clone(),
                 key: key.clone(),
@@ -266,8 +283,9 @@ fn describe(config: &Config) -> String {
     };
     format!(
         "host {} port {} reuse-port {} data {data} instrument {} convention {} macd {},{},{} chart-size {} \
-         graph-file {} chunk-size {} completion-queues {} blocking-threads {} grace-period {} tls {tls} \
-         auth-token-file {} max-receive-message {} max-concurrent-streams {} keepalive-time {} keepalive-timeout {}",
+         graph-file {} chunk-size {} completion-queues {} blocking-threads {} max-blocking-queue {} drain-delay {} \
+         grace-period {} metrics-addr {} tls {tls} auth-token-file {} max-receive-message {} max-concurrent-streams {} \
+         keepalive-time {} keepalive-timeout {}",
         config.host,
         config.port,
         config.reuse_port,
@@ -281,7 +299,10 @@ fn describe(config: &Config) -> String {
         config.chunk_size,
         config.completion_queues,
         config.blocking_threads,
+        config.max_blocking_queue,
+        server::seconds(config.drain_delay),
         server::seconds(config.grace),
+        config.metrics_addr.as_deref().unwrap_or("off"),
         path(&config.auth_token_file),
         config.max_receive_message,
         config.max_concurrent_streams,

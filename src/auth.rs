@@ -14,6 +14,8 @@ use std::sync::Arc;
 use grpcio::{CheckResult, RpcContext, RpcStatus, RpcStatusCode, ServerChecker};
 use subtle::ConstantTimeEq;
 
+use crate::metrics::Metrics;
+
 /// The metadata key that carries the token.
 pub const HEADER: &str = "authorization";
 /// The scheme before the token in [`HEADER`].
@@ -106,11 +108,12 @@ fn warn_if_others_can_read(_: &Path) {}
 #[derive(Clone)]
 pub struct AuthChecker {
     token: Token,
+    metrics: Arc<Metrics>,
 }
 
 impl AuthChecker {
-    pub fn new(token: Token) -> AuthChecker {
-        AuthChecker { token }
+    pub fn new(token: Token, metrics: Arc<Metrics>) -> AuthChecker {
+        AuthChecker { token, metrics }
     }
 
     /// `Ok` when `method` may go ahead with these `authorization` values.
@@ -147,6 +150,7 @@ impl ServerChecker for AuthChecker {
         match self.verdict(ctx.method(), values) {
             Ok(()) => CheckResult::Continue,
             Err(status) => {
+                self.metrics.refused(&String::from_utf8_lossy(ctx.method()), status.code());
                 log::info!(
                     "{} from {}: refused, {}",
                     String::from_utf8_lossy(ctx.method()),
@@ -190,7 +194,7 @@ mod tests {
     #[test]
     fn the_checker_wants_exactly_the_token_except_for_health() {
         let (_dir, path) = token_file("abc");
-        let checker = AuthChecker::new(Token::from_file(&path).unwrap());
+        let checker = AuthChecker::new(Token::from_file(&path).unwrap(), Arc::new(Metrics::new()));
         let method = b"/idc.Indicator/GetMACD".as_slice();
         let code = |values: &[&[u8]]| checker.verdict(method, values.iter().copied()).err().map(|s| s.code());
         assert_eq!(code(&[b"Bearer abc"]), None);

@@ -9,7 +9,7 @@
 //!
 //! | what | where |
 //! | --- | --- |
-//! | host, port, chunk size, threads, grace period, limits, keepalive | the `DEFAULT_*` constants below |
+//! | host, port, chunk size, threads, blocking queue, drain delay, grace period, limits, keepalive | the `DEFAULT_*` constants below |
 //! | MACD periods and convention | [`MacdParams::default`], [`Convention::default`] in [`crate::domain::macd`] |
 //! | chart size | [`ChartSize::default`] in [`crate::domain::chart`] |
 //! | the graph file of parity mode | [`DEFAULT_GRAPH_FILE`] |
@@ -53,8 +53,17 @@ pub const DEFAULT_KEEPALIVE_TIME: Duration = Duration::from_secs(60);
 pub const DEFAULT_KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(20);
 /// Bounds of both keepalive durations: C-core counts milliseconds in an `int`.
 pub const KEEPALIVE_RANGE: (Duration, Duration) = (Duration::from_secs(1), Duration::from_secs(24 * 3600));
+/// Blocking jobs (file reads, chart renders) that may wait for a thread; one more gets
+/// `RESOURCE_EXHAUSTED` at once. A 250-bar chart takes a few milliseconds, so 256 waiting jobs
+/// are well under a second of work on two threads; an 8192x8192 one takes about a second.
+pub const DEFAULT_MAX_BLOCKING_QUEUE: usize = 256;
+/// How long the server keeps taking new calls after a shutdown signal, while health already
+/// says NOT_SERVING, so that a load balancer notices before connections are refused.
+pub const DEFAULT_DRAIN_DELAY: Duration = Duration::ZERO;
 /// The most completion queues or blocking threads accepted.
 pub const MAX_THREADS: usize = 1024;
+/// The longest blocking queue accepted.
+pub const MAX_BLOCKING_QUEUE: usize = 1_000_000;
 
 /// The number of CPUs this process may use, at least 1.
 pub fn available_cpus() -> usize {
@@ -133,8 +142,15 @@ pub struct Config {
     pub completion_queues: usize,
     /// Threads for blocking work (file reads, chart renders).
     pub blocking_threads: usize,
-    /// How long calls in flight may run on after shutdown starts before they are cancelled.
+    /// After a shutdown signal: how long to go on taking new calls while health says NOT_SERVING.
+    pub drain_delay: Duration,
+    /// How long calls in flight may run on after the server stops taking new ones, before they
+    /// are cancelled.
     pub grace: Duration,
+    /// Blocking jobs that may wait for a thread before calls get `RESOURCE_EXHAUSTED`.
+    pub max_blocking_queue: usize,
+    /// `HOST:PORT` for the Prometheus endpoint (`/metrics`); `None`: off.
+    pub metrics_addr: Option<String>,
 
     /// `None`: plaintext, as the article's server.
     pub tls: Option<TlsFiles>,
@@ -164,7 +180,10 @@ impl Default for Config {
             chunk_size: DEFAULT_CHUNK_SIZE,
             completion_queues: default_completion_queues(),
             blocking_threads: default_blocking_threads(),
+            drain_delay: DEFAULT_DRAIN_DELAY,
             grace: DEFAULT_GRACE,
+            max_blocking_queue: DEFAULT_MAX_BLOCKING_QUEUE,
+            metrics_addr: None,
             tls: None,
             auth_token_file: None,
             max_receive_message: DEFAULT_MAX_RECEIVE_MESSAGE,
@@ -184,6 +203,10 @@ pub enum ConfigError {
     Threads { name: &'static str, value: usize },
     #[error("--grace-period {0:?} is too long: at most {MAX_GRACE:?}")]
     Grace(Duration),
+    #[error("--drain-delay {0:?} is too long: at most {MAX_GRACE:?}")]
+    DrainDelay(Duration),
+    #[error("--max-blocking-queue {0} is out of range: use 1 to {MAX_BLOCKING_QUEUE}")]
+    BlockingQueue(usize),
     #[error("--max-receive-message {value} is out of range: use {} to {} bytes", MAX_RECEIVE_MESSAGE_RANGE.0, MAX_RECEIVE_MESSAGE_RANGE.1)]
     MaxReceiveMessage { value: usize },
     #[error("--max-concurrent-streams must be at least 1")]
@@ -208,6 +231,12 @@ impl Config {
         }
         if self.grace > MAX_GRACE {
             return Err(ConfigError::Grace(self.grace));
+        }
+        if self.drain_delay > MAX_GRACE {
+            return Err(ConfigError::DrainDelay(self.drain_delay));
+        }
+        if !(1..=MAX_BLOCKING_QUEUE).contains(&self.max_blocking_queue) {
+            return Err(ConfigError::BlockingQueue(self.max_blocking_queue));
         }
         let (low, high) = MAX_RECEIVE_MESSAGE_RANGE;
         if !(low..=high).contains(&self.max_receive_message) {

@@ -20,13 +20,14 @@
 //!   domain errors to a gRPC status. Blocking work (file reads, chart renders) runs on
 //!   [`blocking::BlockingPool`], never on a completion-queue thread.
 //! * [`server`]: transport: the listener (checked before gRPC binds it), channel arguments and
-//!   limits, start-up from a config, and graceful shutdown driven by a future that the caller
-//!   passes in ([`server::shutdown::signal`] for the binary).
+//!   limits, health, reflection, start-up from a config, and the graceful drain driven by a future
+//!   that the caller passes in ([`server::shutdown::signal`] for the binary).
 //! * [`tls`] and [`auth`]: TLS credentials from PEM files, and the bearer token, for the server
 //!   and the clients alike.
 //! * [`client`]: what the two client binaries share: a checked target, a channel, the calls, and
 //!   writing a streamed file so that a failed stream never leaves a truncated file behind.
-//! * [`blocking`]: a small fixed pool of threads for blocking work.
+//! * [`metrics`]: one log line and the Prometheus counters per call, and the `/metrics` endpoint.
+//! * [`blocking`]: a small fixed pool of threads for blocking work, with a bounded queue.
 //! * [`output`]: files that appear whole or not at all (downloads, rendered charts).
 //! * [`text_format`]: prints a message exactly as Python's `print(message)` does with protobuf's
 //!   default (upb) backend, so that `idc_client` prints what the article's client prints.
@@ -37,6 +38,7 @@ pub mod client;
 pub mod config;
 pub mod data;
 pub mod domain;
+pub mod metrics;
 pub mod output;
 pub mod protocol;
 pub mod server;

@@ -3,6 +3,10 @@
 //! * [`indicator`], [`indicator_grpc`]: `idc.Indicator` (unary `GetMACD`).
 //! * [`indicator_graph`], [`indicator_graph_grpc`]: `idc.IndicatorGraph` (server-streaming
 //!   `GetMACDGraph`, a PNG in chunks).
+//! * [`health`], [`health_grpc`]: the standard `grpc.health.v1.Health`, from
+//!   `protos/grpc/health/v1/health.proto` (grpc-proto, Apache-2.0, see `protos/grpc/`).
+//! * [`reflection_v1`], [`reflection_v1alpha`]: `grpc.reflection.v1(alpha).ServerReflection`, from
+//!   the standard protos, so that `grpcurl` and friends work without our `.proto` files.
 //!
 //! The field names, numbers and types are the article's, so Python and Go clients generated from
 //! the same `.proto` files talk to this server unchanged.

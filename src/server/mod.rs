@@ -9,12 +9,21 @@
 //! channel of their own.
 //!
 //! * [`listen`]: the listening address, checked before gRPC binds it.
+//! * [`health`]: `grpc.health.v1.Health`, which turns NOT_SERVING when shutdown starts.
+//! * [`reflection`]: server reflection, v1 and v1alpha.
 //! * [`shutdown`]: the SIGINT/SIGTERM future.
+//!
+//! A shutdown drains in steps: health turns NOT_SERVING at once; new calls are still taken for
+//! [`Config::drain_delay`], so that load balancers notice; then the server stops taking calls,
+//! health watches end, and calls in flight get [`Config::grace`] to finish; what is left is
+//! cancelled.
 //!
 //! TLS ([`crate::tls`]) and the token ([`crate::auth`]) live beside this module, since the
 //! clients use them too.
 
+pub mod health;
 pub mod listen;
+pub mod reflection;
 pub mod shutdown;
 
 use std::future::Future;
@@ -30,8 +39,11 @@ use grpcio::{ChannelBuilder, EnvBuilder, Environment, ServerBuilder, ServerCrede
 use crate::auth::{AuthChecker, Token, TokenError};
 use crate::config::{Config, ConfigError};
 use crate::data::{self, DataError};
+use crate::metrics::{Metrics, MetricsEndpoint};
+use crate::protocol::health_grpc;
 use crate::service::{ServiceError, Services};
 use crate::tls::{self, TlsError};
+use health::{HealthService, HealthState};
 use listen::ListenError;
 
 /// The server could not be started. Each message says what to change.
@@ -51,6 +63,8 @@ pub enum StartError {
     Listen(#[from] ListenError),
     #[error("cannot create the gRPC server: {0}")]
     Grpc(#[from] grpcio::Error),
+    #[error("cannot serve metrics on --metrics-addr {address}: {reason}")]
+    Metrics { address: String, reason: std::io::Error },
 }
 
 /// A started server. Dropping it without [`serve_until`](Self::serve_until) or
@@ -58,7 +72,11 @@ pub enum StartError {
 pub struct RunningServer {
     server: grpcio::Server,
     port: u16,
+    drain_delay: Duration,
     grace: Duration,
+    health: HealthState,
+    metrics: Arc<Metrics>,
+    endpoint: Option<MetricsEndpoint>,
     // The completion-queue threads live as long as this.
     _env: Arc<Environment>,
 }
@@ -72,7 +90,9 @@ pub fn start(config: &Config) -> Result<RunningServer, StartError> {
         None => ServerCredentials::insecure(),
     };
     let token = config.auth_token_file.as_deref().map(Token::from_file).transpose()?;
-    let services = Services::new(config, analysis)?;
+    let metrics = Arc::new(Metrics::new());
+    let health = HealthState::default();
+    let services = Services::new(config, analysis, &metrics)?;
     let address = listen::grpc_address(&config.host, config.port)?;
     listen::check_available(&config.host, config.port, config.reuse_port)?;
 
@@ -87,12 +107,22 @@ pub fn start(config: &Config) -> Result<RunningServer, StartError> {
         .keepalive_timeout(config.keepalive_timeout)
         .build_args();
     let mut builder = ServerBuilder::new(Arc::clone(&env)).channel_args(channel_args);
-    for service in services.into_grpc() {
+    let mut all = services.into_grpc();
+    all.push(health_grpc::create_health(HealthService::new(health.clone(), Arc::clone(&metrics))));
+    all.extend(reflection::services(Arc::clone(&metrics)));
+    for service in all {
         builder = builder.register_service(service);
     }
     if let Some(token) = token {
-        builder = builder.add_checker(AuthChecker::new(token));
+        builder = builder.add_checker(AuthChecker::new(token, Arc::clone(&metrics)));
     }
+    let endpoint = match &config.metrics_addr {
+        Some(address) => Some(
+            MetricsEndpoint::start(address, Arc::clone(&metrics))
+                .map_err(|reason| StartError::Metrics { address: address.clone(), reason })?,
+        ),
+        None => None,
+    };
     let mut server = builder.build()?;
     let port = server.add_listening_port(address.clone(), credentials).map_err(|_| ListenError::Grpc {
         address,
@@ -112,7 +142,16 @@ pub fn start(config: &Config) -> Result<RunningServer, StartError> {
         if config.auth_token_file.is_some() { "token required" } else { "no token" },
         config.completion_queues
     );
-    Ok(RunningServer { server, port, grace: config.grace, _env: env })
+    Ok(RunningServer {
+        server,
+        port,
+        drain_delay: config.drain_delay,
+        grace: config.grace,
+        health,
+        metrics,
+        endpoint,
+        _env: env,
+    })
 }
 
 fn clamp_i32(value: usize) -> i32 {
@@ -125,17 +164,33 @@ impl RunningServer {
         self.port
     }
 
-    /// Serves until `shutdown` resolves, then stops gracefully. Blocks the calling thread; the
+    /// The server's counters.
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
+    }
+
+    /// Where `/metrics` is served, with `--metrics-addr`.
+    pub fn metrics_address(&self) -> Option<std::net::SocketAddr> {
+        self.endpoint.as_ref().map(MetricsEndpoint::address)
+    }
+
+    /// Serves until `shutdown` resolves, then drains and stops. Blocks the calling thread; the
     /// calls themselves run on the completion-queue threads.
     pub fn serve_until(self, shutdown: impl Future<Output = ()>) {
         block_on(shutdown);
         self.shutdown();
     }
 
-    /// Stops accepting calls, lets calls in flight finish for up to the grace period, then
-    /// cancels the rest.
+    /// Drains (see the module docs): health NOT_SERVING, new calls for the drain delay, then no
+    /// new calls and up to the grace period for those in flight, then the rest cancelled.
     pub fn shutdown(mut self) {
-        log::info!("shutting down: waiting up to {} for calls in flight", seconds(self.grace));
+        self.health.set_not_serving();
+        if !self.drain_delay.is_zero() {
+            log::info!("draining: health says NOT_SERVING; taking new calls for {} more", seconds(self.drain_delay));
+            thread::sleep(self.drain_delay);
+        }
+        log::info!("shutting down: no new calls; waiting up to {} for calls in flight", seconds(self.grace));
+        self.health.end_watches();
         let mut stopped = self.server.shutdown();
         match block_on(future::select(&mut stopped, timer(self.grace))) {
             Either::Left(_) => log::info!("all calls finished; server stopped"),

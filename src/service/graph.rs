@@ -9,20 +9,26 @@
 //!   a render takes milliseconds of CPU that a completion-queue thread must not spend.
 //!
 //! Either way the sink's `send_all` only asks for the next chunk when gRPC flow control lets it
-//! send, so a slow client holds back the reads rather than filling memory.
+//! send, so a slow client holds back the reads rather than filling memory. A call that ends
+//! early (cancelled, disconnected, past its deadline) stops its work: a queued render never
+//! starts, a running one stops between drawing and encoding, and no further block is read. A full
+//! blocking queue gets `RESOURCE_EXHAUSTED` at once.
 
 use std::fs::File;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 
+use futures::future::{self, Either};
 use futures::stream::{self, BoxStream};
 use futures::{FutureExt, SinkExt, StreamExt, TryStreamExt};
 use grpcio::{Deadline, RpcContext, RpcStatus, RpcStatusCode, ServerStreamingSink, WriteFlags};
 
-use super::{check_lengths, parse_range, status};
+use super::{call_ended, check_lengths, parse_range, status};
 use crate::config::DEFAULT_GRAPH_FILE;
-use crate::blocking::BlockingPool;
+use crate::blocking::{BlockingPool, Busy};
+use crate::metrics::{Metrics, RenderOutcome};
 use crate::domain::analysis::Analysis;
 use crate::domain::chart::{self, ChartError, ChartSize};
 use crate::domain::date::DateRange;
@@ -81,11 +87,12 @@ pub struct GraphService {
     source: GraphSource,
     chunk_size: usize,
     pool: BlockingPool,
+    metrics: Arc<Metrics>,
 }
 
 impl GraphService {
-    pub fn new(source: GraphSource, chunk_size: usize, pool: BlockingPool) -> Self {
-        GraphService { source, chunk_size, pool }
+    pub fn new(source: GraphSource, chunk_size: usize, pool: BlockingPool, metrics: Arc<Metrics>) -> Self {
+        GraphService { source, chunk_size, pool, metrics }
     }
 }
 
@@ -95,6 +102,21 @@ enum Png {
     Memory(Arc<Vec<u8>>),
 }
 
+/// Set once the call has ended (cancelled, disconnected, past its deadline): blocking work for it
+/// checks this between stages and stops.
+#[derive(Clone, Default)]
+struct Cancelled(Arc<AtomicBool>);
+
+impl Cancelled {
+    fn set(&self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+
+    fn is_set(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
 impl IndicatorGraph for GraphService {
     fn get_macd_graph(
         &mut self,
@@ -102,40 +124,89 @@ impl IndicatorGraph for GraphService {
         request: MACDGraphRequest,
         mut sink: ServerStreamingSink<MACDGraphReply>,
     ) {
-        let (source, chunk_size, pool) = (self.source.clone(), self.chunk_size, self.pool.clone());
+        let mut record = self.metrics.call("GetMACDGraph", ctx.peer());
+        let (source, chunk_size, pool, metrics) =
+            (self.source.clone(), self.chunk_size, self.pool.clone(), Arc::clone(&self.metrics));
         let deadline = ctx.deadline();
         ctx.spawn(async move {
-            let png = match prepare(source, &request, deadline, &pool).await {
-                Ok(png) => png,
-                Err(status) => return fail(sink, status).await,
+            // grpcio keeps polling a spawned future after its call is cancelled, so the work is
+            // raced against the call's end, and a call that ends first stops the work.
+            let cancelled = Cancelled::default();
+            let prepared = {
+                let prepare = prepare(source, &request, deadline, &pool, &metrics, &cancelled);
+                let ended = call_ended(&mut sink);
+                futures::pin_mut!(prepare, ended);
+                match future::select(prepare, ended).await {
+                    Either::Left((prepared, _)) => Some(prepared),
+                    Either::Right(((), _)) => None,
+                }
+            };
+            let png = match prepared {
+                Some(Ok(png)) => png,
+                Some(Err(status)) => {
+                    let code = status.code();
+                    fail(sink, status).await;
+                    return record.finish(code);
+                }
+                None => {
+                    cancelled.set();
+                    return record.finish(ended_code(deadline));
+                }
             };
             // Ask gRPC to coalesce the small messages into fewer writes; flow control still
             // applies to every one of them.
             sink.enhance_batch(true);
-            let mut replies = chunks(png, chunk_size, pool).map_ok(|chunk| {
-                let mut reply = MACDGraphReply::new();
-                reply.macd_chunk = chunk;
-                (reply, WriteFlags::default())
-            });
-            match sink.send_all(&mut replies).await {
-                Ok(()) => {
-                    if let Err(e) = sink.close().await {
+            let sent = {
+                let mut replies = chunks(png, chunk_size, pool, metrics).map_ok(|chunk| {
+                    record.streamed(chunk.len());
+                    let mut reply = MACDGraphReply::new();
+                    reply.macd_chunk = chunk;
+                    (reply, WriteFlags::default())
+                });
+                sink.send_all(&mut replies).await
+            };
+            match sent {
+                Ok(()) => match sink.close().await {
+                    Ok(()) => record.finish(RpcStatusCode::OK),
+                    Err(e) => {
                         log::debug!("GetMACDGraph: closing the stream failed: {e}");
+                        record.finish(ended_code(deadline));
                     }
-                }
+                },
                 // A read failed part way: tell the client, who then discards what it got.
-                Err(grpcio::Error::RpcFailure(status)) => fail(sink, status).await,
-                Err(e) => log::debug!("GetMACDGraph: stream ended early: {e}"),
+                Err(grpcio::Error::RpcFailure(status)) => {
+                    let code = status.code();
+                    fail(sink, status).await;
+                    record.finish(code);
+                }
+                // The call ended under us: dropping the stream stops the reads.
+                Err(e) => {
+                    log::debug!("GetMACDGraph: stream ended early: {e}");
+                    record.finish(ended_code(deadline));
+                }
             }
         });
     }
 }
 
+/// How a call that ended under us ended, as far as the server can tell.
+fn ended_code(deadline: Deadline) -> RpcStatusCode {
+    if deadline.exceeded() {
+        RpcStatusCode::DEADLINE_EXCEEDED
+    } else {
+        RpcStatusCode::CANCELLED
+    }
+}
+
 async fn fail(sink: ServerStreamingSink<MACDGraphReply>, status: RpcStatus) {
-    log::warn!("GetMACDGraph failed: {:?} {}", status.code(), status.message());
     if let Err(e) = sink.fail(status).await {
         log::debug!("GetMACDGraph: sending the error status failed: {e}");
     }
+}
+
+/// `RESOURCE_EXHAUSTED` for a full blocking queue.
+fn busy(busy: Busy) -> RpcStatus {
+    status(RpcStatusCode::RESOURCE_EXHAUSTED, busy.to_string())
 }
 
 /// Opens the file or renders the chart, on the blocking pool.
@@ -144,51 +215,74 @@ async fn prepare(
     request: &MACDGraphRequest,
     deadline: Deadline,
     pool: &BlockingPool,
+    metrics: &Arc<Metrics>,
+    cancelled: &Cancelled,
 ) -> Result<Png, RpcStatus> {
     let job = match source {
         GraphSource::File(path) => {
             check_lengths(&request.start_date, &request.end_date)?;
-            pool.run(move || open(Arc::new(path))).boxed()
+            pool.run(move || open(Arc::new(path))).map_err(busy)?.boxed()
         }
         GraphSource::DataFile { path } => {
             parse_range(&request.start_date, &request.end_date)?;
-            pool.run(move || open(Arc::new(path))).boxed()
+            pool.run(move || open(Arc::new(path))).map_err(busy)?.boxed()
         }
         GraphSource::FileOrChart { path, fallback } => {
             check_lengths(&request.start_date, &request.end_date)?;
-            pool
-            .run(move || match open(Arc::new(path)) {
+            pool.run(move || match open(Arc::new(path)) {
                 Err(status) if status.code() == RpcStatusCode::NOT_FOUND => {
                     fallback.png().map(Png::Memory).map_err(chart_failed)
                 }
                 opened => opened,
             })
+            .map_err(busy)?
             .boxed()
         }
         GraphSource::Chart { analysis, size } => {
             let range = parse_range(&request.start_date, &request.end_date)?;
-            pool.run(move || {
-                // A render is the costly part; skip it if the caller gave up while it queued.
-                if deadline.exceeded() {
-                    return Err(status(
-                        RpcStatusCode::DEADLINE_EXCEEDED,
-                        "the deadline passed before the chart was drawn",
-                    ));
+            let (job_metrics, cancelled) = (Arc::clone(metrics), cancelled.clone());
+            let job = pool.run(move || render(&analysis, range, size, &job_metrics, &cancelled, deadline));
+            match job {
+                Ok(job) => job.boxed(),
+                Err(full) => {
+                    metrics.render_ended(RenderOutcome::Refused);
+                    return Err(busy(full));
                 }
-                render(&analysis, range, size)
-            })
-            .boxed()
+            }
         }
     };
     job.await.map_err(|failed| status(RpcStatusCode::INTERNAL, failed.to_string()))?
 }
 
-fn render(analysis: &Analysis, range: DateRange, size: ChartSize) -> Result<Png, RpcStatus> {
-    match chart::render(analysis, range, size) {
-        Ok(png) => Ok(Png::Memory(Arc::new(png))),
-        Err(ChartError::Empty) => Err(empty_range(analysis, range)),
-        Err(e) => Err(chart_failed(e)),
+/// Draws and encodes the chart, checking between the stages whether the call is still wanted.
+fn render(
+    analysis: &Analysis,
+    range: DateRange,
+    size: ChartSize,
+    metrics: &Metrics,
+    cancelled: &Cancelled,
+    deadline: Deadline,
+) -> Result<Png, RpcStatus> {
+    let stop = || {
+        metrics.render_ended(RenderOutcome::Cancelled);
+        status(RpcStatusCode::CANCELLED, "the call ended before the chart was drawn")
+    };
+    let window = analysis.window(range);
+    if window.is_empty() {
+        return Err(empty_range(analysis, range));
     }
+    // Queued while its caller gave up: never start.
+    if cancelled.is_set() || deadline.exceeded() {
+        return Err(stop());
+    }
+    metrics.render_started();
+    let (pixels, _) = chart::render_rgb(window, &analysis.title(window), size).map_err(chart_failed)?;
+    if cancelled.is_set() || deadline.exceeded() {
+        return Err(stop());
+    }
+    let png = chart::encode_png(&pixels, size).map_err(chart_failed)?;
+    metrics.render_ended(RenderOutcome::Done);
+    Ok(Png::Memory(Arc::new(png)))
 }
 
 fn open(path: Arc<PathBuf>) -> Result<Png, RpcStatus> {
@@ -228,7 +322,12 @@ fn empty_range(analysis: &Analysis, range: DateRange) -> RpcStatus {
 }
 
 /// The PNG's bytes as a stream of `chunk_size` pieces.
-fn chunks(png: Png, chunk_size: usize, pool: BlockingPool) -> BoxStream<'static, Result<Vec<u8>, grpcio::Error>> {
+fn chunks(
+    png: Png,
+    chunk_size: usize,
+    pool: BlockingPool,
+    metrics: Arc<Metrics>,
+) -> BoxStream<'static, Result<Vec<u8>, grpcio::Error>> {
     match png {
         Png::Memory(bytes) => {
             let count = bytes.len().div_ceil(chunk_size);
@@ -238,28 +337,33 @@ fn chunks(png: Png, chunk_size: usize, pool: BlockingPool) -> BoxStream<'static,
             }))
             .boxed()
         }
-        Png::File(file, path) => file_chunks(file, path, chunk_size, pool).boxed(),
+        Png::File(file, path) => file_chunks(file, path, chunk_size, pool, metrics).boxed(),
     }
 }
 
-/// A file's bytes in `chunk_size` pieces, read a block at a time on the pool.
+/// A file's bytes in `chunk_size` pieces, read a block at a time on the pool. A block is read only
+/// when the sink asks for more, so a call that ends stops the reads.
 fn file_chunks(
     file: File,
     path: Arc<PathBuf>,
     chunk_size: usize,
     pool: BlockingPool,
+    metrics: Arc<Metrics>,
 ) -> impl futures::Stream<Item = Result<Vec<u8>, grpcio::Error>> + Send {
     // A whole number of chunks per block, so every chunk but the file's last is full.
     let block_size = chunk_size * (READ_BLOCK / chunk_size).max(1);
     let blocks = stream::try_unfold(Some(file), move |file| {
-        let (pool, path) = (pool.clone(), Arc::clone(&path));
+        let (pool, path, metrics) = (pool.clone(), Arc::clone(&path), Arc::clone(&metrics));
         async move {
             let Some(mut file) = file else { return Ok::<_, grpcio::Error>(None) };
-            let (file, block) = pool
+            let read = pool
                 .run(move || {
+                    metrics.file_read();
                     let block = read_block(&mut file, block_size);
                     (file, block)
                 })
+                .map_err(|full| grpcio::Error::RpcFailure(busy(full)))?;
+            let (file, block) = read
                 .await
                 .map_err(|e| grpcio::Error::RpcFailure(status(RpcStatusCode::INTERNAL, e.to_string())))?;
             let block = block.map_err(|e| grpcio::Error::RpcFailure(read_failed(&path, &e)))?;

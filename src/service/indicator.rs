@@ -8,29 +8,32 @@
 use std::sync::Arc;
 
 use grpcio::{RpcContext, RpcStatus, RpcStatusCode, UnarySink};
+use protobuf::Message;
 
 use super::{check_lengths, parse_range, status};
 use crate::domain::analysis::Analysis;
 use crate::domain::plural;
+use crate::metrics::Metrics;
 use crate::domain::{placeholder, IndicatorRow};
 use crate::protocol::indicator::{MACDData, MACDReply, MACDRequest};
 use crate::protocol::indicator_grpc::Indicator;
 
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct IndicatorService {
     /// `None`: parity mode.
     analysis: Option<Arc<Analysis>>,
+    metrics: Arc<Metrics>,
 }
 
 impl IndicatorService {
     /// Placeholder rows, byte for byte as the reference sends them.
-    pub fn parity() -> Self {
-        IndicatorService { analysis: None }
+    pub fn parity(metrics: Arc<Metrics>) -> Self {
+        IndicatorService { analysis: None, metrics }
     }
 
     /// Real rows from `analysis`.
-    pub fn data(analysis: Arc<Analysis>) -> Self {
-        IndicatorService { analysis: Some(analysis) }
+    pub fn data(analysis: Arc<Analysis>, metrics: Arc<Metrics>) -> Self {
+        IndicatorService { analysis: Some(analysis), metrics }
     }
 }
 
@@ -40,16 +43,26 @@ impl Indicator for IndicatorService {
             None => check_lengths(&request.start_date, &request.end_date).map(|()| placeholder::rows(&request.start_date)),
             Some(analysis) => data_rows(analysis, &request),
         };
+        let mut record = self.metrics.call("GetMACD", ctx.peer());
         ctx.spawn(async move {
-            let sent = match rows {
-                Ok(rows) => sink.success(to_reply(rows)).await,
+            let (sent, code) = match rows {
+                Ok(rows) => {
+                    let reply = to_reply(rows);
+                    record.sent(reply.compute_size() as usize);
+                    (sink.success(reply).await, RpcStatusCode::OK)
+                }
                 Err(status) => {
-                    log::info!("GetMACD refused: {}", status.message());
-                    sink.fail(status).await
+                    log::debug!("GetMACD refused: {}", status.message());
+                    let code = status.code();
+                    (sink.fail(status).await, code)
                 }
             };
-            if let Err(e) = sent {
-                log::debug!("GetMACD reply not delivered: {e}");
+            match sent {
+                Ok(()) => record.finish(code),
+                Err(e) => {
+                    log::debug!("GetMACD reply not delivered: {e}");
+                    record.finish(RpcStatusCode::CANCELLED);
+                }
             }
         });
     }

@@ -14,7 +14,11 @@ pub mod indicator;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use grpcio::{RpcStatus, RpcStatusCode};
+use std::pin::Pin;
+use std::task::Poll;
+
+use futures::{future, Sink};
+use grpcio::{RpcStatus, RpcStatusCode, ServerStreamingSink, WriteFlags};
 
 use crate::blocking::BlockingPool;
 use crate::config::{Config, DEFAULT_GRAPH_FILE};
@@ -23,6 +27,7 @@ use crate::domain::bar::BarsError;
 use crate::domain::date::{DateRange, RangeError};
 use crate::domain::macd::{Convention, MacdParams};
 use crate::domain::sample;
+use crate::metrics::Metrics;
 
 pub use graph::{Fallback, GraphService, GraphSource};
 pub use indicator::IndicatorService;
@@ -51,28 +56,39 @@ pub struct Services {
 impl Services {
     /// The services `config` describes; `analysis` is the loaded data in data mode, `None` in
     /// parity mode.
-    pub fn new(config: &Config, analysis: Option<Arc<Analysis>>) -> Result<Services, ServiceError> {
-        let pool = BlockingPool::new("idc-blocking", config.blocking_threads).map_err(ServiceError::Threads)?;
+    pub fn new(
+        config: &Config,
+        analysis: Option<Arc<Analysis>>,
+        metrics: &Arc<Metrics>,
+    ) -> Result<Services, ServiceError> {
+        let pool = BlockingPool::new(
+            "idc-blocking",
+            config.blocking_threads,
+            config.max_blocking_queue,
+            metrics.queue_depth(),
+        )
+        .map_err(ServiceError::Threads)?;
+        let m = || Arc::clone(metrics);
         let (indicator, source) = match (analysis, &config.graph_file) {
-            (None, Some(path)) => (IndicatorService::parity(), GraphSource::File(path.clone())),
+            (None, Some(path)) => (IndicatorService::parity(m()), GraphSource::File(path.clone())),
             (None, None) => {
                 // The fallback chart is always the sample's, with the default parameters: the
                 // MACD flags belong to data mode.
                 let sample = Analysis::new(sample::INSTRUMENT, sample::bars()?, MacdParams::default(), Convention::default());
                 let fallback = Fallback::new(Arc::new(sample), config.chart_size);
                 let path = PathBuf::from(DEFAULT_GRAPH_FILE);
-                (IndicatorService::parity(), GraphSource::FileOrChart { path, fallback })
+                (IndicatorService::parity(m()), GraphSource::FileOrChart { path, fallback })
             }
             (Some(analysis), Some(path)) => (
-                IndicatorService::data(Arc::clone(&analysis)),
+                IndicatorService::data(Arc::clone(&analysis), m()),
                 GraphSource::DataFile { path: path.clone() },
             ),
             (Some(analysis), None) => (
-                IndicatorService::data(Arc::clone(&analysis)),
+                IndicatorService::data(Arc::clone(&analysis), m()),
                 GraphSource::Chart { analysis, size: config.chart_size },
             ),
         };
-        Ok(Services { indicator, graph: GraphService::new(source, config.chunk_size, pool) })
+        Ok(Services { indicator, graph: GraphService::new(source, config.chunk_size, pool, m()) })
     }
 
     /// The grpcio services, for registration with a server.
@@ -80,6 +96,21 @@ impl Services {
         use crate::protocol::{indicator_graph_grpc, indicator_grpc};
         vec![indicator_grpc::create_indicator(self.indicator), indicator_graph_grpc::create_indicator_graph(self.graph)]
     }
+}
+
+/// Resolves when a streaming call ends from the other side: a cancel, a disconnect, or its
+/// deadline.
+///
+/// grpcio gives no cancellation callback, and goes on polling a spawned future after its call is
+/// cancelled. But the sink's `poll_ready` looks at the call's close notification first, and
+/// registers the task to be woken by it; until then it is ready, and this keeps waiting. Race the
+/// work of a call against this, and stop the work when this wins.
+pub async fn call_ended<T>(sink: &mut ServerStreamingSink<T>) {
+    future::poll_fn(|cx| match Sink::<(T, WriteFlags)>::poll_ready(Pin::new(&mut *sink), cx) {
+        Poll::Ready(Err(_)) => Poll::Ready(()),
+        _ => Poll::Pending,
+    })
+    .await
 }
 
 fn status(code: RpcStatusCode, message: impl Into<String>) -> RpcStatus {

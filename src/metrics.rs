@@ -1,0 +1,373 @@
+//! What the server counts and logs about its calls, and the Prometheus endpoint that shows it.
+//!
+//! Every call is followed by a [`CallRecord`] from its start to its status: at the end it writes
+//! one log line at info (method, peer, status code, duration, bytes sent; nothing per chunk) and
+//! moves the counters. The counters use the `prometheus-client` crate and are served in the
+//! Prometheus text format at `/metrics` by [`MetricsEndpoint`], a small HTTP responder on a
+//! thread of its own (off by default; `--metrics-addr`). A scrape only reads atomics, so it never
+//! waits for a call.
+
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use grpcio::RpcStatusCode;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::registry::Registry;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CallLabels {
+    method: String,
+    code: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct MethodLabel {
+    method: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OutcomeLabel {
+    outcome: String,
+}
+
+/// How a chart render ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RenderOutcome {
+    /// Drawn and encoded.
+    Done,
+    /// Stopped because its caller cancelled, went away or ran out of time.
+    Cancelled,
+    /// Never started: the blocking queue was full.
+    Refused,
+}
+
+impl RenderOutcome {
+    fn label(self) -> &'static str {
+        match self {
+            RenderOutcome::Done => "done",
+            RenderOutcome::Cancelled => "cancelled",
+            RenderOutcome::Refused => "refused",
+        }
+    }
+}
+
+type LatencyFamily = Family<MethodLabel, Histogram, fn() -> Histogram>;
+
+/// The server's counters. One per server, shared by its handlers.
+pub struct Metrics {
+    registry: Registry,
+    calls: Family<CallLabels, Counter>,
+    latency: LatencyFamily,
+    in_flight: Family<MethodLabel, Gauge>,
+    stream_bytes: Counter,
+    stream_messages: Counter,
+    queue_depth: Gauge,
+    renders_started: Counter,
+    renders: Family<OutcomeLabel, Counter>,
+    file_reads: Counter,
+}
+
+fn latency_histogram() -> Histogram {
+    // 100 µs to about 26 s, each bucket four times the last.
+    Histogram::new(exponential_buckets(0.0001, 4.0, 10))
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics::new()
+    }
+}
+
+impl Metrics {
+    pub fn new() -> Metrics {
+        let mut registry = Registry::default();
+        let calls = Family::<CallLabels, Counter>::default();
+        registry.register("idc_calls", "Calls finished, by method and gRPC status code", calls.clone());
+        let latency = LatencyFamily::new_with_constructor(latency_histogram);
+        registry.register("idc_call_duration_seconds", "Time from a call's start to its status, by method", latency.clone());
+        let in_flight = Family::<MethodLabel, Gauge>::default();
+        registry.register("idc_calls_in_flight", "Calls started and not yet finished, by method", in_flight.clone());
+        let stream_bytes = Counter::default();
+        registry.register("idc_stream_bytes", "PNG bytes sent by GetMACDGraph", stream_bytes.clone());
+        let stream_messages = Counter::default();
+        registry.register("idc_stream_messages", "Messages (chunks) sent by GetMACDGraph", stream_messages.clone());
+        let queue_depth = Gauge::default();
+        registry.register(
+            "idc_blocking_queue_depth",
+            "Blocking jobs (file reads, chart renders) waiting for a thread",
+            queue_depth.clone(),
+        );
+        let renders_started = Counter::default();
+        registry.register("idc_renders_started", "Chart renders that began drawing", renders_started.clone());
+        let renders = Family::<OutcomeLabel, Counter>::default();
+        registry.register("idc_renders", "Chart renders, by outcome: done, cancelled or refused", renders.clone());
+        let file_reads = Counter::default();
+        registry.register("idc_graph_file_reads", "Blocks read from graph files", file_reads.clone());
+        Metrics {
+            registry,
+            calls,
+            latency,
+            in_flight,
+            stream_bytes,
+            stream_messages,
+            queue_depth,
+            renders_started,
+            renders,
+            file_reads,
+        }
+    }
+
+    /// Starts following a call, to be logged at info when it ends.
+    pub fn call(self: &Arc<Self>, method: &'static str, peer: String) -> CallRecord {
+        self.in_flight.get_or_create(&MethodLabel { method: method.into() }).inc();
+        CallRecord {
+            metrics: Arc::clone(self),
+            method,
+            peer,
+            started: Instant::now(),
+            bytes: 0,
+            finished: false,
+            level: log::Level::Info,
+        }
+    }
+
+    /// Starts following a call that is logged at debug only (health probes).
+    pub fn quiet_call(self: &Arc<Self>, method: &'static str, peer: String) -> CallRecord {
+        let mut record = self.call(method, peer);
+        record.level = log::Level::Debug;
+        record
+    }
+
+    /// A call refused before any handler ran (by the token check).
+    pub fn refused(&self, method: &str, code: RpcStatusCode) {
+        self.calls.get_or_create(&CallLabels { method: short_method(method).into(), code: code_name(code) }).inc();
+    }
+
+    /// The gauge the blocking pool keeps at its queue's depth.
+    pub fn queue_depth(&self) -> Gauge {
+        self.queue_depth.clone()
+    }
+
+    pub fn render_started(&self) {
+        self.renders_started.inc();
+    }
+
+    pub fn render_ended(&self, outcome: RenderOutcome) {
+        self.renders.get_or_create(&OutcomeLabel { outcome: outcome.label().into() }).inc();
+    }
+
+    pub fn file_read(&self) {
+        self.file_reads.inc();
+    }
+
+    /// Renders that began drawing, and those that ended each way: for tests and the log.
+    pub fn renders(&self) -> (u64, u64, u64, u64) {
+        let count = |outcome: RenderOutcome| {
+            self.renders.get_or_create(&OutcomeLabel { outcome: outcome.label().into() }).get()
+        };
+        (
+            self.renders_started.get(),
+            count(RenderOutcome::Done),
+            count(RenderOutcome::Cancelled),
+            count(RenderOutcome::Refused),
+        )
+    }
+
+    /// Blocks read from graph files so far.
+    pub fn file_reads(&self) -> u64 {
+        self.file_reads.get()
+    }
+
+    /// Calls of `method` (`GetMACD`) that finished with `code`.
+    pub fn calls(&self, method: &str, code: RpcStatusCode) -> u64 {
+        self.calls.get_or_create(&CallLabels { method: method.into(), code: code_name(code) }).get()
+    }
+
+    /// Everything, in the Prometheus (OpenMetrics) text format.
+    pub fn encode(&self) -> String {
+        let mut text = String::new();
+        // Writing to a String cannot fail.
+        let _ = prometheus_client::encoding::text::encode(&mut text, &self.registry);
+        text
+    }
+}
+
+/// `/idc.Indicator/GetMACD` -> `GetMACD`.
+fn short_method(path: &str) -> &str {
+    path.rsplit('/').next().unwrap_or(path)
+}
+
+/// `OK`, `CANCELLED`, …: the canonical names that every gRPC implementation prints.
+pub fn code_name(code: RpcStatusCode) -> String {
+    let text = code.to_string();
+    text.split_once('-').map_or(text.clone(), |(_, name)| name.to_string())
+}
+
+/// One call, from its start until its status; see the module docs.
+pub struct CallRecord {
+    metrics: Arc<Metrics>,
+    method: &'static str,
+    peer: String,
+    started: Instant,
+    bytes: u64,
+    finished: bool,
+    level: log::Level,
+}
+
+impl CallRecord {
+    /// `bytes` of payload went out in one message.
+    pub fn sent(&mut self, bytes: usize) {
+        self.bytes += bytes as u64;
+    }
+
+    /// A streamed chunk of `bytes` went out.
+    pub fn streamed(&mut self, bytes: usize) {
+        self.sent(bytes);
+        self.metrics.stream_bytes.inc_by(bytes as u64);
+        self.metrics.stream_messages.inc();
+    }
+
+    /// The call ended with `code`: one log line, and the counters.
+    pub fn finish(mut self, code: RpcStatusCode) {
+        self.record(code);
+    }
+
+    fn record(&mut self, code: RpcStatusCode) {
+        if self.finished {
+            return;
+        }
+        self.finished = true;
+        let took = self.started.elapsed();
+        let method = MethodLabel { method: self.method.into() };
+        self.metrics.in_flight.get_or_create(&method).dec();
+        self.metrics.latency.get_or_create(&method).observe(took.as_secs_f64());
+        let name = code_name(code);
+        self.metrics.calls.get_or_create(&CallLabels { method: self.method.into(), code: name.clone() }).inc();
+        log::log!(
+            target: "idc::rpc",
+            self.level,
+            "{} from {}: {name} in {:.1} ms, {} bytes sent",
+            self.method,
+            self.peer,
+            took.as_secs_f64() * 1000.0,
+            self.bytes
+        );
+    }
+}
+
+impl Drop for CallRecord {
+    /// A call dropped without a status was cut short: by a cancel, or by the server stopping.
+    fn drop(&mut self) {
+        self.record(RpcStatusCode::CANCELLED);
+    }
+}
+
+/// The `/metrics` endpoint. Stops when dropped.
+pub struct MetricsEndpoint {
+    address: SocketAddr,
+    stop: Arc<AtomicBool>,
+}
+
+/// The most a request head may take: a scraper sends a few hundred bytes.
+const MAX_REQUEST_HEAD: usize = 8 * 1024;
+/// How long one connection may take to send its request.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+
+impl MetricsEndpoint {
+    /// Listens on `address` (`HOST:PORT`) and serves `metrics` at `/metrics`.
+    pub fn start(address: &str, metrics: Arc<Metrics>) -> io::Result<MetricsEndpoint> {
+        let addresses: Vec<SocketAddr> = address.to_socket_addrs()?.collect();
+        let listener = TcpListener::bind(&addresses[..])?;
+        let address = listener.local_addr()?;
+        let stop = Arc::new(AtomicBool::new(false));
+        let stopping = Arc::clone(&stop);
+        thread::Builder::new().name("idc-metrics".into()).spawn(move || {
+            for connection in listener.incoming() {
+                if stopping.load(Ordering::Relaxed) {
+                    return;
+                }
+                // One scrape at a time is plenty, and bounds what a flood of connections costs.
+                if let Ok(stream) = connection {
+                    if let Err(e) = respond(stream, &metrics) {
+                        log::debug!("metrics request failed: {e}");
+                    }
+                }
+            }
+        })?;
+        log::info!("metrics at http://{address}/metrics");
+        Ok(MetricsEndpoint { address, stop })
+    }
+
+    /// The address it listens on (the real port when 0 was asked for).
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+}
+
+impl Drop for MetricsEndpoint {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        // Wake the accepting thread so that it sees the flag.
+        let _ = TcpStream::connect_timeout(&self.address, Duration::from_secs(1));
+    }
+}
+
+/// Answers one HTTP/1.x request: `GET /metrics` gets the counters, anything else an error.
+fn respond(stream: TcpStream, metrics: &Metrics) -> io::Result<()> {
+    stream.set_read_timeout(Some(REQUEST_TIMEOUT))?;
+    stream.set_write_timeout(Some(REQUEST_TIMEOUT))?;
+    let mut reader = BufReader::new(stream.try_clone()?).take(MAX_REQUEST_HEAD as u64);
+    let mut request_line = String::new();
+    reader.read_line(&mut request_line)?;
+    // Read the rest of the head, so that the client sees a whole answer and not a reset.
+    let mut line = String::new();
+    while reader.read_line(&mut line)? > 0 && line != "\r\n" && line != "\n" {
+        line.clear();
+    }
+    let mut parts = request_line.split_whitespace();
+    let (method, path) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+    let (status, content_type, body) = match (method, path) {
+        ("GET", "/metrics") => {
+            ("200 OK", "application/openmetrics-text; version=1.0.0; charset=utf-8", metrics.encode())
+        }
+        ("GET", _) => ("404 Not Found", "text/plain; charset=utf-8", "only /metrics is served here\n".into()),
+        _ => ("405 Method Not Allowed", "text/plain; charset=utf-8", "only GET /metrics is served here\n".into()),
+    };
+    let mut stream = stream;
+    write!(
+        stream,
+        "HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )?;
+    stream.flush()
+}
+
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_finished_call_moves_the_counters_once() {
+        let metrics = Arc::new(Metrics::new());
+        let mut call = metrics.call("GetMACDGraph", "ipv4:127.0.0.1:1".into());
+        call.streamed(1024);
+        call.streamed(10);
+        call.finish(RpcStatusCode::OK);
+        drop(metrics.call("GetMACDGraph", "ipv4:127.0.0.1:2".into()));
+        assert_eq!(metrics.calls("GetMACDGraph", RpcStatusCode::OK), 1);
+        assert_eq!(metrics.calls("GetMACDGraph", RpcStatusCode::CANCELLED), 1);
+        let text = metrics.encode();
+        assert!(text.contains("idc_stream_bytes_total 1034"), "{text}");
+        assert!(text.contains("idc_stream_messages_total 2"), "{text}");
+        assert!(text.contains(r#"idc_calls_in_flight{method="GetMACDGraph"} 0"#), "{text}");
+    }
+}
