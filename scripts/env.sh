@@ -4,8 +4,10 @@
 # grpcio-sys builds gRPC C-core and BoringSSL with cmake, which a new machine lacks. PyPI's `cmake`
 # wheel installs into the project's .venv without root. `idc_install_test_requirements` adds the
 # Python peers (grpcio, grpcio-tools, protobuf) that the interop tests run against and the
-# reference MACD implementations (TA-Lib, pandas, MyTT) that the analysis tests compare with.
-# Each step is idempotent: a second run only checks a stamp of the pinned requirements.
+# reference MACD implementations (TA-Lib, pandas, MyTT) that the analysis tests compare with;
+# `idc_build_go_client` builds the Go peer (tests/go/build.sh, from Debian packages).
+# Each step is idempotent: a second run only checks a stamp of the pinned requirements, and the
+# Go build comes from its cache in well under a second.
 set -euo pipefail
 
 IDC_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -47,6 +49,19 @@ idc_install_test_requirements() {
     -r "$IDC_ROOT/tests/python/requirements-analysis.txt"
   # The interop tests find the Python peers through this interpreter.
   export IDC_PYTHON="$VENV/bin/python"
+}
+
+# Builds the Go peer into target/go/ and exports its path for tests/go_interop.rs. build.sh
+# installs the Debian packages it needs with apt-get when run as root; otherwise it prints the
+# apt-get command and fails, and so does this: the tests never skip the Go peer.
+idc_build_go_client() {
+  local client="$IDC_ROOT/target/go/idc_go_client"
+  if ! "$IDC_ROOT/tests/go/build.sh" "$client"; then
+    echo "idc: cannot build the Go test peer $client (see above and tests/go/README.md);" \
+      "the Go interop tests need it" >&2
+    exit 1
+  fi
+  export IDC_GO_CLIENT="$client"
 }
 
 idc_pip_install cmake 'cmake>=3.16,<5'

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Runs every test: unit, integration, interop with the Python reference peers, and the checks
-# against the reference MACD implementations. Installs what a fresh machine lacks first (see
-# scripts/env.sh). Extra arguments go to `cargo test`.
+# Runs every test: unit, integration, interop with the Python reference peers and the Go peer,
+# and the checks against the reference MACD implementations. Installs what a fresh machine lacks
+# first (see scripts/env.sh); the Go peer's Debian packages need root, and without them this
+# stops with the apt-get command to run. Extra arguments go to `cargo test`.
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 idc_install_test_requirements
+idc_build_go_client
 cd "$IDC_ROOT"
 # Release, like scripts/serve.sh: the two commands share one build of gRPC C-core and BoringSSL.
 exec cargo test --release --locked "$@"

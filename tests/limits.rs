@@ -5,54 +5,19 @@
 mod common;
 
 use std::sync::Arc;
-use std::thread;
 use std::time::Duration;
 
 use futures::executor::block_on;
 use futures::StreamExt;
 use grpcio::{CallOption, ChannelBuilder, EnvBuilder, RpcStatusCode};
-use idc::client::{self, Target};
+use idc::client;
 use idc::config::{Config, DataSource};
 use idc::protocol::indicator::MACDRequest;
 use idc::protocol::indicator_graph::MACDGraphRequest;
 use idc::protocol::indicator_graph_grpc::IndicatorGraphClient;
 use idc::protocol::indicator_grpc::IndicatorClient;
-use idc::server::{self, RunningServer};
 
-use common::{pseudo_random_bytes, scratch, write_file};
-
-/// A server on an ephemeral loopback port, stopped when the guard drops.
-struct InProcess {
-    port: u16,
-    stop: Option<futures::channel::oneshot::Sender<()>>,
-    done: Option<thread::JoinHandle<()>>,
-}
-
-impl InProcess {
-    fn start(config: Config) -> InProcess {
-        let config = Config { host: "127.0.0.1".into(), port: 0, grace: Duration::ZERO, ..config };
-        let running: RunningServer = server::start(&config).expect("the server starts");
-        let port = running.port();
-        let (stop, stopped) = futures::channel::oneshot::channel::<()>();
-        let done = thread::spawn(move || {
-            running.serve_until(async move {
-                let _ = stopped.await;
-            })
-        });
-        InProcess { port, stop: Some(stop), done: Some(done) }
-    }
-
-    fn target(&self) -> Target {
-        Target::new(format!("127.0.0.1:{}", self.port), Duration::from_secs(30))
-    }
-}
-
-impl Drop for InProcess {
-    fn drop(&mut self) {
-        let _ = self.stop.take().unwrap().send(());
-        let _ = self.done.take().unwrap().join();
-    }
-}
+use common::{pseudo_random_bytes, scratch, write_file, InProcess};
 
 fn status_of(result: Result<impl Sized, client::ClientError>) -> (RpcStatusCode, String) {
     match result {

@@ -112,6 +112,19 @@ impl Server {
         (status, stderr)
     }
 
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Waits (at most `limit`) for the process to exit by itself; returns its status and stderr.
+    pub fn wait_exit(mut self, limit: Duration) -> (ExitStatus, String) {
+        let status =
+            wait_bounded(&mut self.child, limit).unwrap_or_else(|| panic!("server did not exit within {limit:?}"));
+        let stderr = self.stderr.recv_timeout(Duration::from_secs(10)).unwrap_or_default();
+        (status, stderr)
+    }
+
     /// Whether the process is still running.
     pub fn is_running(&mut self) -> bool {
         self.child.try_wait().unwrap().is_none()
@@ -267,4 +280,66 @@ pub fn write_file(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
     let path = dir.join(name);
     std::fs::write(&path, bytes).unwrap();
     path
+}
+
+/// A complete server started in process from a library `Config`, on an ephemeral loopback port,
+/// with its counters at hand. Stopped (gracefully, with the config's grace) when dropped.
+pub struct InProcess {
+    pub port: u16,
+    pub metrics: std::sync::Arc<idc::metrics::Metrics>,
+    pub metrics_address: Option<std::net::SocketAddr>,
+    stop: Option<futures::channel::oneshot::Sender<()>>,
+    done: Option<thread::JoinHandle<()>>,
+}
+
+impl InProcess {
+    /// Starts `config` on 127.0.0.1 port 0, with no grace period unless the config sets one.
+    pub fn start(config: idc::config::Config) -> InProcess {
+        let config = idc::config::Config { host: "127.0.0.1".into(), port: 0, ..config };
+        let running = idc::server::start(&config).expect("the server starts");
+        let (port, metrics, metrics_address) =
+            (running.port(), std::sync::Arc::clone(running.metrics()), running.metrics_address());
+        let (stop, stopped) = futures::channel::oneshot::channel::<()>();
+        let done = thread::spawn(move || {
+            running.serve_until(async move {
+                let _ = stopped.await;
+            })
+        });
+        InProcess { port, metrics, metrics_address, stop: Some(stop), done: Some(done) }
+    }
+
+    pub fn address(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    pub fn target(&self) -> idc::client::Target {
+        idc::client::Target::new(self.address(), Duration::from_secs(30))
+    }
+
+    /// Starts the shutdown, as SIGTERM would, and returns a handle that waits for its end.
+    pub fn begin_shutdown(&mut self) -> thread::JoinHandle<()> {
+        let _ = self.stop.take().expect("shut down once").send(());
+        self.done.take().unwrap()
+    }
+}
+
+impl Drop for InProcess {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(done) = self.done.take() {
+            let _ = done.join();
+        }
+    }
+}
+
+/// Waits until `condition` holds, checking every few milliseconds, for at most `limit`: for
+/// events a test observes through counters. Panics with `what` when it never holds.
+pub fn wait_for(what: &str, limit: Duration, mut condition: impl FnMut() -> bool) {
+    let deadline = Instant::now() + limit;
+    while !condition() {
+        assert!(Instant::now() < deadline, "{what} did not happen within {limit:?}");
+        thread::sleep(Duration::from_millis(5));
+    }
 }
