@@ -262,6 +262,8 @@ fn a_bad_data_file_stops_the_server_at_start_with_file_and_line() {
 fn other_calls_are_answered_while_a_chart_renders() {
     use futures::TryStreamExt;
     use grpcio::{CallOption, ChannelBuilder, EnvBuilder};
+    use idc::config::{Config, DataSource};
+    use idc::domain::chart::ChartSize;
     use idc::protocol::indicator_graph::MACDGraphRequest;
     use idc::protocol::indicator_graph_grpc::IndicatorGraphClient;
     use std::time::Instant;
@@ -270,18 +272,15 @@ fn other_calls_are_answered_while_a_chart_renders() {
     // few hundred milliseconds to draw and encode; its first chunk can only leave once that is
     // done. If the render ran on the completion-queue thread, GetMACD would wait behind it and
     // be answered no sooner than that first chunk.
-    let server = rust_server(&[
-        "--data",
-        "sample",
-        "--completion-queues",
-        "1",
-        "--blocking-threads",
-        "1",
-        "--chart-size",
-        "8192x8192",
-    ]);
+    let server = common::InProcess::start(Config {
+        data: Some(DataSource::Sample),
+        completion_queues: 1,
+        blocking_threads: 1,
+        chart_size: ChartSize { width: 8192, height: 8192 },
+        ..Config::default()
+    });
     let env = std::sync::Arc::new(EnvBuilder::new().cq_count(1).build());
-    let graph = IndicatorGraphClient::new(ChannelBuilder::new(env).connect(&server.target()));
+    let graph = IndicatorGraphClient::new(ChannelBuilder::new(env).connect(&server.address()));
     let mut chunks = graph
         .get_macd_graph_opt(&MACDGraphRequest::new(), CallOption::default().timeout(Duration::from_secs(60)))
         .unwrap();
@@ -289,9 +288,10 @@ fn other_calls_are_answered_while_a_chart_renders() {
         let first = futures::executor::block_on(chunks.try_next());
         (Instant::now(), first.map(|chunk| chunk.map(|c| c.macd_chunk.len())))
     });
-    std::thread::sleep(Duration::from_millis(50)); // let the render start
+    // The render has begun drawing, as the server counts it.
+    common::wait_for("the render to start", Duration::from_secs(30), || server.metrics.renders().0 == 1);
 
-    let rows = served_rows(&server, "2018-12-24", "");
+    let rows = idc::client::get_macd(&server.target(), "2018-12-24", "").unwrap();
     let answered = Instant::now();
     assert_eq!(rows.macd.len(), 5);
     let (first_chunk_at, first) = first_chunk.join().unwrap();

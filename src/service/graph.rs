@@ -240,8 +240,12 @@ async fn prepare(
         }
         GraphSource::Chart { analysis, size } => {
             let range = parse_range(&request.start_date, &request.end_date)?;
-            let (job_metrics, cancelled) = (Arc::clone(metrics), cancelled.clone());
-            let job = pool.run(move || render(&analysis, range, size, &job_metrics, &cancelled, deadline));
+            let mut queued = QueuedRender { metrics: Arc::clone(metrics), ran: false };
+            let cancelled = cancelled.clone();
+            let job = pool.run(move || {
+                queued.ran = true;
+                render(&analysis, range, size, &queued.metrics, &cancelled, deadline)
+            });
             match job {
                 Ok(job) => job.boxed(),
                 Err(full) => {
@@ -252,6 +256,21 @@ async fn prepare(
         }
     };
     job.await.map_err(|failed| status(RpcStatusCode::INTERNAL, failed.to_string()))?
+}
+
+/// A render waiting in the blocking queue. The pool drops, without running it, a job whose caller
+/// has gone; that render then counts as cancelled.
+struct QueuedRender {
+    metrics: Arc<Metrics>,
+    ran: bool,
+}
+
+impl Drop for QueuedRender {
+    fn drop(&mut self) {
+        if !self.ran {
+            self.metrics.render_ended(RenderOutcome::Cancelled);
+        }
+    }
 }
 
 /// Draws and encodes the chart, checking between the stages whether the call is still wanted.

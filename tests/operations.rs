@@ -1,0 +1,215 @@
+//! What operators rely on: health (Rust and Python clients, with and without a token), work that
+//! stops when its call ends (observed through the server's counters), the bounded blocking queue,
+//! and the per-RPC log lines.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::executor::block_on;
+use futures::StreamExt;
+use grpcio::{CallOption, ChannelBuilder, EnvBuilder, RpcStatusCode};
+use idc::config::{Config, DataSource};
+use idc::domain::chart::ChartSize;
+use idc::protocol::health::health_check_response::ServingStatus;
+use idc::protocol::health::HealthCheckRequest;
+use idc::protocol::health_grpc::HealthClient;
+use idc::protocol::indicator_graph::MACDGraphRequest;
+use idc::protocol::indicator_graph_grpc::IndicatorGraphClient;
+
+use common::{pseudo_random_bytes, python_script, run, scratch, wait_for, write_file, InProcess};
+
+const EVENT_LIMIT: Duration = Duration::from_secs(30);
+
+fn channel(address: &str) -> grpcio::Channel {
+    let env = Arc::new(EnvBuilder::new().cq_count(1).build());
+    ChannelBuilder::new(env).connect(address)
+}
+
+fn check(address: &str, service: &str) -> Result<ServingStatus, RpcStatusCode> {
+    let mut request = HealthCheckRequest::new();
+    request.service = service.into();
+    let option = CallOption::default().timeout(Duration::from_secs(5));
+    match HealthClient::new(channel(address)).check_opt(&request, option) {
+        Ok(reply) => Ok(reply.status.enum_value_or(ServingStatus::UNKNOWN)),
+        Err(grpcio::Error::RpcFailure(status)) => Err(status.code()),
+        Err(e) => panic!("{e}"),
+    }
+}
+
+fn python_health(address: &str, extra: &[&str]) -> common::Output {
+    let mut cmd = python_script("secure_client.py");
+    cmd.args(["--call", "health", "--target", address]).args(extra);
+    run(cmd)
+}
+
+#[test]
+fn health_says_serving_for_each_service_and_not_serving_once_shutdown_starts() {
+    let mut server = InProcess::start(Config { drain_delay: Duration::from_secs(3), ..Config::default() });
+    let address = server.address();
+    for service in ["", "idc.Indicator", "idc.IndicatorGraph"] {
+        assert_eq!(check(&address, service), Ok(ServingStatus::SERVING), "{service:?}");
+        let out = python_health(&address, &["--service", service]);
+        out.assert_success("grpcio-health-checking client");
+        assert_eq!(out.stdout_text(), "SERVING\n");
+    }
+    assert_eq!(check(&address, "idc.Nothing"), Err(RpcStatusCode::NOT_FOUND));
+
+    // A watch hears SERVING, then NOT_SERVING when shutdown starts, then ends with the drain.
+    let mut watch = python_script("secure_client.py");
+    watch.args(["--call", "health-watch", "--target", &address, "--service", "idc.Indicator", "--timeout", "30"]);
+    let watcher = std::thread::spawn(move || run(watch));
+    let ok_before = server.metrics.calls("Watch", RpcStatusCode::OK);
+    wait_for("the watch to open", EVENT_LIMIT, || watch_open(&server));
+    let done = server.begin_shutdown();
+    wait_for("health NOT_SERVING", EVENT_LIMIT, || check(&address, "") == Ok(ServingStatus::NOT_SERVING));
+    assert_eq!(check(&address, "idc.IndicatorGraph"), Ok(ServingStatus::NOT_SERVING));
+    let out = watcher.join().unwrap();
+    out.assert_success("health watch");
+    assert_eq!(out.stdout_text(), "SERVING\nNOT_SERVING\n");
+    done.join().unwrap();
+    assert_eq!(server.metrics.calls("Watch", RpcStatusCode::OK), ok_before + 1, "the watch ended cleanly");
+}
+
+/// Whether a health watch is open: the server counts it as in flight.
+fn watch_open(server: &InProcess) -> bool {
+    server.metrics.encode().contains("idc_calls_in_flight{method=\"Watch\"} 1")
+}
+
+#[test]
+fn health_needs_no_token_when_everything_else_does() {
+    let dir = scratch();
+    let token = write_file(dir.path(), "token", b"health-needs-none\n");
+    let server = InProcess::start(Config { auth_token_file: Some(token.clone()), ..Config::default() });
+    let address = server.address();
+    assert_eq!(check(&address, ""), Ok(ServingStatus::SERVING));
+    python_health(&address, &[]).assert_success("Python health check without a token");
+    let mut cmd = python_script("secure_client.py");
+    cmd.args(["--call", "macd", "--target", &address]);
+    let refused = run(cmd);
+    assert!(refused.stderr.contains("UNAUTHENTICATED"), "{}", refused.stderr);
+}
+
+/// A data-mode server drawing 8192x8192 charts (hundreds of milliseconds each) on one thread.
+fn big_chart_server(max_blocking_queue: usize) -> InProcess {
+    InProcess::start(Config {
+        data: Some(DataSource::Sample),
+        chart_size: ChartSize { width: 8192, height: 8192 },
+        blocking_threads: 1,
+        max_blocking_queue,
+        ..Config::default()
+    })
+}
+
+#[test]
+fn a_cancelled_chart_call_stops_its_render() {
+    let server = big_chart_server(16);
+    let client = IndicatorGraphClient::new(channel(&server.address()));
+    // No deadline: only the cancel can stop it.
+    let mut stream = client.get_macd_graph(&MACDGraphRequest::new()).unwrap();
+    wait_for("the render to start", EVENT_LIMIT, || server.metrics.renders().0 == 1);
+    stream.cancel();
+    drop(stream);
+    wait_for("the server to see the cancel", EVENT_LIMIT, || {
+        server.metrics.calls("GetMACDGraph", RpcStatusCode::CANCELLED) == 1
+    });
+    wait_for("the render to stop", EVENT_LIMIT, || server.metrics.renders().2 == 1);
+    let (started, done, cancelled, refused) = server.metrics.renders();
+    assert_eq!((started, done, cancelled, refused), (1, 0, 1, 0), "no chart was finished for the cancelled call");
+    assert_eq!(server.metrics.calls("GetMACDGraph", RpcStatusCode::OK), 0);
+}
+
+#[test]
+fn a_render_queued_behind_another_never_starts_once_its_call_is_cancelled() {
+    let server = big_chart_server(16);
+    let client = IndicatorGraphClient::new(channel(&server.address()));
+    let first = client.get_macd_graph(&MACDGraphRequest::new()).unwrap();
+    wait_for("the first render to start", EVENT_LIMIT, || server.metrics.renders().0 == 1);
+    let mut queued = client.get_macd_graph(&MACDGraphRequest::new()).unwrap();
+    wait_for("the second render to queue", EVENT_LIMIT, || server.metrics.encode().contains("idc_blocking_queue_depth 1"));
+    queued.cancel();
+    drop(queued);
+    wait_for("the server to see the cancel", EVENT_LIMIT, || {
+        server.metrics.calls("GetMACDGraph", RpcStatusCode::CANCELLED) == 1
+    });
+    // Let the first finish; the queued job then reaches the thread and must not draw.
+    let mut first = first;
+    while let Some(chunk) = block_on(first.next()) {
+        chunk.expect("the first chart streams");
+    }
+    wait_for("the queued job to be skipped", EVENT_LIMIT, || server.metrics.renders().2 == 1);
+    let (started, done, cancelled, _) = server.metrics.renders();
+    assert_eq!((started, done, cancelled), (1, 1, 1), "the cancelled render never began drawing");
+}
+
+#[test]
+fn a_full_blocking_queue_is_resource_exhausted_at_once() {
+    let server = big_chart_server(1);
+    let client = IndicatorGraphClient::new(channel(&server.address()));
+    let _running = client.get_macd_graph(&MACDGraphRequest::new()).unwrap();
+    wait_for("the first render to start", EVENT_LIMIT, || server.metrics.renders().0 == 1);
+    let _queued = client.get_macd_graph(&MACDGraphRequest::new()).unwrap();
+    wait_for("one job to wait", EVENT_LIMIT, || server.metrics.encode().contains("idc_blocking_queue_depth 1"));
+    let mut refused = client.get_macd_graph(&MACDGraphRequest::new()).unwrap();
+    match block_on(refused.next()) {
+        Some(Err(grpcio::Error::RpcFailure(status))) => {
+            assert_eq!(status.code(), RpcStatusCode::RESOURCE_EXHAUSTED);
+            assert!(status.message().contains("the server is busy"), "{}", status.message());
+        }
+        other => panic!("expected RESOURCE_EXHAUSTED, got {other:?}"),
+    }
+    assert_eq!(server.metrics.renders().3, 1, "one render refused");
+}
+
+#[test]
+fn a_cancelled_file_stream_reads_no_more_of_the_file() {
+    let dir = scratch();
+    // 64 MiB: a thousand 64 KiB blocks, far more than flow control lets the server send ahead.
+    let file = write_file(dir.path(), "big.png", &pseudo_random_bytes(64 << 20, 5));
+    let server = InProcess::start(Config { graph_file: Some(file), ..Config::default() });
+    let client = IndicatorGraphClient::new(channel(&server.address()));
+    let mut stream = client.get_macd_graph(&MACDGraphRequest::new()).unwrap();
+    block_on(stream.next()).expect("a first chunk").expect("no error");
+    stream.cancel();
+    drop(stream);
+    wait_for("the server to see the cancel", EVENT_LIMIT, || {
+        server.metrics.calls("GetMACDGraph", RpcStatusCode::CANCELLED) == 1
+    });
+    let reads = server.metrics.file_reads();
+    assert!(reads < 1024, "{reads} of 1024 blocks were read for a call cancelled after one chunk");
+    // Another call, start to finish: the cancelled one's reads stay where they were.
+    idc::client::get_macd(&server.target(), "2023-01-01", "").unwrap();
+    wait_for("the pool to be idle", EVENT_LIMIT, || server.metrics.encode().contains("idc_blocking_queue_depth 0"));
+    assert_eq!(server.metrics.file_reads(), reads, "reads went on after the cancel");
+}
+
+#[test]
+fn each_finished_call_is_one_log_line_and_start_up_logs_the_config() {
+    let dir = scratch();
+    let file = write_file(dir.path(), "graph.png", &pseudo_random_bytes(10_000, 1));
+    let token = write_file(dir.path(), "token", b"never-in-the-log\n");
+    let mut cmd = common::rust_bin("idc_server");
+    cmd.env("RUST_LOG", "info").args(["--host", "127.0.0.1", "--port", "0", "--graph-file"]).arg(&file);
+    cmd.arg("--auth-token-file").arg(&token);
+    let server = common::Server::start(cmd);
+    let flags = ["--auth-token-file", token.to_str().unwrap()];
+    let mut client = common::rust_bin("idc_client");
+    client.args(["--target", &server.target()]).args(flags);
+    run(client).assert_success("idc_client");
+    let mut graph = common::rust_bin("idc_graph_client");
+    graph.args(["--target", &server.target(), "--output"]).arg(dir.path().join("out.png")).args(flags);
+    run(graph).assert_success("idc_graph_client");
+    let (_, stderr) = server.stop_with("TERM");
+
+    let rpc: Vec<&str> = stderr.lines().filter(|l| l.contains(" idc::rpc]")).collect();
+    assert_eq!(rpc.len(), 2, "one line per call, none per chunk:\n{stderr}");
+    assert!(rpc[0].contains("GetMACD from ipv4:127.0.0.1:") && rpc[0].contains(": OK in "), "{}", rpc[0]);
+    assert!(rpc[0].contains(" ms, 156 bytes sent"), "{}", rpc[0]);
+    assert!(rpc[1].contains("GetMACDGraph from ipv4:127.0.0.1:") && rpc[1].contains("10000 bytes sent"), "{}", rpc[1]);
+    let config = stderr.lines().find(|l| l.contains("configuration:")).expect("the config is logged");
+    for setting in ["port 0", "chunk-size 1024", "grace-period 5 s", "max-receive-message 65536", "auth-token-file"] {
+        assert!(config.contains(setting), "{setting}: {config}");
+    }
+    assert!(!stderr.contains("never-in-the-log"), "the token reached the log:\n{stderr}");
+}
