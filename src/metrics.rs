@@ -111,6 +111,17 @@ impl Metrics {
         registry.register("idc_renders", "Chart renders, by outcome: done, cancelled or refused", renders.clone());
         let file_reads = Counter::default();
         registry.register("idc_graph_file_reads", "Blocks read from graph files", file_reads.clone());
+        // A labelled series appears only once it is used; create the ones every scrape should
+        // show, so that dashboards and alerts see zeros rather than nothing on a fresh server.
+        for method in ["GetMACD", "GetMACDGraph"] {
+            let label = MethodLabel { method: method.into() };
+            let _ = in_flight.get_or_create(&label);
+            let _ = latency.get_or_create(&label);
+            let _ = calls.get_or_create(&CallLabels { method: method.into(), code: "OK".into() });
+        }
+        for outcome in [RenderOutcome::Done, RenderOutcome::Cancelled, RenderOutcome::Refused] {
+            let _ = renders.get_or_create(&OutcomeLabel { outcome: outcome.label().into() });
+        }
         Metrics {
             registry,
             calls,
