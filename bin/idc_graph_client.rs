@@ -58,10 +58,9 @@ fn main() -> ExitCode {
         Err(e) => log::warn!("cannot handle SIGINT/SIGTERM ({e}); an interrupted download may leave a .part file"),
     }
 
-    let downloaded = args
-        .call
-        .target(args.timeout)
-        .and_then(|target| Ok(client::download_graph(&target, &args.call.start_date, &args.call.end_date, &args.output)?));
+    let downloaded = args.call.target(args.timeout).and_then(|target| {
+        Ok(client::download_graph(&target, &args.call.start_date, &args.call.end_date, &args.output)?)
+    });
     match downloaded {
         Ok(bytes) => {
             log::info!("wrote {bytes} bytes to {}", args.output.display());

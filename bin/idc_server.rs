@@ -274,12 +274,9 @@ fn describe(config: &Config) -> String {
     };
     let tls = match &config.tls {
         None => "off".to_string(),
-        Some(files) => format!(
-            "cert {} key {} client-ca {}",
-            files.cert.display(),
-            files.key.display(),
-            path(&files.client_ca)
-        ),
+        Some(files) => {
+            format!("cert {} key {} client-ca {}", files.cert.display(), files.key.display(), path(&files.client_ca))
+        }
     };
     format!(
         "host {} port {} reuse-port {} data {data} instrument {} convention {} macd {},{},{} chart-size {} \

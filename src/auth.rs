@@ -37,10 +37,7 @@ pub struct Token {
 #[derive(Debug, thiserror::Error)]
 pub enum TokenError {
     #[error("cannot read --auth-token-file {}: {reason}", .path.display())]
-    Read {
-        path: PathBuf,
-        reason: std::io::Error,
-    },
+    Read { path: PathBuf, reason: std::io::Error },
     #[error("--auth-token-file {} is empty: put the token on its first line", .path.display())]
     Empty { path: PathBuf },
     #[error(

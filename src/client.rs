@@ -10,7 +10,8 @@ use std::time::Duration;
 use futures::executor::block_on;
 use futures::TryStreamExt;
 use grpcio::{
-    CallOption, Channel, ChannelBuilder, Client, EnvBuilder, Marshaller, MessageReader, MetadataBuilder, Method, MethodType,
+    CallOption, Channel, ChannelBuilder, Client, EnvBuilder, Marshaller, MessageReader, MetadataBuilder, Method,
+    MethodType,
 };
 use protobuf::Message;
 
@@ -236,7 +237,8 @@ fn raw_de(mut reader: MessageReader) -> grpcio::Result<Vec<u8>> {
 /// with OK, and a failed or cut stream leaves any earlier `output` as it was. Returns the number
 /// of bytes written.
 pub fn download_graph(target: &Target, start_date: &str, end_date: &str, output: &Path) -> Result<u64, ClientError> {
-    let output_error = |source: io::Error| ClientError::Output { path: output.to_path_buf(), reason: source.to_string() };
+    let output_error =
+        |source: io::Error| ClientError::Output { path: output.to_path_buf(), reason: source.to_string() };
     let rpc_error = rpc_error("GetMACDGraph", target);
     let channel = channel(target)?;
     let mut file = create_output(output)?;

@@ -224,7 +224,9 @@ impl Config {
         if !(1..=MAX_CHUNK_SIZE).contains(&self.chunk_size) {
             return Err(ConfigError::ChunkSize(self.chunk_size));
         }
-        for (name, value) in [("completion-queues", self.completion_queues), ("blocking-threads", self.blocking_threads)] {
+        for (name, value) in
+            [("completion-queues", self.completion_queues), ("blocking-threads", self.blocking_threads)]
+        {
             if !(1..=MAX_THREADS).contains(&value) {
                 return Err(ConfigError::Threads { name, value });
             }

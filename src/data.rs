@@ -19,10 +19,7 @@ use crate::output::AtomicFile;
 #[derive(Debug, thiserror::Error)]
 pub enum DataError {
     #[error("cannot read --data {}: {reason}", .path.display())]
-    Read {
-        path: PathBuf,
-        reason: std::io::Error,
-    },
+    Read { path: PathBuf, reason: std::io::Error },
     #[error(transparent)]
     Bars(#[from] BarsError),
     #[error(transparent)]
@@ -30,10 +27,7 @@ pub enum DataError {
     #[error("no chart for {range}: {reason}")]
     Chart { range: DateRange, reason: String },
     #[error("cannot write {}: {reason}", .path.display())]
-    Write {
-        path: PathBuf,
-        reason: std::io::Error,
-    },
+    Write { path: PathBuf, reason: std::io::Error },
 }
 
 /// Loads the bars `source` names and computes their MACD with the config's parameters.

@@ -92,7 +92,11 @@ impl Metrics {
         let calls = Family::<CallLabels, Counter>::default();
         registry.register("idc_calls", "Calls finished, by method and gRPC status code", calls.clone());
         let latency = LatencyFamily::new_with_constructor(latency_histogram);
-        registry.register("idc_call_duration_seconds", "Time from a call's start to its status, by method", latency.clone());
+        registry.register(
+            "idc_call_duration_seconds",
+            "Time from a call's start to its status, by method",
+            latency.clone(),
+        );
         let in_flight = Family::<MethodLabel, Gauge>::default();
         registry.register("idc_calls_in_flight", "Calls started and not yet finished, by method", in_flight.clone());
         let stream_bytes = Counter::default();
@@ -360,7 +364,6 @@ fn respond(stream: TcpStream, metrics: &Metrics) -> io::Result<()> {
     )?;
     stream.flush()
 }
-
 
 #[cfg(test)]
 mod tests {

@@ -9,8 +9,7 @@
 use std::path::{Path, PathBuf};
 
 use grpcio::{
-    CertificateRequestType, ChannelCredentials, ChannelCredentialsBuilder, ServerCredentials,
-    ServerCredentialsBuilder,
+    CertificateRequestType, ChannelCredentials, ChannelCredentialsBuilder, ServerCredentials, ServerCredentialsBuilder,
 };
 use x509_parser::pem::Pem;
 
@@ -20,11 +19,7 @@ use crate::config::TlsFiles;
 #[derive(Debug, thiserror::Error)]
 pub enum TlsError {
     #[error("cannot read {flag} {}: {reason}", .path.display())]
-    Read {
-        flag: &'static str,
-        path: PathBuf,
-        reason: std::io::Error,
-    },
+    Read { flag: &'static str, path: PathBuf, reason: std::io::Error },
     #[error("{flag} {}: {reason}", .path.display())]
     Invalid { flag: &'static str, path: PathBuf, reason: String },
     #[error("{0} needs {1} as well")]
@@ -122,11 +117,9 @@ fn private_key(flag: &'static str, path: &Path) -> Result<Vec<u8>, TlsError> {
         let block = block.map_err(|_| invalid("not a valid PEM file"))?;
         match block.label.as_str() {
             "PRIVATE KEY" | "RSA PRIVATE KEY" | "EC PRIVATE KEY" => keys += 1,
-            "ENCRYPTED PRIVATE KEY" => {
-                return Err(invalid(
-                    "the key is encrypted, which gRPC cannot read; decrypt it with `openssl pkey -in KEY -out KEY.plain`",
-                ))
-            }
+            "ENCRYPTED PRIVATE KEY" => return Err(invalid(
+                "the key is encrypted, which gRPC cannot read; decrypt it with `openssl pkey -in KEY -out KEY.plain`",
+            )),
             // Parameters and certificates may share a key file; they are not the key.
             _ => {}
         }

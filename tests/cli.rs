@@ -126,7 +126,9 @@ fn data_mode_with_a_graph_file_checks_dates_as_get_macd_does() {
     let dir = scratch();
     let png = write_file(dir.path(), "chart.png", b"a chart");
     let server = rust_server(&["--data", "sample", "--graph-file", png.to_str().unwrap()]);
-    for (start, end) in [("2018-02-30", "2018-03-01"), ("2018-13-01", ""), ("2018/01/01", ""), ("2018-03-01", "2018-02-01")] {
+    for (start, end) in
+        [("2018-02-30", "2018-03-01"), ("2018-13-01", ""), ("2018/01/01", ""), ("2018-03-01", "2018-02-01")]
+    {
         let mut cmd = rust_bin("idc_graph_client");
         cmd.args(["--target", &server.target(), "--start-date", start, "--end-date", end, "--output"])
             .arg(dir.path().join("out.png"));

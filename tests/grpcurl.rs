@@ -37,7 +37,9 @@ fn grpcurl_lists_describes_and_calls_through_reflection() {
     let describe = call(&target, &[], &["describe", "idc.IndicatorGraph"]);
     describe.assert_success("grpcurl describe");
     assert!(
-        describe.stdout_text().contains("rpc GetMACDGraph ( .idc.MACDGraphRequest ) returns ( stream .idc.MACDGraphReply )"),
+        describe
+            .stdout_text()
+            .contains("rpc GetMACDGraph ( .idc.MACDGraphRequest ) returns ( stream .idc.MACDGraphReply )"),
         "{}",
         describe.stdout_text()
     );

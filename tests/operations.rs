@@ -121,13 +121,32 @@ fn a_cancelled_chart_call_stops_its_render() {
 }
 
 #[test]
+fn a_chart_call_past_its_deadline_stops_its_render() {
+    let server = big_chart_server(16);
+    let client = IndicatorGraphClient::new(channel(&server.address()));
+    let option = CallOption::default().timeout(Duration::from_millis(100));
+    let mut stream = client.get_macd_graph_opt(&MACDGraphRequest::new(), option).unwrap();
+    match block_on(stream.next()) {
+        Some(Err(grpcio::Error::RpcFailure(status))) => assert_eq!(status.code(), RpcStatusCode::DEADLINE_EXCEEDED),
+        other => panic!("expected DEADLINE_EXCEEDED, got {other:?}"),
+    }
+    wait_for("the render to stop", EVENT_LIMIT, || server.metrics.renders().2 == 1);
+    assert_eq!(server.metrics.renders().1, 0, "no chart was finished for the expired call");
+    wait_for("the call to be counted", EVENT_LIMIT, || {
+        server.metrics.calls("GetMACDGraph", RpcStatusCode::DEADLINE_EXCEEDED) == 1
+    });
+}
+
+#[test]
 fn a_render_queued_behind_another_never_starts_once_its_call_is_cancelled() {
     let server = big_chart_server(16);
     let client = IndicatorGraphClient::new(channel(&server.address()));
     let first = client.get_macd_graph(&MACDGraphRequest::new()).unwrap();
     wait_for("the first render to start", EVENT_LIMIT, || server.metrics.renders().0 == 1);
     let mut queued = client.get_macd_graph(&MACDGraphRequest::new()).unwrap();
-    wait_for("the second render to queue", EVENT_LIMIT, || server.metrics.encode().contains("idc_blocking_queue_depth 1"));
+    wait_for("the second render to queue", EVENT_LIMIT, || {
+        server.metrics.encode().contains("idc_blocking_queue_depth 1")
+    });
     queued.cancel();
     drop(queued);
     wait_for("the server to see the cancel", EVENT_LIMIT, || {

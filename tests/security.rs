@@ -117,14 +117,15 @@ fn tls_mistakes_fail_at_once_with_one_line() {
     fails_fast("the Python client trusting another CA", || python_client(&target, &["--tls-ca", path(&other.cert)]));
 
     let expired = tls_server(&ca.expired_server(dir.path(), "expired"), &[]);
-    let stderr = fails_fast("an expired server certificate", || {
-        rust_client(&expired.target(), &["--tls-ca", path(&ca.cert)])
-    });
+    let stderr =
+        fails_fast("an expired server certificate", || rust_client(&expired.target(), &["--tls-ca", path(&ca.cert)]));
     assert!(stderr.contains("UNAVAILABLE") && stderr.contains("valid today"), "{stderr}");
 
     // A TLS client against a plaintext server.
     let plain = rust_server(&[]);
-    fails_fast("a TLS client against a plaintext server", || rust_client(&plain.target(), &["--tls-ca", path(&ca.cert)]));
+    fails_fast("a TLS client against a plaintext server", || {
+        rust_client(&plain.target(), &["--tls-ca", path(&ca.cert)])
+    });
 }
 
 #[test]

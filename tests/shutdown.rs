@@ -11,7 +11,13 @@ use idc::config::Config;
 use idc::server;
 
 fn loopback_config() -> Config {
-    Config { host: "127.0.0.1".into(), port: 0, completion_queues: 1, grace: Duration::from_secs(2), ..Config::default() }
+    Config {
+        host: "127.0.0.1".into(),
+        port: 0,
+        completion_queues: 1,
+        grace: Duration::from_secs(2),
+        ..Config::default()
+    }
 }
 
 #[test]

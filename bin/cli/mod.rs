@@ -42,7 +42,10 @@ pub fn is_closed_pipe(error: &std::io::Error) -> bool {
 pub fn parse_timeout(text: &str) -> Result<f64, String> {
     match text.parse::<f64>() {
         Ok(s) if s > 0.0 && s <= client::MAX_TIMEOUT_SECONDS => Ok(s),
-        _ => Err(format!("{text:?} is not a number of seconds above 0 and at most {} (a week)", client::MAX_TIMEOUT_SECONDS)),
+        _ => Err(format!(
+            "{text:?} is not a number of seconds above 0 and at most {} (a week)",
+            client::MAX_TIMEOUT_SECONDS
+        )),
     }
 }
 

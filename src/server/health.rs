@@ -130,7 +130,12 @@ impl Health for HealthService {
         });
     }
 
-    fn watch(&mut self, ctx: RpcContext, request: HealthCheckRequest, mut sink: ServerStreamingSink<HealthCheckResponse>) {
+    fn watch(
+        &mut self,
+        ctx: RpcContext,
+        request: HealthCheckRequest,
+        mut sink: ServerStreamingSink<HealthCheckResponse>,
+    ) {
         let record = self.metrics.quiet_call("Watch", ctx.peer());
         let state = self.state.clone();
         ctx.spawn(async move {

@@ -15,16 +15,9 @@ pub enum ListenError {
     #[error("invalid --host {host:?}: {reason}")]
     Host { host: String, reason: &'static str },
     #[error("--host {host:?} does not resolve to an address here ({reason}); give an IP address or a known host name")]
-    Resolve {
-        host: String,
-        reason: std::io::Error,
-    },
+    Resolve { host: String, reason: std::io::Error },
     #[error("cannot listen on {address}: {reason}; {hint}")]
-    Unavailable {
-        address: SocketAddr,
-        reason: std::io::Error,
-        hint: &'static str,
-    },
+    Unavailable { address: SocketAddr, reason: std::io::Error, hint: &'static str },
     #[error("gRPC cannot listen on {address}{detail}")]
     Grpc { address: String, detail: &'static str },
 }

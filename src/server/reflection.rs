@@ -143,12 +143,14 @@ impl Catalog {
                 files(self.with_dependencies(name), format!("no file {name:?} on this server"))
             }
             Some(Request::FileContainingSymbol(symbol)) => {
-                let found = self.symbols.get(symbol.trim_start_matches('.')).and_then(|file| self.with_dependencies(file));
+                let found =
+                    self.symbols.get(symbol.trim_start_matches('.')).and_then(|file| self.with_dependencies(file));
                 files(found, format!("no symbol {symbol:?} on this server"))
             }
-            Some(Request::FileContainingExtension(request)) => {
-                not_found(format!("no extension {} of {:?}: these protos define none", request.extension_number, request.containing_type))
-            }
+            Some(Request::FileContainingExtension(request)) => not_found(format!(
+                "no extension {} of {:?}: these protos define none",
+                request.extension_number, request.containing_type
+            )),
             Some(Request::AllExtensionNumbersOfType(name)) => {
                 not_found(format!("no extensions of {name:?}: these protos define none"))
             }

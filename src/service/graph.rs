@@ -26,12 +26,12 @@ use futures::{FutureExt, SinkExt, StreamExt, TryStreamExt};
 use grpcio::{Deadline, RpcContext, RpcStatus, RpcStatusCode, ServerStreamingSink, WriteFlags};
 
 use super::{call_ended, check_lengths, parse_range, status};
-use crate::config::DEFAULT_GRAPH_FILE;
 use crate::blocking::{BlockingPool, Busy};
-use crate::metrics::{Metrics, RenderOutcome};
+use crate::config::DEFAULT_GRAPH_FILE;
 use crate::domain::analysis::Analysis;
 use crate::domain::chart::{self, ChartError, ChartSize};
 use crate::domain::date::DateRange;
+use crate::metrics::{Metrics, RenderOutcome};
 use crate::protocol::indicator_graph::{MACDGraphReply, MACDGraphRequest};
 use crate::protocol::indicator_graph_grpc::IndicatorGraph;
 
@@ -382,9 +382,8 @@ fn file_chunks(
                     (file, block)
                 })
                 .map_err(|full| grpcio::Error::RpcFailure(busy(full)))?;
-            let (file, block) = read
-                .await
-                .map_err(|e| grpcio::Error::RpcFailure(status(RpcStatusCode::INTERNAL, e.to_string())))?;
+            let (file, block) =
+                read.await.map_err(|e| grpcio::Error::RpcFailure(status(RpcStatusCode::INTERNAL, e.to_string())))?;
             let block = block.map_err(|e| grpcio::Error::RpcFailure(read_failed(&path, &e)))?;
             if block.is_empty() {
                 return Ok(None);

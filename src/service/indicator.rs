@@ -13,8 +13,8 @@ use protobuf::Message;
 use super::{check_lengths, parse_range, status};
 use crate::domain::analysis::Analysis;
 use crate::domain::plural;
-use crate::metrics::Metrics;
 use crate::domain::{placeholder, IndicatorRow};
+use crate::metrics::Metrics;
 use crate::protocol::indicator::{MACDData, MACDReply, MACDRequest};
 use crate::protocol::indicator_grpc::Indicator;
 
@@ -40,7 +40,9 @@ impl IndicatorService {
 impl Indicator for IndicatorService {
     fn get_macd(&mut self, ctx: RpcContext, request: MACDRequest, sink: UnarySink<MACDReply>) {
         let rows = match &self.analysis {
-            None => check_lengths(&request.start_date, &request.end_date).map(|()| placeholder::rows(&request.start_date)),
+            None => {
+                check_lengths(&request.start_date, &request.end_date).map(|()| placeholder::rows(&request.start_date))
+            }
             Some(analysis) => data_rows(analysis, &request),
         };
         let mut record = self.metrics.call("GetMACD", ctx.peer());

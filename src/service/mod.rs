@@ -74,15 +74,15 @@ impl Services {
             (None, None) => {
                 // The fallback chart is always the sample's, with the default parameters: the
                 // MACD flags belong to data mode.
-                let sample = Analysis::new(sample::INSTRUMENT, sample::bars()?, MacdParams::default(), Convention::default());
+                let sample =
+                    Analysis::new(sample::INSTRUMENT, sample::bars()?, MacdParams::default(), Convention::default());
                 let fallback = Fallback::new(Arc::new(sample), config.chart_size);
                 let path = PathBuf::from(DEFAULT_GRAPH_FILE);
                 (IndicatorService::parity(m()), GraphSource::FileOrChart { path, fallback })
             }
-            (Some(analysis), Some(path)) => (
-                IndicatorService::data(Arc::clone(&analysis), m()),
-                GraphSource::DataFile { path: path.clone() },
-            ),
+            (Some(analysis), Some(path)) => {
+                (IndicatorService::data(Arc::clone(&analysis), m()), GraphSource::DataFile { path: path.clone() })
+            }
             (Some(analysis), None) => (
                 IndicatorService::data(Arc::clone(&analysis), m()),
                 GraphSource::Chart { analysis, size: config.chart_size },
@@ -137,5 +137,6 @@ fn check_lengths(start_date: &str, end_date: &str) -> Result<(), RpcStatus> {
 /// A request's date range, or `INVALID_ARGUMENT` saying what is wrong with it.
 fn parse_range(start_date: &str, end_date: &str) -> Result<DateRange, RpcStatus> {
     check_lengths(start_date, end_date)?;
-    DateRange::parse(start_date, end_date).map_err(|e: RangeError| status(RpcStatusCode::INVALID_ARGUMENT, e.to_string()))
+    DateRange::parse(start_date, end_date)
+        .map_err(|e: RangeError| status(RpcStatusCode::INVALID_ARGUMENT, e.to_string()))
 }
