@@ -12,6 +12,7 @@ use crate::domain::analysis::Analysis;
 use crate::domain::bar::{parse_csv, BarsError};
 use crate::domain::chart::{self, ChartError};
 use crate::domain::date::{DateRange, RangeError};
+use crate::domain::macd::ParamsError;
 use crate::domain::{plural, sample};
 use crate::output::AtomicFile;
 
@@ -24,6 +25,8 @@ pub enum DataError {
     Bars(#[from] BarsError),
     #[error(transparent)]
     Range(#[from] RangeError),
+    #[error(transparent)]
+    Params(#[from] ParamsError),
     #[error("no chart for {range}: {reason}")]
     Chart { range: DateRange, reason: String },
     #[error("cannot write {}: {reason}", .path.display())]
@@ -42,7 +45,7 @@ pub fn load(source: &DataSource, config: &Config) -> Result<Analysis, DataError>
         }
     };
     let instrument = config.instrument.clone().unwrap_or(default_name);
-    let analysis = Analysis::new(instrument, bars, config.macd, config.convention);
+    let analysis = Analysis::new(instrument, bars, config.macd, config.convention)?;
     if let Some((first, last)) = analysis.span() {
         let count = analysis.window(DateRange::default()).bars.len();
         log::info!("loaded {}: {} from {first} to {last}", analysis.instrument(), plural(count, "bar"));

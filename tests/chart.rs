@@ -9,7 +9,7 @@ use idc::domain::sample;
 use plotters::style::RGBColor;
 
 fn sample_analysis() -> Analysis {
-    Analysis::new(sample::INSTRUMENT, sample::bars().unwrap(), MacdParams::default(), Convention::Cn)
+    Analysis::new(sample::INSTRUMENT, sample::bars().unwrap(), MacdParams::default(), Convention::Cn).unwrap()
 }
 
 fn year_2018() -> DateRange {

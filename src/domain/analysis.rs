@@ -7,7 +7,7 @@
 
 use super::bar::Bar;
 use super::date::{Date, DateRange};
-use super::macd::{self, Convention, MacdParams, MacdPoint};
+use super::macd::{self, Convention, MacdParams, MacdPoint, ParamsError};
 use super::IndicatorRow;
 
 /// Bars and MACD of one instrument.
@@ -28,12 +28,18 @@ pub struct Window<'a> {
 }
 
 impl Analysis {
-    /// `bars` must be sorted by date, as [`super::bar::parse_csv`] returns them.
-    pub fn new(instrument: impl Into<String>, bars: Vec<Bar>, params: MacdParams, convention: Convention) -> Analysis {
+    /// `bars` must be sorted by date, as [`super::bar::parse_csv`] returns them; periods that make
+    /// no MACD are refused.
+    pub fn new(
+        instrument: impl Into<String>,
+        bars: Vec<Bar>,
+        params: MacdParams,
+        convention: Convention,
+    ) -> Result<Analysis, ParamsError> {
         debug_assert!(bars.windows(2).all(|w| w[0].date < w[1].date));
         let closes: Vec<f64> = bars.iter().map(|bar| bar.close).collect();
-        let macd = macd::compute(&closes, params, convention);
-        Analysis { instrument: instrument.into(), params, convention, bars, macd }
+        let macd = macd::compute(&closes, params, convention)?;
+        Ok(Analysis { instrument: instrument.into(), params, convention, bars, macd })
     }
 
     pub fn instrument(&self) -> &str {
@@ -133,7 +139,7 @@ mod tests {
             csv.push_str(&format!("2021-02-{day:02},{close},{},{},{close}\n", close + 1.0, close - 1.0));
         }
         let bars = parse_csv("t", csv.as_bytes()).unwrap();
-        Analysis::new("T", bars, MacdParams { fast: 3, slow: 6, signal: 3 }, Convention::Talib)
+        Analysis::new("T", bars, MacdParams { fast: 3, slow: 6, signal: 3 }, Convention::Talib).unwrap()
     }
 
     #[test]
@@ -161,7 +167,8 @@ mod tests {
     #[test]
     fn an_empty_range_says_whether_it_is_outside_the_data_or_between_trading_days() {
         let csv = "date,open,high,low,close\n2021-02-05,1,2,1,2\n2021-02-08,2,3,1,2\n";
-        let a = Analysis::new("T", parse_csv("t", csv.as_bytes()).unwrap(), MacdParams::default(), Convention::Cn);
+        let bars = parse_csv("t", csv.as_bytes()).unwrap();
+        let a = Analysis::new("T", bars, MacdParams::default(), Convention::Cn).unwrap();
         let d = |s: &str| Some(Date::parse(s).unwrap());
         let weekend = DateRange { start: d("2021-02-06"), end: d("2021-02-07") };
         assert!(a.window(weekend).is_empty());

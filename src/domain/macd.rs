@@ -101,11 +101,20 @@ pub struct MacdPoint {
 }
 
 /// One value per close, `None` where the convention has none yet (TA-Lib's warm-up).
-pub fn compute(closes: &[f64], params: MacdParams, convention: Convention) -> Vec<Option<MacdPoint>> {
-    match convention {
+///
+/// The periods are checked here, not only by the callers that parse them: a fast period not
+/// shorter than the slow one would index out of the seed window in the TA-Lib convention, and a
+/// period of 0 would underflow its lookback.
+pub fn compute(
+    closes: &[f64],
+    params: MacdParams,
+    convention: Convention,
+) -> Result<Vec<Option<MacdPoint>>, ParamsError> {
+    let params = params.validate()?;
+    Ok(match convention {
         Convention::Cn => cn(closes, params),
         Convention::Talib => talib(closes, params),
-    }
+    })
 }
 
 /// The smoothing factor of an `n`-period EMA.
@@ -180,7 +189,7 @@ mod tests {
     #[test]
     fn cn_starts_at_zero_and_follows_the_recurrence() {
         let c = closes(60);
-        let m = compute(&c, MacdParams::default(), Convention::Cn);
+        let m = compute(&c, MacdParams::default(), Convention::Cn).unwrap();
         assert_eq!(m.len(), 60);
         let first = m[0].unwrap();
         assert_eq!((first.dif, first.dea, first.macd), (0.0, 0.0, 0.0));
@@ -197,7 +206,7 @@ mod tests {
     fn talib_leaves_out_the_lookback_and_seeds_with_averages() {
         let c = closes(40);
         let p = MacdParams { fast: 3, slow: 5, signal: 2 };
-        let m = compute(&c, p, Convention::Talib);
+        let m = compute(&c, p, Convention::Talib).unwrap();
         let lookback = 4 + 1;
         assert!(m[..lookback].iter().all(Option::is_none));
         assert!(m[lookback..].iter().all(Option::is_some));
@@ -212,8 +221,8 @@ mod tests {
         assert!((point.dea - (dif4 + dif5) / 2.0).abs() < 1e-12);
         assert!((point.macd - (point.dif - point.dea)).abs() < 1e-15);
         // Too short for any value.
-        assert!(compute(&c[..5], p, Convention::Talib).iter().all(Option::is_none));
-        assert_eq!(compute(&c, MacdParams::default(), Convention::Talib).iter().filter(|v| v.is_none()).count(), 33);
+        assert!(compute(&c[..5], p, Convention::Talib).unwrap().iter().all(Option::is_none));
+        assert_eq!(compute(&c, MacdParams::default(), Convention::Talib).unwrap().iter().filter(|v| v.is_none()).count(), 33);
     }
 
     #[test]
@@ -228,7 +237,18 @@ mod tests {
 
     #[test]
     fn empty_input_gives_no_values() {
-        assert!(compute(&[], MacdParams::default(), Convention::Cn).is_empty());
-        assert!(compute(&[], MacdParams::default(), Convention::Talib).is_empty());
+        assert!(compute(&[], MacdParams::default(), Convention::Cn).unwrap().is_empty());
+        assert!(compute(&[], MacdParams::default(), Convention::Talib).unwrap().is_empty());
+    }
+
+    #[test]
+    fn invalid_periods_are_refused_by_the_domain_itself() {
+        let closes: Vec<f64> = (0..100).map(f64::from).collect();
+        for (fast, slow, signal) in [(26, 12, 9), (12, 12, 9), (0, 26, 9), (12, 26, 0), (12, 0, 9), (1, 20_000, 9)] {
+            let params = MacdParams { fast, slow, signal };
+            for convention in [Convention::Cn, Convention::Talib] {
+                assert!(compute(&closes, params, convention).is_err(), "{params:?} {convention}");
+            }
+        }
     }
 }

@@ -45,6 +45,8 @@ pub enum ServiceError {
     Threads(#[source] std::io::Error),
     #[error("the embedded sample does not load: {0}")]
     Sample(#[from] BarsError),
+    #[error(transparent)]
+    Params(#[from] crate::domain::macd::ParamsError),
 }
 
 /// Both services, ready to be registered with a server.
@@ -75,7 +77,7 @@ impl Services {
                 // The fallback chart is always the sample's, with the default parameters: the
                 // MACD flags belong to data mode.
                 let sample =
-                    Analysis::new(sample::INSTRUMENT, sample::bars()?, MacdParams::default(), Convention::default());
+                    Analysis::new(sample::INSTRUMENT, sample::bars()?, MacdParams::default(), Convention::default())?;
                 let fallback = Fallback::new(Arc::new(sample), config.chart_size);
                 let path = PathBuf::from(DEFAULT_GRAPH_FILE);
                 (IndicatorService::parity(m()), GraphSource::FileOrChart { path, fallback })
