@@ -14,6 +14,7 @@ use clap::builder::TypedValueParser;
 use clap::parser::ValueSource;
 use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser};
 use idc::config::{self, Config, DataSource, TlsFiles};
+use idc::domain::bar::Delimiter;
 use idc::domain::chart::ChartSize;
 use idc::domain::macd::{Convention, MacdParams, MAX_PERIOD};
 use idc::server;
@@ -55,6 +56,11 @@ struct Args {
     /// for the embedded S&P 500 daily bars (1999-2018).
     #[arg(long, value_name = "PATH|sample")]
     data: Option<String>,
+
+    /// The field delimiter of the --data CSV: auto (the first of comma, semicolon and tab that
+    /// splits the header into its columns), comma, semicolon or tab.
+    #[arg(long, value_name = "auto|comma|semicolon|tab", default_value_t = config::DEFAULT_CSV_DELIMITER)]
+    csv_delimiter: Delimiter,
 
     /// Instrument name for chart titles. Default: "S&P 500" for the sample, else the file name.
     #[arg(long)]
@@ -180,6 +186,7 @@ impl Args {
             reuse_port: self.reuse_port,
             data: self.data.as_deref().map(DataSource::parse),
             instrument: self.instrument.clone(),
+            csv_delimiter: self.csv_delimiter,
             convention: self.convention,
             macd: MacdParams { fast: self.fast, slow: self.slow, signal: self.signal },
             chart_size: self.chart_size,
@@ -251,10 +258,10 @@ fn warn_about_ignored_flags(config: &Config, matches: &ArgMatches) {
     if config.is_data_mode() {
         return;
     }
-    let given: Vec<String> = ["instrument", "convention", "fast", "slow", "signal"]
+    let given: Vec<String> = ["instrument", "csv_delimiter", "convention", "fast", "slow", "signal"]
         .into_iter()
         .filter(|id| matches.value_source(id) == Some(ValueSource::CommandLine))
-        .map(|id| format!("--{id}"))
+        .map(|id| format!("--{}", id.replace('_', "-")))
         .collect();
     if !given.is_empty() {
         let verb = if given.len() == 1 { "applies" } else { "apply" };
@@ -279,13 +286,14 @@ fn describe(config: &Config) -> String {
         }
     };
     format!(
-        "host {} port {} reuse-port {} data {data} instrument {} convention {} macd {},{},{} chart-size {} \
-         graph-file {} chunk-size {} completion-queues {} blocking-threads {} max-blocking-queue {} drain-delay {} \
-         grace-period {} metrics-addr {} tls {tls} auth-token-file {} max-receive-message {} max-concurrent-streams {} \
-         keepalive-time {} keepalive-timeout {}",
+        "host {} port {} reuse-port {} data {data} csv-delimiter {} instrument {} convention {} macd {},{},{} \
+         chart-size {} graph-file {} chunk-size {} completion-queues {} blocking-threads {} max-blocking-queue {} \
+         drain-delay {} grace-period {} metrics-addr {} tls {tls} auth-token-file {} max-receive-message {} \
+         max-concurrent-streams {} keepalive-time {} keepalive-timeout {}",
         config.host,
         config.port,
         config.reuse_port,
+        config.csv_delimiter,
         config.instrument.as_deref().unwrap_or("default"),
         config.convention,
         config.macd.fast,

@@ -9,7 +9,7 @@
 //!
 //! | what | where |
 //! | --- | --- |
-//! | host, port, chunk size, threads, blocking queue, drain delay, grace period, limits, keepalive | the `DEFAULT_*` constants below |
+//! | host, port, chunk size, threads, blocking queue, drain delay, grace period, limits, keepalive, CSV delimiter | the `DEFAULT_*` constants below |
 //! | MACD periods and convention | [`MacdParams::default`], [`Convention::default`] in [`crate::domain::macd`] |
 //! | chart size | [`ChartSize::default`] in [`crate::domain::chart`] |
 //! | the graph file of parity mode | [`DEFAULT_GRAPH_FILE`] |
@@ -17,6 +17,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::domain::bar::Delimiter;
 use crate::domain::chart::ChartSize;
 use crate::domain::macd::{Convention, MacdParams, ParamsError};
 
@@ -30,6 +31,8 @@ pub const DEFAULT_CHUNK_SIZE: usize = 1024;
 /// among others) reject chunks above 4 MiB − 5 bytes, as each reply adds a field tag and a length
 /// to the chunk; `idc_graph_client` raises its limit to accept them.
 pub const MAX_CHUNK_SIZE: usize = 4 * 1024 * 1024;
+/// The delimiter of a `--data` CSV: detected from its header (`,`, `;` or tab).
+pub const DEFAULT_CSV_DELIMITER: Delimiter = Delimiter::Auto;
 /// The reference's graph file, streamed in parity mode when no graph file is given.
 pub const DEFAULT_GRAPH_FILE: &str = "./macd.png";
 /// How long calls in flight may run on after a shutdown starts.
@@ -128,6 +131,8 @@ pub struct Config {
     /// The instrument named in chart titles; default: "S&P 500" for the sample, else the file
     /// name.
     pub instrument: Option<String>,
+    /// The field delimiter of a `--data` CSV file; the embedded sample is not affected.
+    pub csv_delimiter: Delimiter,
     pub convention: Convention,
     pub macd: MacdParams,
     pub chart_size: ChartSize,
@@ -173,6 +178,7 @@ impl Default for Config {
             reuse_port: false,
             data: None,
             instrument: None,
+            csv_delimiter: DEFAULT_CSV_DELIMITER,
             convention: Convention::default(),
             macd: MacdParams::default(),
             chart_size: ChartSize::default(),

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use crate::config::{Config, DataSource};
 use crate::domain::analysis::Analysis;
-use crate::domain::bar::{parse_csv, BarsError};
+use crate::domain::bar::{parse_csv_with, BarsError};
 use crate::domain::chart::{self, ChartError};
 use crate::domain::date::{DateRange, RangeError};
 use crate::domain::macd::ParamsError;
@@ -41,7 +41,7 @@ pub fn load(source: &DataSource, config: &Config) -> Result<Analysis, DataError>
             let bytes = std::fs::read(path).map_err(|reason| DataError::Read { path: path.clone(), reason })?;
             let name = path.display().to_string();
             let stem = path.file_stem().map_or_else(|| name.clone(), |s| s.to_string_lossy().into_owned());
-            (parse_csv(&name, &bytes)?, stem)
+            (parse_csv_with(&name, &bytes, config.csv_delimiter)?, stem)
         }
     };
     let instrument = config.instrument.clone().unwrap_or(default_name);
