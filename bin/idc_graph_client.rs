@@ -9,7 +9,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use idc::client;
-use signal_hook::consts::{SIGINT, SIGTERM};
+use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
 
 const PROGRAM: &str = "idc_graph_client";
@@ -21,7 +21,8 @@ struct Args {
     #[command(flatten)]
     call: cli::CallArgs,
 
-    /// Where to write the PNG. Replaced only when the whole stream has arrived.
+    /// Where to write the PNG, replaced only when the whole stream has arrived; a symbolic link's
+    /// target is replaced. `-` (stdout), a character device or a FIFO is written as it arrives.
     #[arg(long, default_value = "./received_macd.png")]
     output: PathBuf,
 
@@ -33,19 +34,25 @@ struct Args {
 fn main() -> ExitCode {
     let args = Args::parse();
     cli::init_logs("warn", "off");
-    // The reference prints this before it calls. A closed stdout is no reason not to download.
-    let mut stdout = std::io::stdout().lock();
-    if let Err(e) = stdout.write_all(b"indicator client received: \n").and_then(|()| stdout.flush()) {
-        if !cli::is_closed_pipe(&e) {
-            cli::report(PROGRAM, format_args!("cannot write to stdout: {e}"));
-            return ExitCode::FAILURE;
+    // The reference prints this before it calls, to stdout, unless the PNG goes there. A closed
+    // stdout is no reason not to download.
+    let banner = b"indicator client received: \n";
+    if idc::output::is_stdout(&args.output) {
+        let _ = std::io::stderr().lock().write_all(banner);
+    } else {
+        let mut stdout = std::io::stdout().lock();
+        if let Err(e) = stdout.write_all(banner).and_then(|()| stdout.flush()) {
+            if !cli::is_closed_pipe(&e) {
+                cli::report(PROGRAM, format_args!("cannot write to stdout: {e}"));
+                return ExitCode::FAILURE;
+            }
         }
     }
-    drop(stdout);
 
-    // Ctrl-C mid-download: remove the partial file (no destructor runs on a signal exit).
+    // Ctrl-C, kill or a closed terminal mid-download: remove the partial file (no destructor
+    // runs on a signal exit).
     let kept = kept_note(&args.output);
-    match Signals::new([SIGINT, SIGTERM]) {
+    match Signals::new([SIGINT, SIGTERM, SIGHUP]) {
         Ok(mut signals) => {
             std::thread::spawn(move || {
                 if let Some(signal) = signals.forever().next() {
@@ -55,7 +62,9 @@ fn main() -> ExitCode {
                 }
             });
         }
-        Err(e) => log::warn!("cannot handle SIGINT/SIGTERM ({e}); an interrupted download may leave a .part file"),
+        Err(e) => {
+            log::warn!("cannot handle SIGINT/SIGTERM/SIGHUP ({e}); an interrupted download may leave a .part file")
+        }
     }
 
     let downloaded = args.call.target(args.timeout).and_then(|target| {
@@ -75,7 +84,7 @@ fn main() -> ExitCode {
 
 /// `; ./x.png was left as it was`, when there is an earlier file to speak of.
 fn kept_note(output: &std::path::Path) -> String {
-    if output.is_file() {
+    if output.as_os_str() != "-" && output.is_file() {
         format!("; {} was left as it was", output.display())
     } else {
         String::new()

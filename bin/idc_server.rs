@@ -88,7 +88,8 @@ struct Args {
     chart_size: ChartSize,
 
     /// Write the chart of --start-date..--end-date to this PNG and exit, without serving. Uses
-    /// --data, or the embedded sample.
+    /// --data, or the embedded sample. A symbolic link's target is replaced; `-` (stdout), a
+    /// character device or a FIFO is written directly.
     #[arg(long, value_name = "OUT.png")]
     render_chart: Option<PathBuf>,
 
@@ -233,8 +234,10 @@ fn run(args: &Args, matches: &ArgMatches) -> anyhow::Result<()> {
     let config = args.config();
     config.validate()?;
     if let Some(out) = &args.render_chart {
+        remove_partial_file_on_signal();
         let bytes = idc::data::render_chart_file(&config, &args.start_date, &args.end_date, out)?;
-        log::info!("wrote {} ({bytes} bytes)", out.display());
+        let shown = if out.as_os_str() == "-" { "stdout".into() } else { out.display().to_string() };
+        log::info!("wrote {shown} ({bytes} bytes)");
         return Ok(());
     }
     warn_about_ignored_flags(&config, matches);
@@ -251,6 +254,25 @@ fn run(args: &Args, matches: &ArgMatches) -> anyhow::Result<()> {
 
     running.serve_until(shutdown);
     Ok(())
+}
+
+/// With --render-chart, SIGINT, SIGTERM or SIGHUP removes the chart's temporary file before the
+/// process exits (no destructor runs on a signal exit).
+fn remove_partial_file_on_signal() {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+    match signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP]) {
+        Ok(mut signals) => {
+            std::thread::spawn(move || {
+                if let Some(signal) = signals.forever().next() {
+                    idc::output::remove_partial_files();
+                    std::process::exit(128 + signal);
+                }
+            });
+        }
+        Err(e) => log::warn!(
+            "cannot handle SIGINT/SIGTERM/SIGHUP ({e}); an interrupted --render-chart may leave a .part file"
+        ),
+    }
 }
 
 /// The MACD flags shape data mode's answers only; given without --data, they would do nothing.

@@ -16,7 +16,7 @@ use grpcio::{
 use protobuf::Message;
 
 use crate::auth::{self, Token};
-use crate::output::AtomicFile;
+use crate::output::OutputFile;
 use crate::protocol::indicator::{MACDReply, MACDRequest};
 use crate::protocol::indicator_graph::MACDGraphRequest;
 use crate::protocol::indicator_graph_grpc::IndicatorGraphClient;
@@ -233,9 +233,10 @@ fn raw_de(mut reader: MessageReader) -> grpcio::Result<Vec<u8>> {
 
 /// `idc.IndicatorGraph/GetMACDGraph`, written to `output` chunk by chunk as the chunks arrive.
 ///
-/// The bytes go through an [`AtomicFile`]: `output` is replaced only once the stream has ended
-/// with OK, and a failed or cut stream leaves any earlier `output` as it was. Returns the number
-/// of bytes written.
+/// The bytes go through an [`OutputFile`]: a regular file at `output` is replaced only once the
+/// stream has ended with OK, and a failed or cut stream leaves any earlier `output` as it was
+/// (stdout, a device or a FIFO is written as the chunks arrive). Returns the number of bytes
+/// written.
 pub fn download_graph(target: &Target, start_date: &str, end_date: &str, output: &Path) -> Result<u64, ClientError> {
     let output_error =
         |source: io::Error| ClientError::Output { path: output.to_path_buf(), reason: source.to_string() };
@@ -261,31 +262,32 @@ pub fn download_graph(target: &Target, start_date: &str, end_date: &str, output:
     Ok(written)
 }
 
-/// Starts the download's temporary file, with an error that names the user's path and the real
-/// cause rather than the hidden temporary file.
-fn create_output(output: &Path) -> Result<AtomicFile, ClientError> {
+/// Starts the download's output, with an error that names the user's path and the real cause
+/// rather than the hidden temporary file. `-` is stdout; see [`OutputFile`] for the other rules.
+fn create_output(output: &Path) -> Result<OutputFile, ClientError> {
     let fail = |reason: String| ClientError::Output { path: output.to_path_buf(), reason };
     let text = output.as_os_str().to_string_lossy();
     if text.is_empty() {
         return Err(fail("the path is empty; give a file name, such as ./received_macd.png".into()));
     }
-    if output.is_dir() || text.ends_with('/') {
-        return Err(fail("it is a folder; give a file name in it, such as received_macd.png".into()));
-    }
-    let folder = match output.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => parent,
-        _ => Path::new("."),
-    };
-    match std::fs::metadata(folder) {
-        Ok(meta) if meta.is_dir() => {}
-        Ok(_) => return Err(fail(format!("{} is not a folder", folder.display()))),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {
-            return Err(fail(format!("the folder {} does not exist; create it first", folder.display())))
+    if text != "-" {
+        if output.is_dir() || text.ends_with('/') {
+            return Err(fail("it is a folder; give a file name in it, such as received_macd.png".into()));
         }
-        Err(e) => return Err(fail(format!("cannot use the folder {}: {e}", folder.display()))),
+        let folder = match output.parent() {
+            Some(parent) if !parent.as_os_str().is_empty() => parent,
+            _ => Path::new("."),
+        };
+        match std::fs::metadata(folder) {
+            Ok(meta) if meta.is_dir() => {}
+            Ok(_) => return Err(fail(format!("{} is not a folder", folder.display()))),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                return Err(fail(format!("the folder {} does not exist; create it first", folder.display())))
+            }
+            Err(e) => return Err(fail(format!("cannot use the folder {}: {e}", folder.display()))),
+        }
     }
-    AtomicFile::create(output)
-        .map_err(|e| fail(format!("cannot create a file in the folder {}: {e}", folder.display())))
+    OutputFile::create_for(output, "--output").map_err(|e| fail(e.to_string()))
 }
 
 #[cfg(test)]

@@ -14,7 +14,7 @@ use crate::domain::chart::{self, ChartError};
 use crate::domain::date::{DateRange, RangeError};
 use crate::domain::macd::ParamsError;
 use crate::domain::{plural, sample};
-use crate::output::AtomicFile;
+use crate::output::OutputFile;
 
 /// The data could not be loaded, or the chart not written.
 #[derive(Debug, thiserror::Error)]
@@ -59,7 +59,7 @@ pub fn load_for(config: &Config) -> Result<Option<Arc<Analysis>>, DataError> {
 }
 
 /// Writes the chart of `start..=end` (empty: open ends) to `out`, from `--data` or the sample,
-/// and returns its size in bytes.
+/// and returns its size in bytes. `out` follows [`OutputFile`]'s rules: `-` is stdout.
 pub fn render_chart_file(config: &Config, start: &str, end: &str, out: &Path) -> Result<usize, DataError> {
     let analysis = load(config.data.as_ref().unwrap_or(&DataSource::Sample), config)?;
     let range = DateRange::parse(start, end)?;
@@ -70,7 +70,8 @@ pub fn render_chart_file(config: &Config, start: &str, end: &str, out: &Path) ->
             other => other.to_string(),
         },
     })?;
-    AtomicFile::write(out, &png).map_err(|reason| DataError::Write { path: out.to_path_buf(), reason })?;
+    OutputFile::write_for(out, "--render-chart", &png)
+        .map_err(|reason| DataError::Write { path: out.to_path_buf(), reason })?;
     Ok(png.len())
 }
 
