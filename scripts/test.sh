@@ -8,4 +8,5 @@ idc_install_test_requirements
 idc_build_go_client
 cd "$IDC_ROOT"
 # Release, like scripts/serve.sh: the two commands share one build of gRPC C-core and BoringSSL.
-exec cargo test --release --locked "$@"
+# --no-fail-fast: one failing test binary does not hide the results of the others.
+exec cargo test --release --locked --no-fail-fast "$@"
