@@ -20,11 +20,14 @@ pub struct Analysis {
     macd: Vec<Option<MacdPoint>>,
 }
 
-/// The bars of a date range with their MACD values, aligned index by index.
+/// The bars of a date range with their MACD values, aligned index by index, and what the values
+/// were computed with (a chart says why a window has none).
 #[derive(Debug, Clone, Copy)]
 pub struct Window<'a> {
     pub bars: &'a [Bar],
     pub macd: &'a [Option<MacdPoint>],
+    pub params: MacdParams,
+    pub convention: Convention,
 }
 
 impl Analysis {
@@ -56,13 +59,18 @@ impl Analysis {
         let from = range.start.map_or(0, |start| self.bars.partition_point(|bar| bar.date < start));
         let to = range.end.map_or(self.bars.len(), |end| self.bars.partition_point(|bar| bar.date <= end));
         let to = to.max(from);
-        Window { bars: &self.bars[from..to], macd: &self.macd[from..to] }
+        self.slice(from, to)
     }
 
     /// The last `count` bars (fewer if there are not that many).
     pub fn last_bars(&self, count: usize) -> Window<'_> {
         let from = self.bars.len().saturating_sub(count);
-        Window { bars: &self.bars[from..], macd: &self.macd[from..] }
+        self.slice(from, self.bars.len())
+    }
+
+    fn slice(&self, from: usize, to: usize) -> Window<'_> {
+        let (params, convention) = (self.params, self.convention);
+        Window { bars: &self.bars[from..to], macd: &self.macd[from..to], params, convention }
     }
 
     /// The reply rows for a range: one per bar that has a MACD value.
@@ -124,6 +132,16 @@ impl Analysis {
 impl Window<'_> {
     pub fn is_empty(&self) -> bool {
         self.bars.is_empty()
+    }
+
+    /// How many bars at the start of a history have no MACD value in this convention: none in
+    /// `cn`, `(slow − 1) + (signal − 1)` in `talib` (33 for 12/26/9), as [`macd::compute`] leaves
+    /// them.
+    pub fn warm_up_bars(&self) -> usize {
+        match self.convention {
+            Convention::Cn => 0,
+            Convention::Talib => (self.params.slow - 1) + (self.params.signal - 1),
+        }
     }
 }
 
