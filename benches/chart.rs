@@ -39,7 +39,8 @@ fn ms(d: Duration) -> f64 {
 }
 
 fn main() {
-    let analysis = Analysis::new(sample::INSTRUMENT, sample::bars().unwrap(), MacdParams::default(), Convention::Cn).unwrap();
+    let analysis =
+        Analysis::new(sample::INSTRUMENT, sample::bars().unwrap(), MacdParams::default(), Convention::Cn).unwrap();
     let window = analysis.last_bars(250);
     let size = ChartSize::default();
     let title = analysis.title(window);

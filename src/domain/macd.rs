@@ -222,7 +222,10 @@ mod tests {
         assert!((point.macd - (point.dif - point.dea)).abs() < 1e-15);
         // Too short for any value.
         assert!(compute(&c[..5], p, Convention::Talib).unwrap().iter().all(Option::is_none));
-        assert_eq!(compute(&c, MacdParams::default(), Convention::Talib).unwrap().iter().filter(|v| v.is_none()).count(), 33);
+        assert_eq!(
+            compute(&c, MacdParams::default(), Convention::Talib).unwrap().iter().filter(|v| v.is_none()).count(),
+            33
+        );
     }
 
     #[test]
