@@ -11,7 +11,7 @@ use std::process::Command;
 use std::sync::mpsc;
 use std::time::Duration;
 
-use common::{pseudo_random_bytes, run, rust_bin, rust_server, scratch, write_file, Server};
+use common::{pseudo_random_bytes, run, rust_server, scratch, write_file, Server};
 
 /// The first bytes of every PNG.
 const PNG_SIGNATURE: &[u8] = b"\x89PNG\r\n\x1a\n";
@@ -99,36 +99,6 @@ fn a_new_output_follows_the_umask_and_a_replaced_one_keeps_its_mode() {
         assert_eq!((mode(&received), fs::read(&received).unwrap()), (old, b"chart".to_vec()));
         fs::remove_file(&received).unwrap();
     }
-}
-
-#[test]
-fn sighup_during_a_download_leaves_no_partial_file() {
-    let dir = scratch();
-    // One byte per message: the download takes seconds, so it is surely in progress below.
-    let source = write_file(dir.path(), "big.png", &pseudo_random_bytes(1 << 20, 5));
-    let server = rust_server(&["--graph-file", source.to_str().unwrap(), "--chunk-size", "1"]);
-    let received = write_file(dir.path(), "received.png", b"keep me");
-    let mut client = rust_bin("idc_graph_client")
-        .args(["--target", &server.target(), "--output"])
-        .arg(&received)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let deadline = std::time::Instant::now() + common::RUN_LIMIT;
-    while names(dir.path()).len() < 3 {
-        assert!(std::time::Instant::now() < deadline, "the download never started");
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    let sent = Command::new("kill").args(["-HUP", &client.id().to_string()]).status().unwrap();
-    assert!(sent.success());
-    let status = client.wait().unwrap();
-    let mut stderr = String::new();
-    std::io::Read::read_to_string(client.stderr.as_mut().unwrap(), &mut stderr).unwrap();
-    assert_eq!(status.code(), Some(129), "exit status 128 + SIGHUP; {status:?}: {stderr}");
-    assert!(stderr.contains("interrupted") && stderr.contains("left as it was"), "{stderr}");
-    assert_eq!(fs::read(&received).unwrap(), b"keep me");
-    assert_eq!(names(dir.path()), ["big.png", "received.png"], "no .part file left");
 }
 
 #[test]

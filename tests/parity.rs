@@ -216,33 +216,39 @@ fn reuse_port_lets_two_servers_share_a_port_when_both_ask() {
 }
 
 #[test]
-fn ctrl_c_during_a_download_leaves_no_partial_file() {
-    let dir = scratch();
-    // One byte per message: the download takes seconds, so it is surely in progress below.
-    let source = write_file(dir.path(), "big.png", &pseudo_random_bytes(1 << 20, 3));
-    let server = rust_server(&["--graph-file", source.to_str().unwrap(), "--chunk-size", "1"]);
-    let received = write_file(dir.path(), "received.png", b"keep me");
+fn an_interrupted_download_leaves_no_partial_file() {
+    // Ctrl-C, and a closed terminal (SIGHUP): each exits with 128 + the signal.
+    for (signal, code) in [("INT", 130), ("HUP", 129)] {
+        let dir = scratch();
+        // One byte per message: the download takes seconds, so it is surely in progress below.
+        let source = write_file(dir.path(), "big.png", &pseudo_random_bytes(1 << 20, 3));
+        let server = rust_server(&["--graph-file", source.to_str().unwrap(), "--chunk-size", "1"]);
+        let received = write_file(dir.path(), "received.png", b"keep me");
 
-    let mut client = rust_bin("idc_graph_client")
-        .args(["--target", &server.target(), "--output"])
-        .arg(&received)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let deadline = std::time::Instant::now() + common::RUN_LIMIT;
-    while leftovers(dir.path(), &["received.png", "big.png"]).is_empty() {
-        assert!(std::time::Instant::now() < deadline, "the download never started");
-        std::thread::sleep(std::time::Duration::from_millis(10));
+        let mut client = rust_bin("idc_graph_client")
+            .args(["--target", &server.target(), "--output"])
+            .arg(&received)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let deadline = std::time::Instant::now() + common::RUN_LIMIT;
+        while leftovers(dir.path(), &["received.png", "big.png"]).is_empty() {
+            assert!(std::time::Instant::now() < deadline, "the download never started");
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        let sent = std::process::Command::new("kill")
+            .args([&format!("-{signal}"), &client.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(sent.success());
+        let status = client.wait().unwrap();
+        let mut stderr = String::new();
+        std::io::Read::read_to_string(client.stderr.as_mut().unwrap(), &mut stderr).unwrap();
+
+        assert_eq!(status.code(), Some(code), "SIG{signal}: {stderr}");
+        assert!(stderr.contains("interrupted") && stderr.contains("left as it was"), "{stderr}");
+        assert_eq!(fs::read(&received).unwrap(), b"keep me");
+        assert_eq!(leftovers(dir.path(), &["received.png", "big.png"]), Vec::<String>::new(), "SIG{signal}");
     }
-    let sent = std::process::Command::new("kill").args(["-INT", &client.id().to_string()]).status().unwrap();
-    assert!(sent.success());
-    let status = client.wait().unwrap();
-    let mut stderr = String::new();
-    std::io::Read::read_to_string(client.stderr.as_mut().unwrap(), &mut stderr).unwrap();
-
-    assert_eq!(status.code(), Some(130), "{stderr}");
-    assert!(stderr.contains("interrupted"), "{stderr}");
-    assert_eq!(fs::read(&received).unwrap(), b"keep me");
-    assert_eq!(leftovers(dir.path(), &["received.png", "big.png"]), Vec::<String>::new());
 }
