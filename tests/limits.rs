@@ -65,21 +65,7 @@ fn strings_longer_than_a_date_are_refused_before_any_work_by_both_methods() {
 fn a_range_of_more_rows_than_a_reply_carries_is_out_of_range() {
     let dir = scratch();
     // 150,000 calendar days from 1600-01-01: more than the 100,000 rows one reply may carry.
-    let mut csv = String::from("date,open,high,low,close\n");
-    let (mut year, mut month, mut day) = (1600u32, 1u32, 1u32);
-    for i in 0..150_000u32 {
-        let price = 100.0 + f64::from(i % 50);
-        csv.push_str(&format!("{year:04}-{month:02}-{day:02},{price},{},{},{price}\n", price + 1.0, price - 1.0));
-        let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-        let days = [31, if leap { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month as usize - 1];
-        day += 1;
-        if day > days {
-            (day, month) = (1, month + 1);
-            if month > 12 {
-                (month, year) = (1, year + 1);
-            }
-        }
-    }
+    let csv = common::daily_bars_csv(1600, 150_000);
     let path = write_file(dir.path(), "long.csv", csv.as_bytes());
     let server = InProcess::start(Config { data: Some(DataSource::Csv(path)), ..Config::default() });
     let (code, message) = status_of(client::get_macd(&server.target(), "", ""));

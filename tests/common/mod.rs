@@ -343,3 +343,23 @@ pub fn wait_for(what: &str, limit: Duration, mut condition: impl FnMut() -> bool
         thread::sleep(Duration::from_millis(5));
     }
 }
+
+/// A CSV of `count` valid daily bars, one per calendar day from `first_year`-01-01.
+pub fn daily_bars_csv(first_year: u32, count: u32) -> String {
+    let mut csv = String::from("date,open,high,low,close\n");
+    let (mut year, mut month, mut day) = (first_year, 1u32, 1u32);
+    for i in 0..count {
+        let price = 100.0 + f64::from(i % 50);
+        csv.push_str(&format!("{year:04}-{month:02}-{day:02},{price},{},{},{price}\n", price + 1.0, price - 1.0));
+        let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+        let days = [31, if leap { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month as usize - 1];
+        day += 1;
+        if day > days {
+            (day, month) = (1, month + 1);
+            if month > 12 {
+                (month, year) = (1, year + 1);
+            }
+        }
+    }
+    csv
+}
