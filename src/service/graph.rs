@@ -360,8 +360,35 @@ fn chunks(
     }
 }
 
+/// What a graph file looked like when it was opened: a stream sends exactly those bytes, or fails.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct FileState {
+    len: u64,
+    modified: Option<std::time::SystemTime>,
+}
+
+impl FileState {
+    fn of(file: &File) -> io::Result<FileState> {
+        let meta = file.metadata()?;
+        Ok(FileState { len: meta.len(), modified: meta.modified().ok() })
+    }
+}
+
+/// `ABORTED`: the file changed under a stream, which sends nothing it cannot vouch for.
+fn changed_while_sent(path: &Path, what: &str) -> grpcio::Error {
+    grpcio::Error::RpcFailure(status(
+        RpcStatusCode::ABORTED,
+        format!("graph file {} {what} while it was being sent; call again for the whole new file", path.display()),
+    ))
+}
+
 /// A file's bytes in `chunk_size` pieces, read a block at a time on the pool. A block is read only
 /// when the sink asks for more, so a call that ends stops the reads.
+///
+/// The stream sends the file as it was when it was opened, or fails: a file replaced by a rename
+/// goes on being read from the old inode; a file truncated or written in place while it is sent
+/// (its size or modification time changed by the last read) ends the stream with `ABORTED`
+/// instead of its last bytes, so a client never gets a mix, or a short file with OK.
 fn file_chunks(
     file: File,
     path: Arc<PathBuf>,
@@ -371,25 +398,44 @@ fn file_chunks(
 ) -> impl futures::Stream<Item = Result<Vec<u8>, grpcio::Error>> + Send {
     // A whole number of chunks per block, so every chunk but the file's last is full.
     let block_size = chunk_size * (READ_BLOCK / chunk_size).max(1);
-    let blocks = stream::try_unfold(Some(file), move |file| {
+    let blocks = stream::try_unfold(Some((file, None::<FileState>, 0u64)), move |state| {
         let (pool, path, metrics) = (pool.clone(), Arc::clone(&path), Arc::clone(&metrics));
         async move {
-            let Some(mut file) = file else { return Ok::<_, grpcio::Error>(None) };
+            let Some((mut file, opened, sent)) = state else { return Ok::<_, grpcio::Error>(None) };
             let read = pool
                 .run(move || {
                     metrics.file_read();
-                    let block = read_block(&mut file, block_size);
-                    (file, block)
+                    let result = (|| {
+                        let opened = match opened {
+                            Some(state) => state,
+                            None => FileState::of(&file)?,
+                        };
+                        let want = (opened.len - sent).min(block_size as u64) as usize;
+                        let block = read_block(&mut file, want)?;
+                        // After the last block, the file must still be what was opened.
+                        let now =
+                            (sent + block.len() as u64 == opened.len).then(|| FileState::of(&file)).transpose()?;
+                        Ok::<_, io::Error>((opened, block, now))
+                    })();
+                    (file, result)
                 })
                 .map_err(|full| grpcio::Error::RpcFailure(busy(full)))?;
-            let (file, block) =
+            let (file, result) =
                 read.await.map_err(|e| grpcio::Error::RpcFailure(status(RpcStatusCode::INTERNAL, e.to_string())))?;
-            let block = block.map_err(|e| grpcio::Error::RpcFailure(read_failed(&path, &e)))?;
+            let (opened, block, now) = result.map_err(|e| grpcio::Error::RpcFailure(read_failed(&path, &e)))?;
+            let sent = sent + block.len() as u64;
+            if sent < opened.len && block.len() < block_size {
+                return Err(changed_while_sent(&path, "shrank"));
+            }
+            if let Some(now) = now {
+                if now != opened {
+                    return Err(changed_while_sent(&path, "changed"));
+                }
+            }
             if block.is_empty() {
                 return Ok(None);
             }
-            // A short block means the end of the file: no need for another read to find out.
-            let next = (block.len() == block_size).then_some(file);
+            let next = (sent < opened.len).then_some((file, Some(opened), sent));
             Ok(Some((block, next)))
         }
     });
