@@ -137,3 +137,25 @@ fn the_server_killed_mid_stream_fails_the_download_clearly_and_keeps_the_earlier
     assert_eq!(fs::read(&output).unwrap(), b"an earlier download");
     assert_eq!(files(dir.path()), ["received.png", "served"]);
 }
+
+#[test]
+fn a_fifo_as_the_graph_file_streams_what_its_writer_sends() {
+    // A pipe has no size to check: it is read to its end, as before the size check.
+    let dir = scratch();
+    let fifo = dir.path().join("graph.fifo");
+    let made = Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(made.success());
+    let bytes = pseudo_random_bytes(300_000, 24);
+    let server = rust_server(&["--graph-file", fifo.to_str().unwrap()]);
+    let writer = {
+        let (fifo, bytes) = (fifo.clone(), bytes.clone());
+        // Opening a FIFO for writing waits for its reader: the server, once the call arrives.
+        std::thread::spawn(move || fs::write(&fifo, &bytes).unwrap())
+    };
+    let output = dir.path().join("received.png");
+    let mut cmd = rust_bin("idc_graph_client");
+    cmd.args(["--target", &server.target(), "--timeout", "30", "--output"]).arg(&output);
+    common::run(cmd).assert_success("a download from a FIFO");
+    writer.join().unwrap();
+    assert_eq!(fs::read(&output).unwrap(), bytes);
+}

@@ -363,6 +363,8 @@ fn chunks(
 /// What a graph file looked like when it was opened: a stream sends exactly those bytes, or fails.
 #[derive(Clone, Copy, PartialEq, Eq)]
 struct FileState {
+    /// A regular file has a size to check against; a pipe or a device is read to its end.
+    regular: bool,
     len: u64,
     modified: Option<std::time::SystemTime>,
 }
@@ -370,7 +372,11 @@ struct FileState {
 impl FileState {
     fn of(file: &File) -> io::Result<FileState> {
         let meta = file.metadata()?;
-        Ok(FileState { len: meta.len(), modified: meta.modified().ok() })
+        if meta.is_file() {
+            Ok(FileState { regular: true, len: meta.len(), modified: meta.modified().ok() })
+        } else {
+            Ok(FileState { regular: false, len: u64::MAX, modified: None })
+        }
     }
 }
 
@@ -385,7 +391,7 @@ fn changed_while_sent(path: &Path, what: &str) -> grpcio::Error {
 /// A file's bytes in `chunk_size` pieces, read a block at a time on the pool. A block is read only
 /// when the sink asks for more, so a call that ends stops the reads.
 ///
-/// The stream sends the file as it was when it was opened, or fails: a file replaced by a rename
+/// The stream sends a regular file as it was when it was opened, or fails: a file replaced by a rename
 /// goes on being read from the old inode; a file truncated or written in place while it is sent
 /// (its size or modification time changed by the last read) ends the stream with `ABORTED`
 /// instead of its last bytes, so a client never gets a mix, or a short file with OK.
@@ -424,7 +430,8 @@ fn file_chunks(
                 read.await.map_err(|e| grpcio::Error::RpcFailure(status(RpcStatusCode::INTERNAL, e.to_string())))?;
             let (opened, block, now) = result.map_err(|e| grpcio::Error::RpcFailure(read_failed(&path, &e)))?;
             let sent = sent + block.len() as u64;
-            if sent < opened.len && block.len() < block_size {
+            let short = block.len() < block_size;
+            if opened.regular && sent < opened.len && short {
                 return Err(changed_while_sent(&path, "shrank"));
             }
             if let Some(now) = now {
@@ -435,7 +442,9 @@ fn file_chunks(
             if block.is_empty() {
                 return Ok(None);
             }
-            let next = (sent < opened.len).then_some((file, Some(opened), sent));
+            // A pipe or a device ends with its first short block, as a file of unknown size must.
+            let more = if opened.regular { sent < opened.len } else { !short };
+            let next = more.then_some((file, Some(opened), sent));
             Ok(Some((block, next)))
         }
     });
