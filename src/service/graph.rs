@@ -284,7 +284,7 @@ fn render(
 ) -> Result<Png, RpcStatus> {
     let stop = || {
         metrics.render_ended(RenderOutcome::Cancelled);
-        status(RpcStatusCode::CANCELLED, "the call ended before the chart was drawn")
+        status(ended_code(deadline), "the call ended before the chart was drawn")
     };
     let window = analysis.window(range);
     if window.is_empty() {
