@@ -220,12 +220,14 @@ const GET_MACD_RAW: Method<MACDRequest, Vec<u8>> = Method {
     resp_mar: Marshaller { ser: raw_ser, de: raw_de },
 };
 
-fn raw_ser(bytes: &Vec<u8>, buf: &mut grpcio::GrpcSlice) -> grpcio::Result<()> {
+/// Marshals bytes that are already a message, as they are (for calls that compare wire bytes).
+pub fn raw_ser(bytes: &Vec<u8>, buf: &mut grpcio::GrpcSlice) -> grpcio::Result<()> {
     *buf = grpcio::GrpcSlice::from(bytes.as_slice());
     Ok(())
 }
 
-fn raw_de(mut reader: MessageReader) -> grpcio::Result<Vec<u8>> {
+/// Takes a message as its wire bytes, undecoded.
+pub fn raw_de(mut reader: MessageReader) -> grpcio::Result<Vec<u8>> {
     let mut bytes = Vec::new();
     reader.read_to_end(&mut bytes).map_err(|e| grpcio::Error::Codec(Box::new(e)))?;
     Ok(bytes)
@@ -263,31 +265,11 @@ pub fn download_graph(target: &Target, start_date: &str, end_date: &str, output:
 }
 
 /// Starts the download's output, with an error that names the user's path and the real cause
-/// rather than the hidden temporary file. `-` is stdout; see [`OutputFile`] for the other rules.
+/// rather than the hidden temporary file. `-` is stdout; [`OutputFile`] checks the path and its
+/// folder, and says what is wrong with them.
 fn create_output(output: &Path) -> Result<OutputFile, ClientError> {
-    let fail = |reason: String| ClientError::Output { path: output.to_path_buf(), reason };
-    let text = output.as_os_str().to_string_lossy();
-    if text.is_empty() {
-        return Err(fail("the path is empty; give a file name, such as ./received_macd.png".into()));
-    }
-    if text != "-" {
-        if output.is_dir() || text.ends_with('/') {
-            return Err(fail("it is a folder; give a file name in it, such as received_macd.png".into()));
-        }
-        let folder = match output.parent() {
-            Some(parent) if !parent.as_os_str().is_empty() => parent,
-            _ => Path::new("."),
-        };
-        match std::fs::metadata(folder) {
-            Ok(meta) if meta.is_dir() => {}
-            Ok(_) => return Err(fail(format!("{} is not a folder", folder.display()))),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                return Err(fail(format!("the folder {} does not exist; create it first", folder.display())))
-            }
-            Err(e) => return Err(fail(format!("cannot use the folder {}: {e}", folder.display()))),
-        }
-    }
-    OutputFile::create_for(output, "--output").map_err(|e| fail(e.to_string()))
+    OutputFile::create_for(output, "--output")
+        .map_err(|e| ClientError::Output { path: output.to_path_buf(), reason: e.to_string() })
 }
 
 #[cfg(test)]

@@ -297,6 +297,16 @@ impl Partial {
             // file's mode below.
             builder.permissions(fs::Permissions::from_mode(0o666));
         }
+        // Say what is wrong with the folder itself, rather than that a hidden file in it failed.
+        match fs::metadata(&folder) {
+            Ok(meta) if meta.is_dir() => {}
+            Ok(_) => return Err(refuse(io::ErrorKind::InvalidInput, format!("{} is not a folder", folder.display()))),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                let message = format!("the folder {} does not exist; create it first", folder.display());
+                return Err(refuse(io::ErrorKind::NotFound, message));
+            }
+            Err(e) => return Err(reason(e, format!("cannot use the folder {}", folder.display()))),
+        }
         let create_error = |e: io::Error| reason(e, format!("cannot create a file in the folder {}", folder.display()));
         // Registered before any byte is written; the registry is held across the creation so
         // that a signal handler never misses the file.

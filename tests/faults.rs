@@ -98,9 +98,11 @@ fn a_graph_file_truncated_while_it_streams_is_an_error_never_a_short_file() {
 fn a_graph_file_written_in_place_while_it_streams_is_an_error_never_a_mix() {
     let (status, stderr, output, _) = graph_fault(|source| {
         // Same size, other bytes at the start (already sent): only the modification time tells.
-        std::thread::sleep(Duration::from_millis(20));
+        // The file was written before the server started, so the write moves its time on.
+        let before = fs::metadata(source).unwrap().modified().unwrap();
         let mut file = fs::OpenOptions::new().write(true).open(source).unwrap();
         std::io::Write::write_all(&mut file, &pseudo_random_bytes(1 << 20, 22)).unwrap();
+        assert_ne!(fs::metadata(source).unwrap().modified().unwrap(), before, "the write changed the time");
     });
     assert!(!status.success(), "a stream of a rewritten file ended with OK");
     assert!(stderr.contains("ABORTED") && stderr.contains("changed while it was being sent"), "{stderr}");

@@ -15,6 +15,7 @@ use grpcio::{
     CallOption, ChannelBuilder, Client, CompressionAlgorithms, EnvBuilder, Marshaller, Method, MethodType,
     RpcStatusCode,
 };
+use idc::client;
 use idc::config::Config;
 use idc::protocol::indicator::MACDRequest;
 use idc::protocol::indicator_graph::MACDGraphRequest;
@@ -51,8 +52,8 @@ fn raw_call(target: &str, path: &'static str, ty: MethodType) -> RpcStatusCode {
     let method: Method<Vec<u8>, Vec<u8>> = Method {
         ty,
         name: path,
-        req_mar: Marshaller { ser: raw_ser, de: raw_de },
-        resp_mar: Marshaller { ser: raw_ser, de: raw_de },
+        req_mar: Marshaller { ser: client::raw_ser, de: client::raw_de },
+        resp_mar: Marshaller { ser: client::raw_ser, de: client::raw_de },
     };
     let env = Arc::new(EnvBuilder::new().cq_count(1).build());
     let client = Client::new(ChannelBuilder::new(env).connect(target));
@@ -71,17 +72,6 @@ fn raw_call(target: &str, path: &'static str, ty: MethodType) -> RpcStatusCode {
         Err(grpcio::Error::RpcFailure(status)) => status.code(),
         other => panic!("{path}: expected a status, got {other:?}"),
     }
-}
-
-fn raw_ser(bytes: &Vec<u8>, buf: &mut grpcio::GrpcSlice) -> grpcio::Result<()> {
-    *buf = grpcio::GrpcSlice::from(bytes.as_slice());
-    Ok(())
-}
-
-fn raw_de(mut reader: grpcio::MessageReader) -> grpcio::Result<Vec<u8>> {
-    let mut bytes = Vec::new();
-    std::io::Read::read_to_end(&mut reader, &mut bytes).map_err(|e| grpcio::Error::Codec(Box::new(e)))?;
-    Ok(bytes)
 }
 
 #[test]
@@ -172,7 +162,7 @@ fn the_python_client_cancelling_after_the_first_chunk_stops_the_servers_reads() 
     });
     let reads = server.metrics.file_reads();
     assert!(reads < 1024, "{reads} of 1024 blocks read for a call cancelled after one chunk");
-    idc::client::get_macd(&server.target(), "2023-01-01", "").unwrap();
+    client::get_macd(&server.target(), "2023-01-01", "").unwrap();
     assert_eq!(server.metrics.file_reads(), reads, "reads went on after the cancel");
 }
 
