@@ -4,12 +4,11 @@
 mod common;
 
 use std::process::Command;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures::executor::block_on;
 use futures::StreamExt;
-use grpcio::{CallOption, ChannelBuilder, ClientSStreamReceiver, EnvBuilder, RpcStatusCode};
+use grpcio::{CallOption, ClientSStreamReceiver, RpcStatusCode};
 use idc::protocol::health::health_check_response::ServingStatus;
 use idc::protocol::health::HealthCheckRequest;
 use idc::protocol::health_grpc::HealthClient;
@@ -30,8 +29,7 @@ const STALLED_FILE_SIZE: usize = 64 << 20;
 fn channel(server: &Server) -> grpcio::Channel {
     // A channel of its own per use: a connection opened after the server stops taking calls must
     // be a new one.
-    let env = Arc::new(EnvBuilder::new().cq_count(1).build());
-    ChannelBuilder::new(env).connect(&server.target())
+    common::channel(&server.target())
 }
 
 /// Starts a graph stream and waits for its first chunk.

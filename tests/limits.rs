@@ -4,12 +4,11 @@
 
 mod common;
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use futures::executor::block_on;
 use futures::StreamExt;
-use grpcio::{CallOption, ChannelBuilder, EnvBuilder, RpcStatusCode};
+use grpcio::{CallOption, RpcStatusCode};
 use idc::client;
 use idc::config::{Config, DataSource};
 use idc::protocol::indicator::MACDRequest;
@@ -87,8 +86,7 @@ fn get_macd_answered_beside_a_stream(max_concurrent_streams: u32) -> bool {
         max_concurrent_streams,
         ..Config::default()
     });
-    let env = Arc::new(EnvBuilder::new().cq_count(1).build());
-    let channel = ChannelBuilder::new(env).connect(&format!("127.0.0.1:{}", server.port));
+    let channel = common::channel(&format!("127.0.0.1:{}", server.port));
     let graph_client = IndicatorGraphClient::new(channel.clone());
     let mut stream = graph_client.get_macd_graph(&MACDGraphRequest::new()).unwrap();
     // The stream is in flight: its first chunk has arrived.

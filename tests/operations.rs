@@ -4,12 +4,11 @@
 
 mod common;
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use futures::executor::block_on;
 use futures::StreamExt;
-use grpcio::{CallOption, ChannelBuilder, EnvBuilder, RpcStatusCode};
+use grpcio::{CallOption, RpcStatusCode};
 use idc::config::{Config, DataSource};
 use idc::domain::chart::ChartSize;
 use idc::protocol::health::health_check_response::ServingStatus;
@@ -18,14 +17,9 @@ use idc::protocol::health_grpc::HealthClient;
 use idc::protocol::indicator_graph::MACDGraphRequest;
 use idc::protocol::indicator_graph_grpc::IndicatorGraphClient;
 
-use common::{pseudo_random_bytes, python_script, run, scratch, wait_for, write_file, InProcess};
+use common::{channel, pseudo_random_bytes, python_script, run, scratch, wait_for, write_file, InProcess};
 
 const EVENT_LIMIT: Duration = Duration::from_secs(30);
-
-fn channel(address: &str) -> grpcio::Channel {
-    let env = Arc::new(EnvBuilder::new().cq_count(1).build());
-    ChannelBuilder::new(env).connect(address)
-}
 
 fn check(address: &str, service: &str) -> Result<ServingStatus, RpcStatusCode> {
     let mut request = HealthCheckRequest::new();

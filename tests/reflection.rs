@@ -6,12 +6,11 @@ mod common;
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::Duration;
 
 use futures::executor::block_on;
 use futures::{SinkExt, TryStreamExt};
-use grpcio::{CallOption, ChannelBuilder, EnvBuilder, WriteFlags};
+use grpcio::{CallOption, WriteFlags};
 use protobuf::descriptor::FileDescriptorProto;
 use protobuf::Message;
 
@@ -132,8 +131,7 @@ fn python_reflection_needs_the_token_when_the_server_does() {
 
 /// Sends `requests` on one reflection stream (v1) and returns the answers, in order.
 fn reflect(address: &str, requests: Vec<ServerReflectionRequest>) -> Vec<ServerReflectionResponse> {
-    let env = Arc::new(EnvBuilder::new().cq_count(1).build());
-    let channel = ChannelBuilder::new(env).connect(address);
+    let channel = common::channel(address);
     let client = ServerReflectionClient::new(channel);
     let option = CallOption::default().timeout(Duration::from_secs(30));
     let (mut sink, mut receiver) = client.server_reflection_info_opt(option).expect("the call starts");

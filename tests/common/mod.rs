@@ -363,3 +363,10 @@ pub fn daily_bars_csv(first_year: u32, count: u32) -> String {
     }
     csv
 }
+
+/// A channel of its own to `address` (`HOST:PORT`), on one completion queue. A new channel is a
+/// new connection, as a test that watches the server stop taking calls needs.
+pub fn channel(address: &str) -> grpcio::Channel {
+    let env = std::sync::Arc::new(grpcio::EnvBuilder::new().cq_count(1).build());
+    grpcio::ChannelBuilder::new(env).connect(address)
+}
