@@ -1,0 +1,200 @@
+"""Python data-mode peer for idc's benchmarks: the article's two services over real daily bars,
+written as a pandas and matplotlib user would write them.
+
+    data_server.py [--host HOST] [--port PORT] [--data PATH|sample] [--chunk-size N]
+
+--host        address to bind (default "[::]")
+--port        port to bind (default 50051; 0 picks a free port, and the port
+              actually bound is the one printed)
+--data        CSV of daily bars with the header date,open,high,low,close[,volume]
+              (ISO dates, any order), or "sample" for data/sp500.csv (default)
+--chunk-size  bytes per MACDGraphReply (default 1024, as the article's server)
+
+At start-up it loads the CSV with pandas and computes MACD over the whole history
+with ewm(span=n, adjust=False) (the 通达信 convention idc serves by default:
+DIF = EMA12 - EMA26, DEA = EMA9 of DIF, MACD = 2 * (DIF - DEA)); it logs to stderr
+"computed MACD for N bars in X ms", the line idc logs, so the two can be compared.
+
+GetMACD returns the rows with start_date <= date <= end_date (an empty date is an
+open end), the same fields idc returns, macd being the MACD column; a bad date is
+INVALID_ARGUMENT and more than 100,000 rows OUT_OF_RANGE, as idc answers.
+GetMACDGraph renders the range with matplotlib (Agg, 1280x800 px) on every call and
+streams the PNG in --chunk-size pieces; an empty range is INVALID_ARGUMENT.
+
+On startup it prints exactly "Server started, listening on PORT" and flushes
+stdout; SIGTERM or SIGINT stops it, as tests/python/idc_server.py does.
+"""
+
+from concurrent import futures
+import datetime
+import io
+import os
+import sys
+import time
+
+import grpc
+import matplotlib
+
+# Agg draws into memory; no display is needed, and the figures below are made without pyplot,
+# whose global state is not safe across the server's worker threads.
+matplotlib.use("Agg")
+from matplotlib.figure import Figure  # noqa: E402
+import pandas as pd  # noqa: E402
+
+import peer  # noqa: E402
+import stubs  # noqa: E402
+
+stubs.ensure_stubs()
+
+import indicator_graph_pb2  # noqa: E402
+import indicator_graph_pb2_grpc  # noqa: E402
+import indicator_pb2  # noqa: E402
+import indicator_pb2_grpc  # noqa: E402
+
+SAMPLE = os.path.normpath(
+    os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "data", "sp500.csv")
+)
+# idc refuses larger replies (they would pass gRPC's default 4 MiB message limit); so does this.
+MAX_ROWS = 100_000
+RISING, FALLING, DIF_COLOUR, DEA_COLOUR = "#d62728", "#1a9641", "#1f5bc8", "#f59600"
+
+
+def load(path):
+    """The bars of the CSV at path, indexed and sorted by date, with dif, dea and macd columns."""
+    started = time.perf_counter()
+    bars = pd.read_csv(path)
+    bars.columns = [c.strip().lower() for c in bars.columns]
+    bars["date"] = pd.to_datetime(bars["date"], format="%Y-%m-%d")
+    bars = bars.set_index("date").sort_index()[["open", "high", "low", "close"]]
+    loaded = time.perf_counter()
+
+    def ema(series, span):
+        return series.ewm(span=span, adjust=False).mean()
+
+    bars["dif"] = ema(bars["close"], 12) - ema(bars["close"], 26)
+    bars["dea"] = ema(bars["dif"], 9)
+    bars["macd"] = 2.0 * (bars["dif"] - bars["dea"])
+    done = time.perf_counter()
+    print(
+        "loaded %d bars from %s in %.1f ms; computed MACD for %d bars in %.1f ms"
+        % (len(bars), path, (loaded - started) * 1e3, len(bars), (done - loaded) * 1e3),
+        file=sys.stderr,
+        flush=True,
+    )
+    return bars
+
+
+def parse_date(text, field, context):
+    """The day text names (YYYY-MM-DD), None for an empty text; aborts the call otherwise."""
+    if text == "":
+        return None
+    try:
+        if len(text) != 10:
+            raise ValueError("not YYYY-MM-DD")
+        return pd.Timestamp(datetime.datetime.strptime(text, "%Y-%m-%d"))
+    except ValueError:
+        context.abort(
+            grpc.StatusCode.INVALID_ARGUMENT,
+            "%s: %r is not a date: use YYYY-MM-DD, e.g. 2023-01-31" % (field, text[:32]),
+        )
+
+
+def select(bars, request, context):
+    """The rows of the request's range."""
+    start = parse_date(request.start_date, "start_date", context)
+    end = parse_date(request.end_date, "end_date", context)
+    if start is not None and end is not None and start > end:
+        context.abort(grpc.StatusCode.INVALID_ARGUMENT, "start_date is after end_date")
+    return bars.loc[start:end]
+
+
+class Indicator(indicator_pb2_grpc.IndicatorServicer):
+    def __init__(self, bars):
+        self.bars = bars
+
+    def GetMACD(self, request, context):
+        rows = select(self.bars, request, context)
+        if len(rows) > MAX_ROWS:
+            context.abort(
+                grpc.StatusCode.OUT_OF_RANGE,
+                "%d rows asked for, at most %d per call: ask for a shorter range" % (len(rows), MAX_ROWS),
+            )
+        macd = [
+            indicator_pb2.MACDData(
+                date=row.Index.date().isoformat(),
+                open=row.open,
+                close=row.close,
+                high=row.high,
+                low=row.low,
+                macd=row.macd,
+            )
+            for row in rows.itertuples()
+        ]
+        return indicator_pb2.MACDReply(macd=macd)
+
+
+def draw(rows):
+    """The chart of rows as PNG bytes: candlesticks above, DIF, DEA and the histogram below."""
+    x = range(len(rows))
+    colours = [RISING if up else FALLING for up in rows["close"] >= rows["open"]]
+    fig = Figure(figsize=(12.8, 8), dpi=100)
+    price, macd = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [62, 38]})
+    first, last = rows.index[0].date().isoformat(), rows.index[-1].date().isoformat()
+    fig.suptitle("daily · MACD(12,26,9) · %s to %s" % (first, last))
+    price.vlines(x, rows["low"], rows["high"], colors=colours, linewidth=1)
+    body_low = rows[["open", "close"]].min(axis=1)
+    body_high = rows[["open", "close"]].max(axis=1)
+    price.bar(x, body_high - body_low, bottom=body_low, color=colours, width=0.7)
+    price.set_ylabel("price")
+    price.grid(color="#e8e8e8")
+    macd.bar(x, rows["macd"], color=[RISING if h >= 0 else FALLING for h in rows["macd"]], width=0.7)
+    macd.plot(x, rows["dif"], color=DIF_COLOUR, linewidth=2, label="DIF")
+    macd.plot(x, rows["dea"], color=DEA_COLOUR, linewidth=2, label="DEA")
+    macd.axhline(0, color="#5a5a5a", linewidth=1)
+    macd.set_ylabel("MACD")
+    macd.legend(loc="upper left")
+    macd.grid(color="#e8e8e8")
+    ticks = list(range(0, len(rows), max(1, len(rows) // 8)))
+    macd.set_xticks(ticks)
+    macd.set_xticklabels([rows.index[i].date().isoformat() for i in ticks])
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
+    return buffer.getvalue()
+
+
+class IndicatorGraph(indicator_graph_pb2_grpc.IndicatorGraphServicer):
+    def __init__(self, bars, chunk_size):
+        self.bars = bars
+        self.chunk_size = chunk_size
+
+    def GetMACDGraph(self, request, context):
+        rows = select(self.bars, request, context)
+        if len(rows) == 0:
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, "no bars in that range")
+        png = draw(rows)
+        for offset in range(0, len(png), self.chunk_size):
+            yield indicator_graph_pb2.MACDGraphReply(macd_chunk=png[offset : offset + self.chunk_size])
+
+
+def parse_args(argv=None):
+    parser = peer.server_arg_parser(__doc__.splitlines()[0])
+    parser.add_argument("--data", default="sample")
+    parser.add_argument("--chunk-size", type=int, default=1024)
+    args = parser.parse_args(argv)
+    if args.chunk_size <= 0:
+        parser.error("--chunk-size must be positive")
+    if args.data == "sample":
+        args.data = SAMPLE
+    return args
+
+
+def serve(args):
+    bars = load(args.data)
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=10))
+    indicator_pb2_grpc.add_IndicatorServicer_to_server(Indicator(bars), server)
+    indicator_graph_pb2_grpc.add_IndicatorGraphServicer_to_server(IndicatorGraph(bars, args.chunk_size), server)
+    peer.run_server(server, args.host, args.port)
+
+
+if __name__ == "__main__":
+    serve(parse_args())
