@@ -41,7 +41,8 @@ pub const MAX_TIMEOUT_SECONDS: f64 = 7.0 * 24.0 * 3600.0;
 /// Where to call, how, and for how long at most.
 #[derive(Debug, Clone)]
 pub struct Target {
-    /// `host:port`, as grpc understands it (`localhost:50051`, `[::1]:50051`, `dns:///…`).
+    /// `host:port`, as grpc understands it (`localhost:50051`, `[::1]:50051`, `dns:///…`), or a
+    /// comma-separated list of `host:port` replicas; calls go round-robin over what it names.
     pub address: String,
     /// Deadline for the whole call.
     pub timeout: Duration,
@@ -63,6 +64,8 @@ impl Target {
 pub enum ClientError {
     #[error("invalid --target {target:?}: {reason}")]
     Target { target: String, reason: &'static str },
+    #[error("invalid --target {target:?}: {host} {reason}")]
+    Resolve { target: String, host: String, reason: String },
     #[error(transparent)]
     Tls(#[from] TlsError),
     #[error("{method} on {target} failed: {}{hint}", describe(.error))]
@@ -158,17 +161,62 @@ pub fn check_target(target: &str) -> Result<(), ClientError> {
     }
 }
 
+/// The gRPC target for `address`. A single target is passed on as it is. A comma-separated list of
+/// replicas becomes one `ipv4:` (or `ipv6:`) list of their resolved addresses: C-core resolves one
+/// name per channel, and its address-list schemes take IP literals only.
+pub fn grpc_target(address: &str) -> Result<String, ClientError> {
+    if !address.contains(',') {
+        check_target(address)?;
+        return Ok(address.to_string());
+    }
+    let mut per_replica = Vec::new();
+    for replica in address.split(',').map(str::trim) {
+        if ["dns:", "ipv4:", "ipv6:", "unix:"].iter().any(|s| replica.starts_with(s)) {
+            return Err(ClientError::Target {
+                target: address.to_string(),
+                reason: "a list of replicas takes HOST:PORT items only, as in 10.0.0.1:50051,10.0.0.2:50051;                          for a DNS name with several addresses, give dns:///NAME:PORT alone",
+            });
+        }
+        check_target(replica)?;
+        let resolve_failed =
+            |reason: String| ClientError::Resolve { target: address.to_string(), host: replica.to_string(), reason };
+        let addrs: Vec<std::net::SocketAddr> = std::net::ToSocketAddrs::to_socket_addrs(replica)
+            .map_err(|e| resolve_failed(format!("does not resolve: {e}")))?
+            .collect();
+        per_replica.push(addrs);
+    }
+    // One family for the whole list: IPv4 if every replica has an IPv4 address, else IPv6.
+    for (scheme, v4) in [("ipv4:", true), ("ipv6:", false)] {
+        let picked: Vec<Vec<std::net::SocketAddr>> =
+            per_replica.iter().map(|addrs| addrs.iter().filter(|a| a.is_ipv4() == v4).copied().collect()).collect();
+        if picked.iter().all(|addrs| !addrs.is_empty()) {
+            let mut list: Vec<String> = picked.into_iter().flatten().map(|a| a.to_string()).collect();
+            list.dedup();
+            return Ok(format!("{scheme}{}", list.join(",")));
+        }
+    }
+    Err(ClientError::Target {
+        target: address.to_string(),
+        reason: "its replicas do not share an address family (some only IPv4, others only IPv6);                  give them all as IPv4 or all as IPv6 addresses",
+    })
+}
+
 fn channel(target: &Target) -> Result<Channel, ClientError> {
-    check_target(&target.address)?;
+    let address = grpc_target(&target.address)?;
     let env = Arc::new(EnvBuilder::new().cq_count(1).name_prefix("idc-client").build());
-    let mut builder = ChannelBuilder::new(env).max_receive_message_len(MAX_RECEIVE_MESSAGE);
+    // Round robin: a list of replicas, or a DNS name with several addresses, spreads the calls
+    // over every replica that is up, and skips one that is down; for one address it is the same
+    // as gRPC's default, pick-first.
+    let mut builder = ChannelBuilder::new(env)
+        .max_receive_message_len(MAX_RECEIVE_MESSAGE)
+        .load_balancing_policy(grpcio::LbPolicy::RoundRobin);
     if let Some(tls) = &target.tls {
         if let Some(name) = &tls.server_name {
             builder = builder.override_ssl_target(name.as_bytes());
         }
         builder = builder.set_credentials(tls::channel_credentials(tls)?);
     }
-    Ok(builder.connect(&target.address))
+    Ok(builder.connect(&address))
 }
 
 fn call_option(target: &Target) -> CallOption {
@@ -293,6 +341,25 @@ mod tests {
             ("local host:1", "spaces"),
         ] {
             let e = check_target(bad).unwrap_err().to_string();
+            assert!(e.contains(says), "{bad:?}: {e}");
+        }
+    }
+
+    #[test]
+    fn a_list_of_replicas_becomes_one_address_list_of_a_single_family() {
+        assert_eq!(grpc_target("localhost:50051").unwrap(), "localhost:50051");
+        assert_eq!(grpc_target("127.0.0.1:1,127.0.0.2:2").unwrap(), "ipv4:127.0.0.1:1,127.0.0.2:2");
+        assert_eq!(grpc_target("[::1]:1, [::1]:2").unwrap(), "ipv6:[::1]:1,[::1]:2");
+        // localhost has an IPv4 address on every machine we run on; both replicas get it.
+        assert!(grpc_target("localhost:1,127.0.0.1:2").unwrap().starts_with("ipv4:127.0.0.1:1,"));
+        for (bad, says) in [
+            ("127.0.0.1:1,[::1]:2", "address family"),
+            ("127.0.0.1:1,dns:///x:2", "HOST:PORT items only"),
+            ("127.0.0.1:1,", "empty"),
+            ("127.0.0.1:1,127.0.0.1", "no port"),
+            ("127.0.0.1:1,no-such-host.invalid:2", "does not resolve"),
+        ] {
+            let e = grpc_target(bad).unwrap_err().to_string();
             assert!(e.contains(says), "{bad:?}: {e}");
         }
     }

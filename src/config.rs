@@ -31,6 +31,16 @@ pub const DEFAULT_CHUNK_SIZE: usize = 1024;
 /// among others) reject chunks above 4 MiB − 5 bytes, as each reply adds a field tag and a length
 /// to the chunk; `idc_graph_client` raises its limit to accept them.
 pub const MAX_CHUNK_SIZE: usize = 4 * 1024 * 1024;
+/// Graph files up to this size are kept in memory between calls, keyed by what identifies their
+/// content (device, inode, size, modification and change times), so a replaced or rewritten file
+/// is picked up by the next call as the reference does. Larger files are streamed from disk a
+/// block at a time, as a 1 GiB file should be.
+pub const GRAPH_FILE_CACHE_MAX: u64 = 16 * 1024 * 1024;
+/// Rendered charts kept for repeated requests (data mode), least recently used first out: at most
+/// this many, and at most [`CHART_CACHE_BYTES`] of PNG. A 250-bar 1280x800 chart is about 90 KB.
+pub const CHART_CACHE_CHARTS: usize = 64;
+/// The most PNG bytes the chart cache holds.
+pub const CHART_CACHE_BYTES: usize = 64 * 1024 * 1024;
 /// The delimiter of a `--data` CSV: detected from its header (`,`, `;` or tab).
 pub const DEFAULT_CSV_DELIMITER: Delimiter = Delimiter::Auto;
 /// The reference's graph file, streamed in parity mode when no graph file is given.

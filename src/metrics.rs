@@ -47,6 +47,8 @@ pub enum RenderOutcome {
     Cancelled,
     /// Never started: the blocking queue was full.
     Refused,
+    /// Not drawn: the same chart was drawn before and is still kept.
+    Cached,
 }
 
 impl RenderOutcome {
@@ -55,6 +57,7 @@ impl RenderOutcome {
             RenderOutcome::Done => "done",
             RenderOutcome::Cancelled => "cancelled",
             RenderOutcome::Refused => "refused",
+            RenderOutcome::Cached => "cached",
         }
     }
 }
@@ -123,7 +126,7 @@ impl Metrics {
             let _ = latency.get_or_create(&label);
             let _ = calls.get_or_create(&CallLabels { method: method.into(), code: "OK".into() });
         }
-        for outcome in [RenderOutcome::Done, RenderOutcome::Cancelled, RenderOutcome::Refused] {
+        for outcome in [RenderOutcome::Done, RenderOutcome::Cancelled, RenderOutcome::Refused, RenderOutcome::Cached] {
             let _ = renders.get_or_create(&OutcomeLabel { outcome: outcome.label().into() });
         }
         Metrics {

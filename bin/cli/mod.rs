@@ -52,7 +52,9 @@ pub fn parse_timeout(text: &str) -> Result<f64, String> {
 /// The flags both clients take: where to call, which dates, and how to authenticate.
 #[derive(Debug, Clone, clap::Args)]
 pub struct CallArgs {
-    /// Server address, HOST:PORT ([::1]:PORT for IPv6).
+    /// Server address, HOST:PORT ([::1]:PORT for IPv6); or several replicas, HOST:PORT,HOST:PORT,
+    /// or dns:///NAME:PORT for every address of a name: calls go round-robin over those that are
+    /// up.
     #[arg(long, default_value = client::DEFAULT_TARGET)]
     pub target: String,
 

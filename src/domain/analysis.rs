@@ -56,10 +56,21 @@ impl Analysis {
 
     /// The bars with `start <= date <= end`.
     pub fn window(&self, range: DateRange) -> Window<'_> {
+        let (from, to) = self.bounds(range);
+        self.slice(from, to)
+    }
+
+    /// The indices of the bars in `range`, with or without a MACD value: what a chart of it draws.
+    pub fn bar_range(&self, range: DateRange) -> std::ops::Range<usize> {
+        let (from, to) = self.bounds(range);
+        from..to
+    }
+
+    /// The indices `from..to` of the bars in `range`.
+    fn bounds(&self, range: DateRange) -> (usize, usize) {
         let from = range.start.map_or(0, |start| self.bars.partition_point(|bar| bar.date < start));
         let to = range.end.map_or(self.bars.len(), |end| self.bars.partition_point(|bar| bar.date <= end));
-        let to = to.max(from);
-        self.slice(from, to)
+        (from, to.max(from))
     }
 
     /// The last `count` bars (fewer if there are not that many).
@@ -94,14 +105,24 @@ impl Analysis {
             .collect()
     }
 
+    /// The indices of the bars in `range` that have a MACD value: the bars of the reply rows.
+    pub fn value_range(&self, range: DateRange) -> std::ops::Range<usize> {
+        let (from, to) = self.bounds(range);
+        // Bars without a value (TA-Lib's warm-up) only ever start the history, so the ones in a
+        // window are a prefix of it.
+        let first_value = self.macd.partition_point(Option::is_none);
+        from.max(first_value).min(to)..to
+    }
+
+    /// The bars at `indices`, as [`value_range`](Self::value_range) gives them.
+    pub fn bars_with_values(&self, indices: std::ops::Range<usize>) -> Window<'_> {
+        self.slice(indices.start, indices.end)
+    }
+
     /// How many rows [`rows`](Self::rows) would return for `range`, without building them, so a
     /// caller can refuse an oversized range before it costs anything.
     pub fn row_count(&self, range: DateRange) -> usize {
-        let window = self.window(range);
-        // Bars without a value (TA-Lib's warm-up) only ever start the history, so the ones in a
-        // window are a prefix of it.
-        let without_value = window.macd.partition_point(Option::is_none);
-        window.bars.len() - without_value
+        self.value_range(range).len()
     }
 
     /// Why `range` has no bars: it lies outside the data, or inside it on days without trading.

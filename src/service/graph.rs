@@ -3,10 +3,13 @@
 //! Where the PNG comes from is a [`GraphSource`]:
 //!
 //! * a file (parity mode), opened anew for every call and sent in order, every chunk full but the
-//!   last, as the reference does; an empty file sends no message at all. The file is never held
-//!   in memory whole: reads run on the [`BlockingPool`] one block ahead of the sink;
+//!   last, as the reference does; an empty file sends no message at all. A file up to
+//!   [`GRAPH_FILE_CACHE_MAX`] is kept in memory while its identity (inode, size, times) stays the
+//!   same, so a replaced file is still picked up by the next call; a larger one is never held
+//!   whole: reads run on the [`BlockingPool`] one block ahead of the sink;
 //! * a chart rendered from the data for the requested range (data mode), on the same pool, since
-//!   a render takes milliseconds of CPU that a completion-queue thread must not spend.
+//!   a render takes milliseconds of CPU that a completion-queue thread must not spend. Recent
+//!   charts are kept, so a repeated request costs what a file of the same size does.
 //!
 //! Either way the sink's `send_all` only asks for the next chunk when gRPC flow control lets it
 //! send, so a slow client holds back the reads rather than filling memory. A call that ends
@@ -25,15 +28,16 @@ use futures::stream::{self, BoxStream};
 use futures::{FutureExt, SinkExt, StreamExt, TryStreamExt};
 use grpcio::{Deadline, RpcContext, RpcStatus, RpcStatusCode, ServerStreamingSink, WriteFlags};
 
+use super::cache::{ChartCache, ChartKey, FileCache, FileIdentity, ReadWhole};
+use super::wire::GraphChunk;
 use super::{call_ended, check_lengths, parse_range, status};
 use crate::blocking::{BlockingPool, Busy};
-use crate::config::DEFAULT_GRAPH_FILE;
+use crate::config::{CHART_CACHE_BYTES, CHART_CACHE_CHARTS, DEFAULT_GRAPH_FILE, GRAPH_FILE_CACHE_MAX};
 use crate::domain::analysis::Analysis;
 use crate::domain::chart::{self, ChartError, ChartSize};
 use crate::domain::date::DateRange;
 use crate::metrics::{Metrics, RenderOutcome};
-use crate::protocol::indicator_graph::{MACDGraphReply, MACDGraphRequest};
-use crate::protocol::indicator_graph_grpc::IndicatorGraph;
+use crate::protocol::indicator_graph::MACDGraphRequest;
 
 /// Bytes read from a file per trip to the blocking pool. Several small chunks are read at once so
 /// a 1 KiB chunk size does not cost a thread hand-off per message.
@@ -61,7 +65,7 @@ pub enum GraphSource {
 pub struct Fallback {
     analysis: Arc<Analysis>,
     size: ChartSize,
-    png: OnceLock<Arc<Vec<u8>>>,
+    png: OnceLock<Arc<[u8]>>,
 }
 
 impl Fallback {
@@ -69,7 +73,7 @@ impl Fallback {
         Arc::new(Fallback { analysis, size, png: OnceLock::new() })
     }
 
-    fn png(&self) -> Result<Arc<Vec<u8>>, ChartError> {
+    fn png(&self) -> Result<Arc<[u8]>, ChartError> {
         if let Some(png) = self.png.get() {
             return Ok(Arc::clone(png));
         }
@@ -77,7 +81,7 @@ impl Fallback {
             "{DEFAULT_GRAPH_FILE} does not exist: GetMACDGraph streams the chart of the embedded sample \
              instead, until that file appears"
         );
-        let png = Arc::new(chart::render_recent(&self.analysis, FALLBACK_BARS, self.size)?);
+        let png: Arc<[u8]> = chart::render_recent(&self.analysis, FALLBACK_BARS, self.size)?.into();
         Ok(Arc::clone(self.png.get_or_init(|| png)))
     }
 }
@@ -88,18 +92,29 @@ pub struct GraphService {
     chunk_size: usize,
     pool: BlockingPool,
     metrics: Arc<Metrics>,
+    caches: Arc<Caches>,
+}
+
+/// What calls share: the graph file last read whole, and recent charts.
+struct Caches {
+    file: FileCache,
+    charts: ChartCache,
 }
 
 impl GraphService {
     pub fn new(source: GraphSource, chunk_size: usize, pool: BlockingPool, metrics: Arc<Metrics>) -> Self {
-        GraphService { source, chunk_size, pool, metrics }
+        let caches = Arc::new(Caches {
+            file: FileCache::default(),
+            charts: ChartCache::new(CHART_CACHE_CHARTS, CHART_CACHE_BYTES),
+        });
+        GraphService { source, chunk_size, pool, metrics, caches }
     }
 }
 
-/// PNG bytes ready to stream: an open file, or a picture in memory.
+/// PNG bytes ready to stream: an open file too large to keep, or bytes in memory.
 enum Png {
     File(File, Arc<PathBuf>),
-    Memory(Arc<Vec<u8>>),
+    Memory(Arc<[u8]>),
 }
 
 /// Set once the call has ended (cancelled, disconnected, past its deadline): blocking work for it
@@ -117,23 +132,30 @@ impl Cancelled {
     }
 }
 
-impl IndicatorGraph for GraphService {
-    fn get_macd_graph(
-        &mut self,
+impl GraphService {
+    /// Answers one call; the chunks' bytes are written straight into gRPC's buffers (see
+    /// [`super::wire`]).
+    pub fn get_macd_graph(
+        &self,
         ctx: RpcContext,
         request: MACDGraphRequest,
-        mut sink: ServerStreamingSink<MACDGraphReply>,
+        mut sink: ServerStreamingSink<GraphChunk>,
     ) {
         let mut record = self.metrics.call("GetMACDGraph", ctx.peer());
-        let (source, chunk_size, pool, metrics) =
-            (self.source.clone(), self.chunk_size, self.pool.clone(), Arc::clone(&self.metrics));
+        let (source, chunk_size, pool, metrics, caches) = (
+            self.source.clone(),
+            self.chunk_size,
+            self.pool.clone(),
+            Arc::clone(&self.metrics),
+            Arc::clone(&self.caches),
+        );
         let deadline = ctx.deadline();
         ctx.spawn(async move {
             // grpcio keeps polling a spawned future after its call is cancelled, so the work is
             // raced against the call's end, and a call that ends first stops the work.
             let cancelled = Cancelled::default();
             let prepared = {
-                let prepare = prepare(source, &request, deadline, &pool, &metrics, &cancelled);
+                let prepare = prepare(source, &request, deadline, &pool, &metrics, &caches, &cancelled);
                 let ended = call_ended(&mut sink);
                 futures::pin_mut!(prepare, ended);
                 match future::select(prepare, ended).await {
@@ -158,10 +180,8 @@ impl IndicatorGraph for GraphService {
             sink.enhance_batch(true);
             let sent = {
                 let mut replies = chunks(png, chunk_size, pool, metrics).map_ok(|chunk| {
-                    record.streamed(chunk.len());
-                    let mut reply = MACDGraphReply::new();
-                    reply.macd_chunk = chunk;
-                    (reply, WriteFlags::default())
+                    record.streamed(chunk.payload().len());
+                    (chunk, WriteFlags::default())
                 });
                 sink.send_all(&mut replies).await
             };
@@ -198,7 +218,7 @@ fn ended_code(deadline: Deadline) -> RpcStatusCode {
     }
 }
 
-async fn fail(sink: ServerStreamingSink<MACDGraphReply>, status: RpcStatus) {
+async fn fail(sink: ServerStreamingSink<GraphChunk>, status: RpcStatus) {
     if let Err(e) = sink.fail(status).await {
         log::debug!("GetMACDGraph: sending the error status failed: {e}");
     }
@@ -216,20 +236,22 @@ async fn prepare(
     deadline: Deadline,
     pool: &BlockingPool,
     metrics: &Arc<Metrics>,
+    caches: &Arc<Caches>,
     cancelled: &Cancelled,
 ) -> Result<Png, RpcStatus> {
+    let (m, c) = (Arc::clone(metrics), Arc::clone(caches));
     let job = match source {
         GraphSource::File(path) => {
             check_lengths(&request.start_date, &request.end_date)?;
-            pool.run(move || open(Arc::new(path))).map_err(busy)?.boxed()
+            pool.run(move || open(Arc::new(path), &c.file, &m)).map_err(busy)?.boxed()
         }
         GraphSource::DataFile { path } => {
             parse_range(&request.start_date, &request.end_date)?;
-            pool.run(move || open(Arc::new(path))).map_err(busy)?.boxed()
+            pool.run(move || open(Arc::new(path), &c.file, &m)).map_err(busy)?.boxed()
         }
         GraphSource::FileOrChart { path, fallback } => {
             check_lengths(&request.start_date, &request.end_date)?;
-            pool.run(move || match open(Arc::new(path)) {
+            pool.run(move || match open(Arc::new(path), &c.file, &m) {
                 Err(status) if status.code() == RpcStatusCode::NOT_FOUND => {
                     fallback.png().map(Png::Memory).map_err(chart_failed)
                 }
@@ -240,11 +262,18 @@ async fn prepare(
         }
         GraphSource::Chart { analysis, size } => {
             let range = parse_range(&request.start_date, &request.end_date)?;
+            let key = ChartKey { bars: analysis.bar_range(range), size };
+            if let Some(png) = caches.charts.get(&key) {
+                metrics.render_ended(RenderOutcome::Cached);
+                return Ok(Png::Memory(png));
+            }
             let mut queued = QueuedRender { metrics: Arc::clone(metrics), ran: false };
             let cancelled = cancelled.clone();
             let job = pool.run(move || {
                 queued.ran = true;
-                render(&analysis, range, size, &queued.metrics, &cancelled, deadline)
+                let png = render(&analysis, range, size, &queued.metrics, &cancelled, deadline)?;
+                c.charts.insert(key, Arc::clone(&png));
+                Ok(Png::Memory(png))
             });
             match job {
                 Ok(job) => job.boxed(),
@@ -281,7 +310,7 @@ fn render(
     metrics: &Metrics,
     cancelled: &Cancelled,
     deadline: Deadline,
-) -> Result<Png, RpcStatus> {
+) -> Result<Arc<[u8]>, RpcStatus> {
     let stop = || {
         metrics.render_ended(RenderOutcome::Cancelled);
         status(ended_code(deadline), "the call ended before the chart was drawn")
@@ -301,13 +330,22 @@ fn render(
     }
     let png = chart::encode_png(&pixels, size).map_err(chart_failed)?;
     metrics.render_ended(RenderOutcome::Done);
-    Ok(Png::Memory(Arc::new(png)))
+    Ok(png.into())
 }
 
-fn open(path: Arc<PathBuf>) -> Result<Png, RpcStatus> {
-    match File::open(&*path) {
-        Ok(file) => Ok(Png::File(file, path)),
-        Err(e) => Err(open_failed(&path, &e)),
+/// Opens the graph file. A regular file up to [`GRAPH_FILE_CACHE_MAX`] comes back as its bytes,
+/// from `cache` when its identity has not changed since it was last read; anything else comes
+/// back open, to be read a block at a time.
+fn open(path: Arc<PathBuf>, cache: &FileCache, metrics: &Metrics) -> Result<Png, RpcStatus> {
+    let mut file = File::open(&*path).map_err(|e| open_failed(&path, &e))?;
+    let meta = file.metadata().map_err(|e| read_failed(&path, &e))?;
+    if !meta.is_file() || meta.len() > GRAPH_FILE_CACHE_MAX {
+        return Ok(Png::File(file, path));
+    }
+    match cache.bytes(&mut file, FileIdentity::of(&meta), || metrics.file_read()) {
+        Ok(bytes) => Ok(Png::Memory(bytes)),
+        Err(ReadWhole::Io(e)) => Err(read_failed(&path, &e)),
+        Err(ReadWhole::Changed) => Err(changed_status(&path, "changed")),
     }
 }
 
@@ -346,18 +384,20 @@ fn chunks(
     chunk_size: usize,
     pool: BlockingPool,
     metrics: Arc<Metrics>,
-) -> BoxStream<'static, Result<Vec<u8>, grpcio::Error>> {
+) -> BoxStream<'static, Result<GraphChunk, grpcio::Error>> {
     match png {
-        Png::Memory(bytes) => {
-            let count = bytes.len().div_ceil(chunk_size);
-            stream::iter((0..count).map(move |i| {
-                let end = ((i + 1) * chunk_size).min(bytes.len());
-                Ok(bytes[i * chunk_size..end].to_vec())
-            }))
-            .boxed()
-        }
+        Png::Memory(bytes) => stream::iter(pieces(bytes, chunk_size).map(Ok)).boxed(),
         Png::File(file, path) => file_chunks(file, path, chunk_size, pool, metrics).boxed(),
     }
+}
+
+/// `bytes` in `chunk_size` pieces, each sharing `bytes` rather than copying it.
+fn pieces(bytes: Arc<[u8]>, chunk_size: usize) -> impl Iterator<Item = GraphChunk> + Send {
+    let count = bytes.len().div_ceil(chunk_size);
+    (0..count).map(move |i| {
+        let end = ((i + 1) * chunk_size).min(bytes.len());
+        GraphChunk::new(Arc::clone(&bytes), i * chunk_size..end)
+    })
 }
 
 /// What a graph file looked like when it was opened: a stream sends exactly those bytes, or fails.
@@ -382,10 +422,14 @@ impl FileState {
 
 /// `ABORTED`: the file changed under a stream, which sends nothing it cannot vouch for.
 fn changed_while_sent(path: &Path, what: &str) -> grpcio::Error {
-    grpcio::Error::RpcFailure(status(
+    grpcio::Error::RpcFailure(changed_status(path, what))
+}
+
+fn changed_status(path: &Path, what: &str) -> RpcStatus {
+    status(
         RpcStatusCode::ABORTED,
         format!("graph file {} {what} while it was being sent; call again for the whole new file", path.display()),
-    ))
+    )
 }
 
 /// A file's bytes in `chunk_size` pieces, read a block at a time on the pool. A block is read only
@@ -401,7 +445,7 @@ fn file_chunks(
     chunk_size: usize,
     pool: BlockingPool,
     metrics: Arc<Metrics>,
-) -> impl futures::Stream<Item = Result<Vec<u8>, grpcio::Error>> + Send {
+) -> impl futures::Stream<Item = Result<GraphChunk, grpcio::Error>> + Send {
     // A whole number of chunks per block, so every chunk but the file's last is full.
     let block_size = chunk_size * (READ_BLOCK / chunk_size).max(1);
     let blocks = stream::try_unfold(Some((file, None::<FileState>, 0u64)), move |state| {
@@ -448,13 +492,7 @@ fn file_chunks(
             Ok(Some((block, next)))
         }
     });
-    blocks
-        .map_ok(move |block| {
-            let pieces: Vec<Result<Vec<u8>, grpcio::Error>> =
-                block.chunks(chunk_size).map(|c| Ok(c.to_vec())).collect();
-            stream::iter(pieces)
-        })
-        .try_flatten()
+    blocks.map_ok(move |block| stream::iter(pieces(block.into(), chunk_size).map(Ok))).try_flatten()
 }
 
 /// Reads until `len` bytes or the end of the file, whichever comes first.

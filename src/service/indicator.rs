@@ -8,15 +8,13 @@
 use std::sync::Arc;
 
 use grpcio::{RpcContext, RpcStatus, RpcStatusCode, UnarySink};
-use protobuf::Message;
 
+use super::wire::MacdRows;
 use super::{check_lengths, parse_range, status};
 use crate::domain::analysis::Analysis;
 use crate::domain::plural;
-use crate::domain::{placeholder, IndicatorRow};
 use crate::metrics::Metrics;
-use crate::protocol::indicator::{MACDData, MACDReply, MACDRequest};
-use crate::protocol::indicator_grpc::Indicator;
+use crate::protocol::indicator::MACDRequest;
 
 #[derive(Clone)]
 pub struct IndicatorService {
@@ -35,23 +33,21 @@ impl IndicatorService {
     pub fn data(analysis: Arc<Analysis>, metrics: Arc<Metrics>) -> Self {
         IndicatorService { analysis: Some(analysis), metrics }
     }
-}
 
-impl Indicator for IndicatorService {
-    fn get_macd(&mut self, ctx: RpcContext, request: MACDRequest, sink: UnarySink<MACDReply>) {
+    /// Answers one call. The reply is a plan of rows whose bytes are written when gRPC sends it
+    /// (see [`super::wire`]).
+    pub fn get_macd(&self, ctx: RpcContext, request: MACDRequest, sink: UnarySink<MacdRows>) {
         let rows = match &self.analysis {
-            None => {
-                check_lengths(&request.start_date, &request.end_date).map(|()| placeholder::rows(&request.start_date))
-            }
+            None => check_lengths(&request.start_date, &request.end_date)
+                .map(|()| MacdRows::placeholder(request.start_date)),
             Some(analysis) => data_rows(analysis, &request),
         };
         let mut record = self.metrics.call("GetMACD", ctx.peer());
         ctx.spawn(async move {
             let (sent, code) = match rows {
                 Ok(rows) => {
-                    let reply = to_reply(rows);
-                    record.sent(reply.compute_size() as usize);
-                    (sink.success(reply).await, RpcStatusCode::OK)
+                    record.sent(rows.len());
+                    (sink.success(rows).await, RpcStatusCode::OK)
                 }
                 Err(status) => {
                     log::debug!("GetMACD refused: {}", status.message());
@@ -74,38 +70,18 @@ impl Indicator for IndicatorService {
 /// reply under gRPC's default 4 MiB message limit, which clients enforce on what they receive.
 pub const MAX_REPLY_ROWS: usize = 100_000;
 
-fn data_rows(analysis: &Analysis, request: &MACDRequest) -> Result<Vec<IndicatorRow>, RpcStatus> {
+fn data_rows(analysis: &Arc<Analysis>, request: &MACDRequest) -> Result<MacdRows, RpcStatus> {
     let range = parse_range(&request.start_date, &request.end_date)?;
     // Counted before anything is built, so an oversized range costs a binary search.
-    let count = analysis.row_count(range);
-    if count > MAX_REPLY_ROWS {
+    let indices = analysis.value_range(range);
+    if indices.len() > MAX_REPLY_ROWS {
         return Err(status(
             RpcStatusCode::OUT_OF_RANGE,
             format!(
                 "{range} holds {}, more than the {MAX_REPLY_ROWS} one reply can carry; ask for a shorter range",
-                plural(count, "row")
+                plural(indices.len(), "row")
             ),
         ));
     }
-    Ok(analysis.rows(range))
-}
-
-/// The wire form of the rows. `as f32` rounds to nearest, as Python's protobuf does when a float
-/// is assigned to a `float` field.
-pub fn to_reply(rows: Vec<IndicatorRow>) -> MACDReply {
-    let mut reply = MACDReply::new();
-    reply.macd = rows
-        .into_iter()
-        .map(|row| {
-            let mut data = MACDData::new();
-            data.date = row.date;
-            data.open = row.open as f32;
-            data.close = row.close as f32;
-            data.high = row.high as f32;
-            data.low = row.low as f32;
-            data.macd = row.macd as f32;
-            data
-        })
-        .collect();
-    reply
+    Ok(MacdRows::bars(Arc::clone(analysis), indices))
 }

@@ -8,8 +8,10 @@
 //! (`--data`) answers with real bars, MACD and charts. Every request's dates are checked for
 //! length before anything else, and in data mode parsed, by both methods alike.
 
+mod cache;
 pub mod graph;
 pub mod indicator;
+pub mod wire;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -18,7 +20,7 @@ use std::pin::Pin;
 use std::task::Poll;
 
 use futures::{future, Sink};
-use grpcio::{RpcStatus, RpcStatusCode, ServerStreamingSink, WriteFlags};
+use grpcio::{RpcStatus, RpcStatusCode, ServerStreamingSink, ServiceBuilder, WriteFlags};
 
 use crate::blocking::BlockingPool;
 use crate::config::{Config, DEFAULT_GRAPH_FILE};
@@ -93,10 +95,21 @@ impl Services {
         Ok(Services { indicator, graph: GraphService::new(source, config.chunk_size, pool, m()) })
     }
 
-    /// The grpcio services, for registration with a server.
+    /// The grpcio services, for registration with a server. They are registered by hand rather
+    /// than with the generated `create_indicator` functions, because their replies are the
+    /// hand-encoded ones of [`wire`].
     pub fn into_grpc(self) -> Vec<grpcio::Service> {
-        use crate::protocol::{indicator_graph_grpc, indicator_grpc};
-        vec![indicator_grpc::create_indicator(self.indicator), indicator_graph_grpc::create_indicator_graph(self.graph)]
+        let Services { indicator, graph } = self;
+        vec![
+            ServiceBuilder::new()
+                .add_unary_handler(&wire::GET_MACD, move |ctx, request, sink| indicator.get_macd(ctx, request, sink))
+                .build(),
+            ServiceBuilder::new()
+                .add_server_streaming_handler(&wire::GET_MACD_GRAPH, move |ctx, request, sink| {
+                    graph.get_macd_graph(ctx, request, sink)
+                })
+                .build(),
+        ]
     }
 }
 
