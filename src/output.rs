@@ -110,7 +110,9 @@ impl OutputFile {
 
     pub fn write_all(&mut self, bytes: &[u8]) -> io::Result<()> {
         match &mut self.sink {
-            Sink::Replace(partial) => partial.file.as_mut().expect("not yet committed").write_all(bytes),
+            // Through the plain file: tempfile's own writer would add the hidden file's path to
+            // the error, and the user's message names the destination instead.
+            Sink::Replace(partial) => partial.file.as_mut().expect("not yet committed").as_file_mut().write_all(bytes),
             Sink::Direct(out) => out.write_all(bytes),
         }
     }

@@ -581,6 +581,8 @@ fn a_full_disk_fails_the_download_clearly_and_keeps_the_earlier_file() {
     assert!(stderr.starts_with("idc_graph_client: cannot write "), "{stderr}");
     assert!(stderr.contains("No space left on device"), "{stderr}");
     assert!(stderr.contains("was left as it was"), "{stderr}");
+    // The message names the user's file, not the hidden temporary file the bytes went to.
+    assert!(!stderr.contains(".part"), "{stderr}");
     assert!(after == earlier, "the earlier output changed");
     assert_eq!(listing, "received.png\n", "no partial file is left");
 }
