@@ -19,6 +19,7 @@ import datetime
 import os
 import random
 import shlex
+import signal
 import statistics
 import subprocess
 import sys
@@ -577,7 +578,8 @@ class Bench:
 
 METHOD = """## How
 
-- Servers: each on 127.0.0.1, port 0, default threads (idc with `--metrics-addr 127.0.0.1:0` and
+- Servers: each on 127.0.0.1, port 0 (through `setpriv --pdeathsig TERM`, so that none outlives the
+  tool), default threads (idc with `--metrics-addr 127.0.0.1:0` and
   `RUST_LOG=info,idc::rpc=warn`: no line per call, as the peers write none; the Python servers with
   grpcio's `ThreadPoolExecutor(max_workers=10)`, as the article's). Started anew for every chunk size
   and graph file.
@@ -720,6 +722,9 @@ def main(argv):
         os.path.join(BENCH_DIR, "BENCHMARKS-smoke.md") if args.smoke else os.path.join(ROOT, "BENCHMARKS.md")
     )
     began = time.monotonic()
+    # SIGTERM and SIGHUP end the run as Ctrl-C does: through the `finally` that stops the servers.
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, lambda signum, frame: sys.exit(128 + signum))
     for folder in (WORK, LOGS, DATA):
         os.makedirs(folder, exist_ok=True)
     try:
