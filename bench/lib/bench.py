@@ -102,6 +102,7 @@ class Bench:
         self.results = {}
         self.server_count = 0
         self.began = time.monotonic()
+        self.load_before = report.load_average()
         # Load runs in which a peer failed calls (the run goes on; idc may fail none).
         self.not_ok = []
 
@@ -396,7 +397,9 @@ class Bench:
         )
         out.append("")
         out.append("- Command: `%s`" % " ".join(shlex.quote(a) for a in ["bench/run"] + argv))
-        out.append("- Machine: %s" % report.machine())
+        out.append("- Machine: %s; 1-minute load average %s when the measurements began (after the builds) and "
+                   "%s at the end (this run's own load included)"
+                   % (report.machine(), fmt(self.load_before), fmt(report.load_average())))
         for name, version in report.versions(ROOT, TONIC_DIR):
             out.append("- %s: %s" % (name, version))
         out.append("")

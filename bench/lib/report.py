@@ -30,6 +30,12 @@ def machine():
     return "%s, %d cores, %s, Linux %s (%s)" % (model, os.cpu_count(), memory, platform.release(), platform.machine())
 
 
+def load_average():
+    """The 1-minute load average: how busy the shared machine was besides the run."""
+    with open("/proc/loadavg") as f:
+        return float(f.read().split()[0])
+
+
 def _lock_version(lock_path, crate):
     try:
         with open(lock_path) as f:
@@ -54,8 +60,10 @@ def versions(root, tonic_dir):
         ("idc", "%s (commit %s%s)" % (
             _lock_version(lock, "idc") or "?",
             _out(["git", "rev-parse", "--short", "HEAD"], cwd=root) or "?",
-            ", with uncommitted changes" if _out(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root)
-            else "",
+            # Only what idc_server is built from: other work in the tree does not change the numbers.
+            ", with uncommitted changes to the server" if _out(
+                ["git", "status", "--porcelain", "--", "src", "bin", "build.rs", "Cargo.toml", "Cargo.lock", "protos"],
+                cwd=root) else "",
         )),
         ("rustc", _out(["rustc", "--version"]) or "?"),
         ("grpcio crate (idc)", "%s, grpcio-sys %s: gRPC C-core %s" % (
