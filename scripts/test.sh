@@ -7,6 +7,9 @@ source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 idc_install_test_requirements
 idc_build_go_client
 cd "$IDC_ROOT"
+# nginx for tests/scale_out.rs (Debian's package; as root it is installed, otherwise the
+# apt-get command is printed and this stops, since that test never skips).
+"$IDC_ROOT/scripts/install_nginx.sh"
 # Release, like scripts/serve.sh: the two commands share one build of gRPC C-core and BoringSSL.
 # --no-fail-fast: one failing test binary does not hide the results of the others.
 exec cargo test --release --locked --no-fail-fast "$@"
