@@ -32,9 +32,9 @@ followed by the request message with END_STREAM, so that the handler may run
 before the reset); then, if the connection is still open, one health check on
 it. It prints one JSON object: pairs sent, seconds, whether and after how
 many pairs a GOAWAY came (its error code, last stream id and debug text),
-whether the connection was closed, the frames the server sent on the streams
-already reset (by type), and the health check's result on the flooded
-connection.
+whether the connection was closed, the server's SETTINGS, the frames it sent
+on the streams already reset (by type), and the health check's result on the
+flooded connection (which waits until the server has worked off the flood).
 
 Every socket operation has a deadline, so no case can hang the caller.
 """
@@ -453,7 +453,6 @@ def flood(target, timeout, pairs, with_request):
         "closed_after_pairs": None,
         "protocol_error": None,
         "window_waits": 0,
-        "server_initial_window": None,
         "server_settings": None,
     }
 
@@ -485,9 +484,6 @@ def flood(target, timeout, pairs, with_request):
                         report["server_settings"] = {
                             setting_name(code): change.new_value for code, change in event.changed_settings.items()
                         }
-                    window = event.changed_settings.get(h2.settings.SettingCodes.INITIAL_WINDOW_SIZE)
-                    if window is not None:
-                        report["server_initial_window"] = window.new_value
 
     # The server's SETTINGS first (its windows and limits), so that h2 knows them.
     settings_by = time.monotonic() + 2.0
