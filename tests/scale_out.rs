@@ -342,6 +342,7 @@ fn calls_through_nginx_are_spread_over_both_replicas() {
         call(&client).unwrap_or_else(|e| panic!("call {i} through nginx failed: {e}\n{}", nginx.logs()));
     }
     let counts = settled_counts([&replicas[0], &replicas[1]], "GetMACD", 40);
+    eprintln!("GetMACD calls per replica: {counts:?}");
     // Round robin gives 20 each; at least a quarter each is what "spread" has to mean.
     assert!(counts.iter().all(|&n| n >= 10), "calls per replica: {counts:?}\n{}", nginx.logs());
 }
@@ -529,7 +530,7 @@ fn sigterm_alone_takes_a_replica_out_and_fails_only_calls_of_the_instant_it_stop
     );
     // Seen: none in most runs, one or two in others: CANCELLED (the replica refusing a call that
     // came as it stopped) or UNAVAILABLE (nginx, through the recipe's error_page).
-    eprintln!("calls failed as the replica stopped: {failures}");
+    eprintln!("calls failed as the replica stopped: {failures}, of {}", calls.ok.len() + calls.failed.len());
     assert!(
         calls.failed.iter().all(|(at, _)| window.contains(at)),
         "a call failed outside the instant the replica stopped: {failures}\n{}",
@@ -622,4 +623,34 @@ fn with_no_replica_left_a_call_gets_unavailable_from_nginx() {
         }
         other => panic!("{other:?}\n{}", nginx.logs()),
     }
+}
+
+/// The directives of an nginx configuration: comments, blank lines and indentation left out.
+fn directives(config: &str) -> Vec<String> {
+    config
+        .lines()
+        .map(|line| line.split('#').next().unwrap().split_whitespace().collect::<Vec<_>>().join(" "))
+        .filter(|line| !line.is_empty())
+        .collect()
+}
+
+#[test]
+fn the_readme_shows_the_tested_recipe() {
+    // The README shows the recipe with its comments cut short and example addresses: the same
+    // directives, in the same order, as the file the other tests run.
+    let readme = std::fs::read_to_string(common::repo_root().join("README.md")).unwrap();
+    let (_, section) =
+        readme.split_once("\n## Scale-out: several replicas behind nginx\n").expect("the README's scale-out section");
+    let section = section.split("\n## ").next().unwrap();
+    let (_, block) = section.split_once("```nginx\n").expect("an nginx block in the scale-out section");
+    let (block, _) = block.split_once("```").unwrap();
+    let template = TEMPLATE
+        .replace("@LISTEN@", "0.0.0.0:50051")
+        .replace("@REPLICA_1@", "10.0.0.11:50051")
+        .replace("@REPLICA_2@", "10.0.0.12:50051");
+    assert_eq!(
+        directives(block),
+        directives(&template),
+        "README.md's recipe differs from tests/nginx/idc.conf.template"
+    );
 }
