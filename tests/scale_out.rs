@@ -3,9 +3,11 @@
 //!
 //! What it shows: nginx spreads the calls of one client connection over both replicas; the bytes
 //! that come through it are the replicas' bytes (a 3 MiB graph stream, a GetMACD reply); a
-//! replica that is killed, or drained with SIGTERM, is taken out of rotation without a failed call
-//! reaching the client; and a graph stream cut midway is not retried by nginx, but fails at the
-//! client with INTERNAL, as the recipe says.
+//! replica that is killed is taken out of rotation without a failed call reaching the client; one
+//! marked `down` with a reload, then drained, fails no call either, while SIGTERM alone fails
+//! calls only in the instant the replica stops; a graph stream cut midway is not retried by nginx
+//! but fails at the client with INTERNAL; with no replica left nginx answers UNAVAILABLE; and the
+//! README shows this very recipe.
 //!
 //! nginx is a real dependency here: when it is missing the tests fail, saying how to install it
 //! (`scripts/install_nginx.sh`, which `scripts/test.sh` runs). Each nginx runs in the foreground
@@ -188,6 +190,7 @@ impl Nginx {
             self.error_log().matches("exited with code").count() > exited_before
         });
     }
+
     /// Waits (bounded) for nginx's pid file, which it writes once its port is bound, and for the
     /// port to accept; `Err(logs)` when nginx exited first.
     fn wait_until_listening(&mut self) -> Result<(), String> {
@@ -228,14 +231,21 @@ impl Nginx {
 }
 
 impl Drop for Nginx {
-    /// SIGTERM to nginx's master (through `timeout`, which passes it on), bounded; then SIGKILL.
+    /// SIGTERM to nginx's master (through `timeout`, which passes it on), bounded; then SIGKILL
+    /// to the master as well as to `timeout`, which would leave it running.
     fn drop(&mut self) {
         let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
         let deadline = Instant::now() + Duration::from_secs(10);
         while self.child.try_wait().ok().flatten().is_none() && Instant::now() < deadline {
             thread::sleep(Duration::from_millis(20));
         }
-        let _ = self.child.kill();
+        if self.child.try_wait().ok().flatten().is_none() {
+            let master = self.read("nginx.pid");
+            if !master.trim().is_empty() {
+                let _ = Command::new("kill").args(["-KILL", master.trim()]).status();
+            }
+            let _ = self.child.kill();
+        }
         let _ = self.child.wait();
     }
 }
