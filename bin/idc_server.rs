@@ -150,6 +150,12 @@ struct Args {
     #[arg(long, default_value_t = config::DEFAULT_MAX_RECEIVE_MESSAGE, value_parser = clap::value_parser!(u32).range(64..=4_194_304).map(|v| v as usize))]
     max_receive_message: usize,
 
+    /// MiB of memory gRPC may use for connections and requests, 0 (no limit) to 1048576; past it,
+    /// gRPC shrinks its buffers and then resets the streams holding the most (a client sending a
+    /// request far larger than --max-receive-message, for one).
+    #[arg(long, default_value_t = config::DEFAULT_MEMORY_QUOTA_MIB, value_parser = clap::value_parser!(u32).range(0..=1_048_576).map(|v| v as usize))]
+    memory_quota_mib: usize,
+
     /// Concurrent calls one connection may have open, 1 to 1000000.
     #[arg(long, default_value_t = config::DEFAULT_MAX_CONCURRENT_STREAMS, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     max_concurrent_streams: u32,
@@ -206,6 +212,7 @@ impl Args {
             }),
             auth_token_file: self.auth_token_file.clone(),
             max_receive_message: self.max_receive_message,
+            memory_quota_mib: self.memory_quota_mib,
             max_concurrent_streams: self.max_concurrent_streams,
             keepalive_time: Duration::from_secs_f64(self.keepalive_time),
             keepalive_timeout: Duration::from_secs_f64(self.keepalive_timeout),
@@ -311,7 +318,7 @@ fn describe(config: &Config) -> String {
         "host {} port {} reuse-port {} data {data} csv-delimiter {} instrument {} convention {} macd {},{},{} \
          chart-size {} graph-file {} chunk-size {} completion-queues {} blocking-threads {} max-blocking-queue {} \
          drain-delay {} grace-period {} metrics-addr {} tls {tls} auth-token-file {} max-receive-message {} \
-         max-concurrent-streams {} keepalive-time {} keepalive-timeout {}",
+         max-concurrent-streams {} memory-quota {} keepalive-time {} keepalive-timeout {}",
         config.host,
         config.port,
         config.reuse_port,
@@ -333,6 +340,10 @@ fn describe(config: &Config) -> String {
         path(&config.auth_token_file),
         config.max_receive_message,
         config.max_concurrent_streams,
+        match config.memory_quota_mib {
+            0 => "off".to_string(),
+            mib => format!("{mib} MiB"),
+        },
         server::seconds(config.keepalive_time),
         server::seconds(config.keepalive_timeout),
     )

@@ -34,7 +34,7 @@ use std::time::Duration;
 use futures::channel::oneshot;
 use futures::executor::block_on;
 use futures::future::{self, Either};
-use grpcio::{ChannelBuilder, EnvBuilder, Environment, ServerBuilder, ServerCredentials};
+use grpcio::{ChannelBuilder, EnvBuilder, Environment, ResourceQuota, ServerBuilder, ServerCredentials};
 
 use crate::auth::{AuthChecker, Token, TokenError};
 use crate::config::{Config, ConfigError};
@@ -97,15 +97,19 @@ pub fn start(config: &Config) -> Result<RunningServer, StartError> {
     listen::check_available(&config.host, config.port, config.reuse_port)?;
 
     let env = Arc::new(EnvBuilder::new().cq_count(config.completion_queues).name_prefix("idc-cq").build());
-    let channel_args = ChannelBuilder::new(Arc::clone(&env))
+    let mut channel_args = ChannelBuilder::new(Arc::clone(&env))
         // C-core sets SO_REUSEPORT unless told not to; then a second server on the same port
         // starts without complaint and the kernel splits the clients between the two.
         .reuse_port(config.reuse_port)
         .max_receive_message_len(clamp_i32(config.max_receive_message))
         .max_concurrent_stream(clamp_i32(config.max_concurrent_streams as usize))
         .keepalive_time(config.keepalive_time)
-        .keepalive_timeout(config.keepalive_timeout)
-        .build_args();
+        .keepalive_timeout(config.keepalive_timeout);
+    if config.memory_quota_mib > 0 {
+        let quota = ResourceQuota::new(Some("idc")).resize_memory(config.memory_quota_mib << 20);
+        channel_args = channel_args.set_resource_quota(quota);
+    }
+    let channel_args = channel_args.build_args();
     let mut builder = ServerBuilder::new(Arc::clone(&env)).channel_args(channel_args);
     let mut all = services.into_grpc();
     all.push(health_grpc::create_health(HealthService::new(health.clone(), Arc::clone(&metrics))));

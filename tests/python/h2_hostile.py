@@ -65,10 +65,10 @@ GET_MACD_GRAPH = "/idc.IndicatorGraph/GetMACDGraph"
 HEALTH_CHECK = "/grpc.health.v1.Health/Check"
 
 # What the huge-prefix streaming case offers to send: far past the server's 64 KiB receive limit,
-# past the 4 MiB stream window C-core grants up front, and past a modest memory quota, so that
-# what the server lets through shows whether it stops the message or buffers what its prefix
-# promises.
-STREAMED_BYTES = 64 << 20
+# past the 4 MiB stream window C-core grants up front, and four times past idc_server's default
+# 64 MiB memory quota, so that what the server holds shows whether the quota stops the message or
+# the server buffers what its prefix promises.
+STREAMED_BYTES = 256 << 20
 
 FRAME_TYPES = {0: "DATA", 1: "HEADERS", 3: "RST_STREAM", 8: "WINDOW_UPDATE"}
 
