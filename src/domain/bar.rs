@@ -189,7 +189,7 @@ pub fn parse_csv_with(source_name: &str, bytes: &[u8], delimiter: Delimiter) -> 
         Some(separator) => {
             let mut records = Records::new(bytes, separator);
             let (line, header) =
-                records.next_record().map_err(|(line, p)| fail(line, p))?.ok_or_else(|| fail(1, Problem::Empty))?;
+                records.next_header().map_err(|(line, p)| fail(line, p))?.ok_or_else(|| fail(1, Problem::Empty))?;
             let columns = Columns::parse(&header, separator).map_err(|problem| {
                 let delimiters = format!("with {} as the delimiter", delimiter.shown());
                 fail(line, Problem::Header { problem: Box::new(problem), delimiters })
@@ -200,13 +200,24 @@ pub fn parse_csv_with(source_name: &str, bytes: &[u8], delimiter: Delimiter) -> 
     };
 
     let mut bars = Vec::new();
-    let mut first_seen: HashMap<Date, usize> = HashMap::new();
-    while let Some((number, record)) = records.next_record().map_err(|(line, p)| fail(line, p))? {
+    // Duplicate dates: while the rows come in ascending order, as files usually have them, a new
+    // date after the last one cannot repeat an earlier one, and costs one comparison. At the
+    // first row out of order, every line so far goes into a map, which then checks each row.
+    let mut lines: Vec<usize> = Vec::new();
+    let mut first_seen: Option<HashMap<Date, usize>> = None;
+    let mut record = csv::StringRecord::new();
+    while let Some(number) = records.next_record(&mut record).map_err(|(line, p)| fail(line, p))? {
         let bar = columns.parse_row(&record).map_err(|problem| fail(number, problem))?;
-        if let Some(&first_line) = first_seen.get(&bar.date) {
-            return Err(fail(number, Problem::DuplicateDate { date: bar.date, first_line }));
+        let ascending = first_seen.is_none() && bars.last().is_none_or(|last: &Bar| last.date < bar.date);
+        if !ascending {
+            let seen = first_seen.get_or_insert_with(|| bars.iter().map(|b| b.date).zip(lines.drain(..)).collect());
+            if let Some(&first_line) = seen.get(&bar.date) {
+                return Err(fail(number, Problem::DuplicateDate { date: bar.date, first_line }));
+            }
+            seen.insert(bar.date, number);
+        } else {
+            lines.push(number);
         }
-        first_seen.insert(bar.date, number);
         bars.push(bar);
     }
     if bars.is_empty() {
@@ -224,7 +235,7 @@ fn detect(bytes: &[u8]) -> Result<(Records<'_>, usize, Columns), (usize, Problem
     for delimiter in Delimiter::DETECTED {
         let separator = delimiter.byte().expect("a detected delimiter is a byte");
         let mut records = Records::new(bytes, separator);
-        let (line, header) = records.next_record()?.ok_or((1, Problem::Empty))?;
+        let (line, header) = records.next_header()?.ok_or((1, Problem::Empty))?;
         match Columns::parse(&header, separator) {
             Ok(columns) => return Ok((records, line, columns)),
             Err(problem) => {
@@ -274,12 +285,18 @@ impl<'a> Records<'a> {
         self.breaks + 1
     }
 
-    /// The next record that is not blank, with the line it starts on.
-    fn next_record(&mut self) -> Result<Option<(usize, csv::StringRecord)>, (usize, Problem)> {
+    /// The first record that is not blank, with the line it starts on.
+    fn next_header(&mut self) -> Result<Option<(usize, csv::StringRecord)>, (usize, Problem)> {
         let mut record = csv::StringRecord::new();
+        Ok(self.next_record(&mut record)?.map(|line| (line, record)))
+    }
+
+    /// Reads the next record that is not blank into `record` (reused, so that a million rows do
+    /// not cost a million allocations), and returns the line it starts on.
+    fn next_record(&mut self, record: &mut csv::StringRecord) -> Result<Option<usize>, (usize, Problem)> {
         loop {
             let offset = self.reader.position().byte() as usize;
-            match self.reader.read_record(&mut record) {
+            match self.reader.read_record(record) {
                 Ok(false) => return Ok(None),
                 Ok(true) => {}
                 Err(e) => {
@@ -292,7 +309,7 @@ impl<'a> Records<'a> {
             let blank = (record.len() == 1 || self.separator == b'\t') && record.iter().all(|f| f.trim().is_empty());
             if !blank {
                 let offset = record.position().map_or(offset, |p| p.byte() as usize);
-                return Ok(Some((self.line_from(offset), record)));
+                return Ok(Some(self.line_from(offset)));
             }
         }
     }
@@ -624,6 +641,18 @@ mod tests {
         assert_eq!(line, 4);
         assert!(matches!(p, Problem::DuplicateDate { first_line: 2, .. }));
         assert_eq!(msg, "bars.csv:4: date 2020-01-02 appears again (first on line 2)");
+        // Ascending rows until the repeat (the fast path), then a row out of order after which
+        // the map takes over: the first repeat in file order is reported either way.
+        let (line, p, _) = problem(
+            "date,open,high,low,close\n2020-01-02,1,2,1,1\n2020-01-03,1,2,1,1\n2020-01-03,1,2,1,1\n2020-01-02,1,2,1,1\n",
+        );
+        assert_eq!(line, 4);
+        assert!(matches!(p, Problem::DuplicateDate { first_line: 3, .. }));
+        let (line, p, _) = problem(
+            "date,open,high,low,close\n2020-01-05,1,2,1,1\n2020-01-01,1,2,1,1\n2020-01-09,1,2,1,1\n2020-01-01,1,2,1,1\n",
+        );
+        assert_eq!(line, 5);
+        assert!(matches!(p, Problem::DuplicateDate { first_line: 3, .. }));
     }
 
     #[test]
