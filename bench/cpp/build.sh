@@ -24,37 +24,14 @@ mkdir -p "$(dirname "$1")" "$gen"
 out="$(cd "$(dirname "$1")" && pwd)/$(basename "$1")"
 
 # Each check: a test, then the Debian package that satisfies it.
-missing_packages() {
-    local -a checks=(
-        "command -v g++" g++
-        "command -v pkg-config" pkg-config
-        "command -v protoc" protobuf-compiler
-        "command -v grpc_cpp_plugin" protobuf-compiler-grpc
-        "pkg-config --exists grpc++ protobuf" libgrpc++-dev
-    )
-    local i
-    for ((i = 0; i < ${#checks[@]}; i += 2)); do
-        ${checks[i]} >/dev/null 2>&1 || echo "${checks[i + 1]}"
-    done
-}
-
-packages=$(missing_packages | tr '\n' ' ')
-if [[ -n $packages ]]; then
-    if [[ $(id -u) -eq 0 ]]; then
-        apt-get update -qq >&2
-        # shellcheck disable=SC2086  # one word per package
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $packages >&2
-        packages=$(missing_packages | tr '\n' ' ')
-        if [[ -n $packages ]]; then
-            echo "$0: still missing after apt-get install: $packages" >&2
-            exit 1
-        fi
-    else
-        echo "$0: missing Debian packages; install them with:" >&2
-        echo "  apt-get update && apt-get install -y --no-install-recommends ${packages% }" >&2
-        exit 1
-    fi
-fi
+# shellcheck source=../../scripts/debian_packages.sh
+source "$here/../../scripts/debian_packages.sh"
+idc_require_debian_packages \
+    "command -v g++" g++ \
+    "command -v pkg-config" pkg-config \
+    "command -v protoc" protobuf-compiler \
+    "command -v grpc_cpp_plugin" protobuf-compiler-grpc \
+    "pkg-config --exists grpc++ protobuf" libgrpc++-dev
 
 # One build at a time (benchmarks and tests may call this concurrently).
 if command -v flock >/dev/null; then
