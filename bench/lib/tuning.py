@@ -33,16 +33,17 @@ CHUNK_SIZES = (1 * KIB, 4 * KIB, 16 * KIB, 64 * KIB, 256 * KIB, 1 * MIB)
 QUIET_LOG = "info,idc::rpc=warn"
 
 # Knobs that idc_server cannot switch yet: (name, what it is, words whose appearance in
-# `idc_server --help` means a switch was added and this table is out of date).
+# `idc_server --help` or in an `IDC_...` environment variable named in src/ means a switch was
+# added and this table is out of date).
 UNSWITCHABLE = (
     ("`enhance_batch` / `WriteFlags::buffer_hint`",
      "GetMACDGraph always calls `enhance_batch(true)` (src/service/graph.rs) and GetMACD sends "
      "with default write flags",
-     ("enhance", "batch", "buffer-hint", "buffer_hint")),
+     ("enhance", "buffer-hint", "buffer_hint")),
     ("C-core channel arguments: HTTP/2 write buffer size, BDP probe, max frame size",
      "idc_server sets none of `grpc.http2.write_buffer_size`, `grpc.http2.bdp_probe`, "
      "`grpc.http2.max_frame_size`, so C-core 1.56's defaults apply",
-     ("write-buffer", "bdp", "frame-size", "http2")),
+     ("write-buffer", "write_buffer", "bdp", "frame-size", "frame_size")),
 )  # fmt: skip
 
 
@@ -101,7 +102,7 @@ def help_defaults(idc):
     # Options are blocks that start with a line `  -x, --flag` or `      --flag`.
     for block in re.split(r"\n(?=\s{2,}(?:-\w, )?--)", text):
         flag = re.match(r"\s*(?:-\w, )?--([\w-]+)", block)
-        default = re.search(r"\[default: ([^\]]*)\]", block)
+        default = re.search(r"\[default: (.*)\]\s*$", block, re.M)
         if flag and default:
             defaults[flag.group(1)] = default.group(1)
     return defaults, text
@@ -178,11 +179,22 @@ def measure(bench, idc, parity_request, graphs):
     results = {"knobs": [], "unswitchable": []}
     for knob in knobs(defaults, bench.s.smoke):
         results["knobs"].append((knob, measure_knob(bench, knob, graphs[knob.file_size], parity_request)))
-    lower = help_text.lower()
+    switches = help_text.lower() + "\n" + "\n".join(env_switches())
     for name, what, words in UNSWITCHABLE:
-        seen = [w for w in words if w in lower]
+        seen = [w for w in words if w in switches]
         results["unswitchable"].append((name, what, seen))
     return results
+
+
+def env_switches():
+    """The `IDC_...` environment variable names that idc's sources mention (lowercase)."""
+    names = set()
+    for folder, _, files in os.walk(os.path.join(calls.ROOT, "src")):
+        for name in files:
+            if name.endswith(".rs"):
+                with open(os.path.join(folder, name), encoding="utf-8", errors="replace") as f:
+                    names.update(m.lower() for m in re.findall(r'"(IDC_[A-Z0-9_]+)"', f.read()))
+    return sorted(names)
 
 
 def measure_knob(bench, knob, graph, parity_request):
@@ -282,8 +294,8 @@ def markdown(results):
                              latency_vs, fmt(m.rss_kib / 1024)])
         sentences.append(knob_sentence(knob, runs))
     for name, what, seen in results["unswitchable"]:
-        why = ("not measured: `idc_server --help` now mentions %s; add its settings to `knobs()` in "
-               "bench/lib/tuning.py" % ", ".join("`%s`" % w for w in seen)) if seen else (
+        why = ("not measured: `idc_server --help` or an `IDC_` environment variable in src/ now mentions %s; "
+               "add its settings to `knobs()` in bench/lib/tuning.py" % ", ".join("`%s`" % w for w in seen)) if seen else (
             "not measured: idc_server has no flag or environment variable for it (%s)" % what)
         rows.append([name, "—", "—", "—", why, "—", "—", "—", "—"])
         sentences.append("**%s**: %s." % (name, why))
