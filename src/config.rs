@@ -41,6 +41,11 @@ pub const GRAPH_FILE_CACHE_MAX: u64 = 16 * 1024 * 1024;
 pub const CHART_CACHE_CHARTS: usize = 64;
 /// The most PNG bytes the chart cache holds.
 pub const CHART_CACHE_BYTES: usize = 64 * 1024 * 1024;
+/// Data mode encodes every row's reply bytes once at start-up when they take at most this much
+/// (about 39 bytes a row: 16 MiB holds 430,000 rows), so a `GetMACD` reply is one copy; a longer
+/// history is encoded call by call instead (about 18 ns a row), so that its memory stays that of
+/// the bars and their MACD.
+pub const PREBUILT_ROWS_BUDGET: usize = 16 * 1024 * 1024;
 /// The delimiter of a `--data` CSV: detected from its header (`,`, `;` or tab).
 pub const DEFAULT_CSV_DELIMITER: Delimiter = Delimiter::Auto;
 /// The reference's graph file, streamed in parity mode when no graph file is given.

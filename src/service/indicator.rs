@@ -9,8 +9,9 @@ use std::sync::Arc;
 
 use grpcio::{RpcContext, RpcStatus, RpcStatusCode, UnarySink};
 
-use super::wire::MacdRows;
+use super::wire::{EncodedRows, MacdRows};
 use super::{check_lengths, parse_range, status};
+use crate::config::PREBUILT_ROWS_BUDGET;
 use crate::domain::analysis::Analysis;
 use crate::domain::plural;
 use crate::metrics::Metrics;
@@ -20,18 +21,21 @@ use crate::protocol::indicator::MACDRequest;
 pub struct IndicatorService {
     /// `None`: parity mode.
     analysis: Option<Arc<Analysis>>,
+    /// Every row's bytes, when they fit [`PREBUILT_ROWS_BUDGET`].
+    prebuilt: Option<Arc<EncodedRows>>,
     metrics: Arc<Metrics>,
 }
 
 impl IndicatorService {
     /// Placeholder rows, byte for byte as the reference sends them.
     pub fn parity(metrics: Arc<Metrics>) -> Self {
-        IndicatorService { analysis: None, metrics }
+        IndicatorService { analysis: None, prebuilt: None, metrics }
     }
 
     /// Real rows from `analysis`.
     pub fn data(analysis: Arc<Analysis>, metrics: Arc<Metrics>) -> Self {
-        IndicatorService { analysis: Some(analysis), metrics }
+        let prebuilt = EncodedRows::build(&analysis, PREBUILT_ROWS_BUDGET).map(Arc::new);
+        IndicatorService { analysis: Some(analysis), prebuilt, metrics }
     }
 
     /// Answers one call. The reply is a plan of rows whose bytes are written when gRPC sends it
@@ -40,7 +44,7 @@ impl IndicatorService {
         let rows = match &self.analysis {
             None => check_lengths(&request.start_date, &request.end_date)
                 .map(|()| MacdRows::placeholder(request.start_date)),
-            Some(analysis) => data_rows(analysis, &request),
+            Some(analysis) => data_rows(analysis, self.prebuilt.as_ref(), &request),
         };
         let mut record = self.metrics.call("GetMACD", ctx.peer());
         ctx.spawn(async move {
@@ -70,7 +74,11 @@ impl IndicatorService {
 /// reply under gRPC's default 4 MiB message limit, which clients enforce on what they receive.
 pub const MAX_REPLY_ROWS: usize = 100_000;
 
-fn data_rows(analysis: &Arc<Analysis>, request: &MACDRequest) -> Result<MacdRows, RpcStatus> {
+fn data_rows(
+    analysis: &Arc<Analysis>,
+    prebuilt: Option<&Arc<EncodedRows>>,
+    request: &MACDRequest,
+) -> Result<MacdRows, RpcStatus> {
     let range = parse_range(&request.start_date, &request.end_date)?;
     // Counted before anything is built, so an oversized range costs a binary search.
     let indices = analysis.value_range(range);
@@ -83,5 +91,8 @@ fn data_rows(analysis: &Arc<Analysis>, request: &MACDRequest) -> Result<MacdRows
             ),
         ));
     }
-    Ok(MacdRows::bars(Arc::clone(analysis), indices))
+    Ok(match prebuilt {
+        Some(table) => MacdRows::prebuilt(Arc::clone(table), indices),
+        None => MacdRows::bars(Arc::clone(analysis), indices),
+    })
 }
