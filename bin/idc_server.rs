@@ -156,6 +156,16 @@ struct Args {
     #[arg(long, default_value_t = config::DEFAULT_MEMORY_QUOTA_MIB, value_parser = clap::value_parser!(u32).range(0..=1_048_576).map(|v| v as usize))]
     memory_quota_mib: usize,
 
+    /// Send each graph chunk as its own write instead of letting gRPC coalesce them (slower; for
+    /// measurement: see BENCHMARKS.md, "Tuning").
+    #[arg(long)]
+    no_write_batching: bool,
+
+    /// A raw gRPC C-core channel argument, NAME=VALUE (repeatable), e.g.
+    /// grpc.http2.write_buffer_size=262144 or grpc.http2.bdp_probe=0; for tuning, applied last.
+    #[arg(long, value_name = "NAME=VALUE")]
+    grpc_arg: Vec<config::GrpcArg>,
+
     /// Concurrent calls one connection may have open, 1 to 1000000.
     #[arg(long, default_value_t = config::DEFAULT_MAX_CONCURRENT_STREAMS, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     max_concurrent_streams: u32,
@@ -213,6 +223,8 @@ impl Args {
             auth_token_file: self.auth_token_file.clone(),
             max_receive_message: self.max_receive_message,
             memory_quota_mib: self.memory_quota_mib,
+            write_batching: !self.no_write_batching,
+            grpc_args: self.grpc_arg.clone(),
             max_concurrent_streams: self.max_concurrent_streams,
             keepalive_time: Duration::from_secs_f64(self.keepalive_time),
             keepalive_timeout: Duration::from_secs_f64(self.keepalive_timeout),
@@ -318,7 +330,8 @@ fn describe(config: &Config) -> String {
         "host {} port {} reuse-port {} data {data} csv-delimiter {} instrument {} convention {} macd {},{},{} \
          chart-size {} graph-file {} chunk-size {} completion-queues {} blocking-threads {} max-blocking-queue {} \
          drain-delay {} grace-period {} metrics-addr {} tls {tls} auth-token-file {} max-receive-message {} \
-         max-concurrent-streams {} memory-quota {} keepalive-time {} keepalive-timeout {}",
+         max-concurrent-streams {} memory-quota {} keepalive-time {} keepalive-timeout {} write-batching {} \
+         grpc-args [{}]",
         config.host,
         config.port,
         config.reuse_port,
@@ -346,5 +359,7 @@ fn describe(config: &Config) -> String {
         },
         server::seconds(config.keepalive_time),
         server::seconds(config.keepalive_timeout),
+        config.write_batching,
+        config.grpc_args.iter().map(ToString::to_string).collect::<Vec<_>>().join(" "),
     )
 }

@@ -191,6 +191,12 @@ pub struct Config {
     pub max_concurrent_streams: u32,
     /// C-core's memory quota in MiB; 0: none.
     pub memory_quota_mib: usize,
+    /// Whether a graph stream asks gRPC to coalesce its messages into fewer writes (grpcio's
+    /// `enhance_batch`); measured in BENCHMARKS.md's tuning section.
+    pub write_batching: bool,
+    /// Raw C-core channel arguments (`grpc.http2.write_buffer_size` and the like), for tuning;
+    /// applied after idc's own, so they win.
+    pub grpc_args: Vec<GrpcArg>,
     pub keepalive_time: Duration,
     pub keepalive_timeout: Duration,
 }
@@ -220,8 +226,47 @@ impl Default for Config {
             max_receive_message: DEFAULT_MAX_RECEIVE_MESSAGE,
             max_concurrent_streams: DEFAULT_MAX_CONCURRENT_STREAMS,
             memory_quota_mib: DEFAULT_MEMORY_QUOTA_MIB,
+            write_batching: true,
+            grpc_args: Vec::new(),
             keepalive_time: DEFAULT_KEEPALIVE_TIME,
             keepalive_timeout: DEFAULT_KEEPALIVE_TIMEOUT,
+        }
+    }
+}
+
+/// One `--grpc-arg NAME=VALUE`: an integer value is passed as one, anything else as a string.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GrpcArg {
+    pub name: String,
+    pub value: GrpcArgValue,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GrpcArgValue {
+    Int(i32),
+    Text(String),
+}
+
+impl std::str::FromStr for GrpcArg {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<GrpcArg, String> {
+        let (name, value) = text
+            .split_once('=')
+            .ok_or_else(|| format!("{text:?} is not NAME=VALUE, as in grpc.http2.write_buffer_size=262144"))?;
+        if !name.starts_with("grpc.") || name.contains('\0') || value.contains('\0') {
+            return Err(format!("{name:?} is not a gRPC channel argument name (they start with \"grpc.\")"));
+        }
+        let value = value.parse().map(GrpcArgValue::Int).unwrap_or_else(|_| GrpcArgValue::Text(value.to_string()));
+        Ok(GrpcArg { name: name.to_string(), value })
+    }
+}
+
+impl std::fmt::Display for GrpcArg {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.value {
+            GrpcArgValue::Int(v) => write!(f, "{}={v}", self.name),
+            GrpcArgValue::Text(v) => write!(f, "{}={v}", self.name),
         }
     }
 }
@@ -318,5 +363,16 @@ mod tests {
         assert!(refused(Config { keepalive_timeout: zero, ..Config::default() }).contains("--keepalive-timeout"));
         let macd = MacdParams { fast: 30, slow: 26, signal: 9 };
         assert!(refused(Config { macd, ..Config::default() }).contains("shorter than the slow"));
+    }
+
+    #[test]
+    fn grpc_args_parse_integers_and_strings_and_refuse_other_names() {
+        let int: GrpcArg = "grpc.http2.bdp_probe=0".parse().unwrap();
+        assert_eq!(int, GrpcArg { name: "grpc.http2.bdp_probe".into(), value: GrpcArgValue::Int(0) });
+        let text: GrpcArg = "grpc.primary_user_agent=idc bench".parse().unwrap();
+        assert_eq!(text.value, GrpcArgValue::Text("idc bench".into()));
+        assert_eq!(text.to_string(), "grpc.primary_user_agent=idc bench");
+        assert!("grpc.http2.bdp_probe".parse::<GrpcArg>().unwrap_err().contains("NAME=VALUE"));
+        assert!("http2.bdp_probe=0".parse::<GrpcArg>().unwrap_err().contains("start with"));
     }
 }

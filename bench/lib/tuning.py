@@ -8,8 +8,9 @@ the difference between those two runs (its spread) says how much the shared mach
 meanwhile. The sentences of the section are generated from the numbers: an effect is called one
 only when it exceeds both MIN_EFFECT and that spread.
 
-A knob that idc_server cannot switch (enhance_batch, C-core channel arguments) gets a placeholder
-row saying why; adding it is one more Knob in `knobs()` once idc_server has a switch for it.
+A knob that idc_server cannot switch would get a placeholder row saying why (UNSWITCHABLE);
+today every knob has a flag: `--no-write-batching` for grpcio's `enhance_batch`, and
+`--grpc-arg NAME=VALUE` for C-core's channel arguments.
 """
 
 import os
@@ -35,16 +36,7 @@ QUIET_LOG = "info,idc::rpc=warn"
 # Knobs that idc_server cannot switch yet: (name, what it is, words whose appearance in
 # `idc_server --help` or in an `IDC_...` environment variable named in src/ means a switch was
 # added and this table is out of date).
-UNSWITCHABLE = (
-    ("`enhance_batch` / `WriteFlags::buffer_hint`",
-     "GetMACDGraph always calls `enhance_batch(true)` (src/service/graph.rs) and GetMACD sends "
-     "with default write flags",
-     ("enhance", "buffer-hint", "buffer_hint")),
-    ("C-core channel arguments: HTTP/2 write buffer size, BDP probe, max frame size",
-     "idc_server sets none of `grpc.http2.write_buffer_size`, `grpc.http2.bdp_probe`, "
-     "`grpc.http2.max_frame_size`, so C-core 1.56's defaults apply",
-     ("write-buffer", "write_buffer", "bdp", "frame-size", "frame_size")),
-)  # fmt: skip
+UNSWITCHABLE = ()  # every knob the issue names has a switch now (flags of idc_server)
 
 
 def size_name(n):
@@ -139,6 +131,14 @@ def knobs(defaults, smoke):
         Knob("Memory quota", "`--memory-quota-mib`", Setting("%d MiB (default)" % quota),
              [Setting("0 (no quota)", ["--memory-quota-mib", "0"])],
              [Load("unary", 64, 16), Load("stream", 16, 1)], MIB, article_chunk),
+        Knob("Write batching (grpcio `enhance_batch`)", "`--no-write-batching`", Setting("on (default)"),
+             [Setting("off", ["--no-write-batching"])],
+             [Load("stream", 1, 1), Load("stream", 16, 1)], MIB, article_chunk),
+        Knob("C-core channel arguments", "`--grpc-arg NAME=VALUE`", Setting("C-core's defaults"),
+             [Setting("`grpc.http2.write_buffer_size=1048576`", ["--grpc-arg", "grpc.http2.write_buffer_size=1048576"]),
+              Setting("`grpc.http2.bdp_probe=0`", ["--grpc-arg", "grpc.http2.bdp_probe=0"]),
+              Setting("`grpc.http2.max_frame_size=65536`", ["--grpc-arg", "grpc.http2.max_frame_size=65536"])],
+             [Load("unary", 16, 8), Load("stream", 16, 1)], MIB, article_chunk),
     ]  # fmt: skip
 
 

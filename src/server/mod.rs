@@ -26,6 +26,7 @@ pub mod listen;
 pub mod reflection;
 pub mod shutdown;
 
+use std::ffi::CString;
 use std::future::Future;
 use std::sync::Arc;
 use std::thread;
@@ -37,7 +38,7 @@ use futures::future::{self, Either};
 use grpcio::{ChannelBuilder, EnvBuilder, Environment, ResourceQuota, ServerBuilder, ServerCredentials};
 
 use crate::auth::{AuthChecker, Token, TokenError};
-use crate::config::{Config, ConfigError};
+use crate::config::{Config, ConfigError, GrpcArgValue};
 use crate::data::{self, DataError};
 use crate::metrics::{Metrics, MetricsEndpoint};
 use crate::protocol::health_grpc;
@@ -108,6 +109,14 @@ pub fn start(config: &Config) -> Result<RunningServer, StartError> {
     if config.memory_quota_mib > 0 {
         let quota = ResourceQuota::new(Some("idc")).resize_memory(config.memory_quota_mib << 20);
         channel_args = channel_args.set_resource_quota(quota);
+    }
+    for arg in &config.grpc_args {
+        // The names and values were checked for NUL bytes when they were parsed.
+        let name = CString::new(arg.name.clone()).expect("no NUL in a checked argument name");
+        channel_args = match &arg.value {
+            GrpcArgValue::Int(v) => channel_args.raw_cfg_int(name, *v),
+            GrpcArgValue::Text(v) => channel_args.raw_cfg_string(name, CString::new(v.clone()).expect("no NUL")),
+        };
     }
     let channel_args = channel_args.build_args();
     let mut builder = ServerBuilder::new(Arc::clone(&env)).channel_args(channel_args);

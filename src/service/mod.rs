@@ -92,7 +92,8 @@ impl Services {
                 GraphSource::Chart { analysis, size: config.chart_size },
             ),
         };
-        Ok(Services { indicator, graph: GraphService::new(source, config.chunk_size, pool, m()) })
+        let graph = GraphService::new(source, config.chunk_size, config.write_batching, pool, m());
+        Ok(Services { indicator, graph })
     }
 
     /// The grpcio services, for registration with a server. They are registered by hand rather
