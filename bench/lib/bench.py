@@ -436,6 +436,10 @@ class Bench:
             out.append("Rates count only calls that returned their whole reply; idc may fail none (the run stops), "
                        "a peer's failures are listed here.\n")
             out.extend(["- %s" % line for line in self.not_ok] or ["None."])
+            # What profiling found about the misses: written by hand (bench/findings.md), kept with
+            # the measured tables so that a reader sees the reasons next to the verdicts.
+            with open(os.path.join(ROOT, "bench", "findings.md")) as f:
+                out.append("\n" + f.read().strip())
         if "parity" in self.sections:
             self.parity_markdown(out)
         if "data" in self.sections:
