@@ -4,7 +4,10 @@
 //! their own, since their Rust modules would collide) and is pulled in by `src/protocol.rs`:
 //!
 //! * `<file>.rs`: the protobuf messages, by `protobuf-codegen` 3 with its pure-Rust parser, so no
-//!   `protoc` binary is needed.
+//!   `protoc` binary is needed. Not for `indicator.proto` and `indicator_graph.proto`: their
+//!   messages are idc-core's (`core/build.rs`), which `src/protocol.rs` re-exports under the same
+//!   names, so that there is one `MACDReply` type, shared by the domain, the printer and the
+//!   service.
 //! * `<file>_grpc.rs`: the grpcio glue for every service in `<file>.proto` (method descriptors,
 //!   a server trait, a `create_*` function and a client stub). `grpcio-compiler` would write these,
 //!   but it is tied to the protobuf 2 runtime, which has an open advisory; so this script writes
@@ -29,6 +32,10 @@ const GROUPS: &[(&str, &[&str])] = &[
     ("reflection_v1alpha", &["protos/grpc/reflection/v1alpha/reflection.proto"]),
 ];
 
+/// The protos whose messages idc-core generates: here only their grpcio glue is written, and it
+/// finds the messages where `src/protocol.rs` re-exports them (`super::indicator::MACDReply`).
+const MESSAGES_IN_CORE: &[&str] = &["protos/indicator.proto", "protos/indicator_graph.proto"];
+
 fn main() {
     println!("cargo:rerun-if-changed={PROTO_DIR}");
     println!("cargo:rerun-if-changed=build.rs");
@@ -52,7 +59,10 @@ fn main() {
 /// Generates the messages and the grpcio glue of `protos` into `dir`; returns the module names.
 fn generate(dir: &Path, protos: &[&str]) -> Vec<String> {
     std::fs::create_dir_all(dir).unwrap_or_else(|e| panic!("creating {}: {e}", dir.display()));
-    protobuf_codegen::Codegen::new().pure().include(PROTO_DIR).inputs(protos).out_dir(dir).run_from_script();
+    let own: Vec<&str> = protos.iter().copied().filter(|p| !MESSAGES_IN_CORE.contains(p)).collect();
+    if !own.is_empty() {
+        protobuf_codegen::Codegen::new().pure().include(PROTO_DIR).inputs(&own).out_dir(dir).run_from_script();
+    }
 
     let parsed = protobuf_parse::Parser::new()
         .pure()
@@ -65,7 +75,10 @@ fn generate(dir: &Path, protos: &[&str]) -> Vec<String> {
     let mut modules: Vec<String> = Vec::new();
     for file in &parsed.file_descriptors {
         let module = module_name(file.name());
-        modules.push(module.clone());
+        // Descriptor names are relative to the include dir: `indicator.proto`.
+        if !MESSAGES_IN_CORE.contains(&format!("{PROTO_DIR}/{}", file.name()).as_str()) {
+            modules.push(module.clone());
+        }
         if file.service.is_empty() {
             continue;
         }

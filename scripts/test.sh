@@ -11,5 +11,6 @@ cd "$IDC_ROOT"
 # apt-get command is printed and this stops, since that test never skips).
 "$IDC_ROOT/scripts/install_nginx.sh"
 # Release, like scripts/serve.sh: the two commands share one build of gRPC C-core and BoringSSL.
+# --workspace: idc and idc-core (core/), whose unit tests cover the domain and the text printer.
 # --no-fail-fast: one failing test binary does not hide the results of the others.
-exec cargo test --release --locked --no-fail-fast "$@"
+exec cargo test --release --locked --workspace --no-fail-fast "$@"

@@ -3,6 +3,10 @@
 //! * [`indicator`], [`indicator_grpc`]: `idc.Indicator` (unary `GetMACD`).
 //! * [`indicator_graph`], [`indicator_graph_grpc`]: `idc.IndicatorGraph` (server-streaming
 //!   `GetMACDGraph`, a PNG in chunks).
+//!
+//!   The messages of these two are idc-core's ([`idc_core::protocol`]), re-exported here: one
+//!   `MACDReply` type for the domain, the text printer and the service. Only their `*_grpc` glue
+//!   is generated in this crate.
 //! * [`health`], [`health_grpc`]: the standard `grpc.health.v1.Health`, from
 //!   `protos/grpc/health/v1/health.proto` (grpc-proto, Apache-2.0, see `protos/grpc/`).
 //! * [`reflection_v1`], [`reflection_v1alpha`]: `grpc.reflection.v1(alpha).ServerReflection`, from
@@ -10,5 +14,7 @@
 //!
 //! The field names, numbers and types are the article's, so Python and Go clients generated from
 //! the same `.proto` files talk to this server unchanged.
+
+pub use idc_core::protocol::{indicator, indicator_graph};
 
 include!(concat!(env!("OUT_DIR"), "/protos/mod.rs"));

@@ -1,5 +1,5 @@
-//! The domain: what the indicator service computes. Nothing here knows about gRPC; the
-//! [`crate::service`] layer turns these values into protocol messages.
+//! The domain: what the indicator service computes. Nothing here knows about gRPC; the `idc`
+//! crate's service layer turns these values into protocol messages.
 //!
 //! * [`date`]: `YYYY-MM-DD` days and inclusive [`date::DateRange`]s.
 //! * [`bar`]: daily [`bar::Bar`]s and their checked CSV loader.

@@ -9,7 +9,7 @@ pub const NAME: &str = "sample";
 /// The instrument, for chart titles.
 pub const INSTRUMENT: &str = "S&P 500";
 
-static CSV: &[u8] = include_bytes!("../../data/sp500.csv");
+static CSV: &[u8] = include_bytes!("../../../data/sp500.csv");
 
 /// The sample's bars, checked like any other file.
 pub fn bars() -> Result<Vec<Bar>, BarsError> {

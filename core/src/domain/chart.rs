@@ -805,8 +805,8 @@ fn ellipsize(text: &str, max_width: i32, size: f64, after: &str) -> String {
 mod text {
     use super::*;
 
-    static LATIN: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
-    static CJK: &[u8] = include_bytes!("../../assets/fonts/DroidSansFallback-GB2312-Big5.ttf");
+    static LATIN: &[u8] = include_bytes!("../../../assets/fonts/DejaVuSans.ttf");
+    static CJK: &[u8] = include_bytes!("../../../assets/fonts/DroidSansFallback-GB2312-Big5.ttf");
 
     #[derive(Debug, Clone, Copy, PartialEq, Eq)]
     pub(super) enum Face {
