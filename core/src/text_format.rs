@@ -21,7 +21,15 @@
 //!   as three-digit octal, valid UTF-8 kept as it is; `bytes` escape every byte that is not
 //!   printable ASCII;
 //! * enums by name, or by number when the number has no name; map entries sorted by key;
-//! * fields the descriptor does not know, or with the wrong wire type, are skipped.
+//! * fields the descriptor does not know, or with the wrong wire type, are skipped; so are groups
+//!   (wire types 3 and 4, which proto3 never writes), whose contents must still be well formed.
+//!
+//! And the bytes upb refuses (Python raises `DecodeError`) are refused alike: a tag or a length
+//! that is not a varint of at most 5 bytes holding a 32-bit value, a field number 0 (outside a
+//! group), wire types 6 and 7, an end of group that does not close the open group, a length or a
+//! value that runs past the end, a `string` that is not UTF-8, and nesting (sub-messages and groups
+//! together) deeper than 100. rust-protobuf is more lenient with some of these (a sub-message
+//! whose length runs past the end, for one), so it is no guide to what Python prints.
 //!
 //! `print` then adds one newline, which the caller writes.
 
@@ -34,6 +42,16 @@ use protobuf::reflect::{EnumDescriptor, FieldDescriptor, MessageDescriptor, Runt
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("the message bytes are not valid protobuf: {0}")]
 pub struct WireError(&'static str);
+
+/// upb's limit (as Python's protobuf sets it) on nesting below the top message: sub-messages and
+/// groups together.
+const MAX_DEPTH: usize = 100;
+
+const TRUNCATED: WireError = WireError("truncated");
+const PAST_THE_END: WireError = WireError("a length runs past the end of the message");
+const TOO_DEEP: WireError = WireError("nested deeper than 100 levels");
+const LONG_LENGTH: WireError = WireError("a length longer than 5 bytes");
+const BIG_LENGTH: WireError = WireError("a length above 32 bits");
 
 /// The text of the message of type `descriptor` encoded in `bytes`, as upb prints it.
 pub fn to_text(descriptor: &MessageDescriptor, bytes: &[u8]) -> Result<String, WireError> {
@@ -64,18 +82,21 @@ fn write_message(
     bytes: &[u8],
     depth: usize,
 ) -> Result<(), WireError> {
+    if depth > MAX_DEPTH {
+        return Err(TOO_DEEP);
+    }
     let fields: Vec<FieldDescriptor> = descriptor.fields().collect();
     let mut values: Vec<Vec<Value>> = vec![Vec::new(); fields.len()];
 
     let mut wire = Wire(bytes);
     while !wire.is_empty() {
-        let tag = wire.varint()?;
-        let (number, wire_type) = (tag >> 3, (tag & 7) as u8);
-        if number == 0 || number > u64::from(u32::MAX) {
-            return Err(WireError("field number out of range"));
+        let (number, wire_type) = wire.tag()?;
+        if number == 0 {
+            return Err(WireError("field number 0"));
         }
-        let raw = wire.field(wire_type)?;
-        let Some(index) = fields.iter().position(|f| u64::from(f.number() as u32) == number) else {
+        // A group in a proto3 message is a field of the wrong wire type: `decode` skips it.
+        let raw = wire.field(number, wire_type, depth)?;
+        let Some(index) = fields.iter().position(|f| f.number() as u32 == number) else {
             continue; // unknown: upb skips it when printing
         };
         let field = &fields[index];
@@ -151,6 +172,8 @@ fn decode(field: &FieldDescriptor, wire_type: u8, raw: &[u8]) -> Result<Vec<Valu
 const VARINT: u8 = 0;
 const I64: u8 = 1;
 const LEN: u8 = 2;
+const START_GROUP: u8 = 3;
+const END_GROUP: u8 = 4;
 const I32: u8 = 5;
 
 fn wire_type_of(ty: Type) -> u8 {
@@ -158,7 +181,7 @@ fn wire_type_of(ty: Type) -> u8 {
         Type::TYPE_DOUBLE | Type::TYPE_FIXED64 | Type::TYPE_SFIXED64 => I64,
         Type::TYPE_FLOAT | Type::TYPE_FIXED32 | Type::TYPE_SFIXED32 => I32,
         Type::TYPE_STRING | Type::TYPE_BYTES | Type::TYPE_MESSAGE => LEN,
-        Type::TYPE_GROUP => 3,
+        Type::TYPE_GROUP => START_GROUP,
         _ => VARINT,
     }
 }
@@ -218,13 +241,14 @@ impl<'a> Wire<'a> {
 
     fn take(&mut self, n: usize) -> Result<&'a [u8], WireError> {
         if self.0.len() < n {
-            return Err(WireError("truncated"));
+            return Err(TRUNCATED);
         }
         let (head, tail) = self.0.split_at(n);
         self.0 = tail;
         Ok(head)
     }
 
+    /// A value's varint: up to 10 bytes, and the bits beyond 64 are dropped, as upb drops them.
     fn varint(&mut self) -> Result<u64, WireError> {
         let mut value = 0u64;
         for shift in (0..70).step_by(7) {
@@ -237,8 +261,28 @@ impl<'a> Wire<'a> {
         Err(WireError("varint longer than 10 bytes"))
     }
 
-    /// The payload of a field of `wire_type`: the value bytes, or a length-delimited body.
-    fn field(&mut self, wire_type: u8) -> Result<&'a [u8], WireError> {
+    /// A tag's or a length's varint: upb takes at most 5 bytes, holding a 32-bit value.
+    fn varint32(&mut self, too_long: WireError, too_big: WireError) -> Result<u32, WireError> {
+        let mut value = 0u64;
+        for shift in (0..35).step_by(7) {
+            let byte = self.take(1)?[0];
+            value |= u64::from(byte & 0x7f) << shift;
+            if byte & 0x80 == 0 {
+                return u32::try_from(value).map_err(|_| too_big);
+            }
+        }
+        Err(too_long)
+    }
+
+    /// A field's number and wire type.
+    fn tag(&mut self) -> Result<(u32, u8), WireError> {
+        let tag = self.varint32(WireError("a tag longer than 5 bytes"), WireError("a tag above 32 bits"))?;
+        Ok((tag >> 3, (tag & 7) as u8))
+    }
+
+    /// The payload of field `number` of `wire_type`: the value bytes, a length-delimited body, or
+    /// a group's contents. `depth` is the nesting of the message that holds the field.
+    fn field(&mut self, number: u32, wire_type: u8, depth: usize) -> Result<&'a [u8], WireError> {
         match wire_type {
             VARINT => {
                 let start = self.0;
@@ -248,10 +292,35 @@ impl<'a> Wire<'a> {
             I64 => self.take(8),
             I32 => self.take(4),
             LEN => {
-                let len = usize::try_from(self.varint()?).map_err(|_| WireError("length out of range"))?;
-                self.take(len)
+                let len = self.varint32(LONG_LENGTH, BIG_LENGTH)? as usize;
+                self.take(len).map_err(|_| PAST_THE_END)
             }
-            _ => Err(WireError("groups and unknown wire types are not supported")),
+            START_GROUP => self.group(number, depth + 1),
+            END_GROUP => Err(WireError("an end of group outside any group")),
+            _ => Err(WireError("wire types 6 and 7 do not exist")),
+        }
+    }
+
+    /// The contents of group `number`, up to its end tag, which this consumes. Groups are read
+    /// only to be skipped, and inside them upb checks the wire format but not field numbers.
+    fn group(&mut self, number: u32, depth: usize) -> Result<&'a [u8], WireError> {
+        if depth > MAX_DEPTH {
+            return Err(TOO_DEEP);
+        }
+        let start = self.0;
+        loop {
+            if self.is_empty() {
+                return Err(WireError("a group without its end"));
+            }
+            let before_tag = self.0;
+            let (inner, wire_type) = self.tag()?;
+            if wire_type == END_GROUP {
+                if inner != number {
+                    return Err(WireError("an end of group that does not match its start"));
+                }
+                return Ok(&start[..start.len() - before_tag.len()]);
+            }
+            self.field(inner, wire_type, depth)?;
         }
     }
 }
@@ -329,14 +398,17 @@ fn write_map(out: &mut String, field: &FieldDescriptor, entries: Vec<Value>, dep
         let (mut key, mut value) = (default_value(&key_field), default_value(&value_field));
         let mut wire = Wire(&bytes);
         while !wire.is_empty() {
-            let tag = wire.varint()?;
-            let raw = wire.field((tag & 7) as u8)?;
-            let target = match tag >> 3 {
+            let (number, wire_type) = wire.tag()?;
+            if number == 0 {
+                return Err(WireError("field number 0"));
+            }
+            let raw = wire.field(number, wire_type, depth + 1)?;
+            let target = match number {
                 1 => (&key_field, &mut key),
                 2 => (&value_field, &mut value),
                 _ => continue,
             };
-            if let Some(v) = decode(target.0, (tag & 7) as u8, raw)?.pop() {
+            if let Some(v) = decode(target.0, wire_type, raw)?.pop() {
                 match (target.1, v) {
                     (Value::Message(merged), Value::Message(more)) => merged.extend_from_slice(&more),
                     (slot, v) => *slot = v,
@@ -562,5 +634,130 @@ mod tests {
         let twice = [0x0a, 0x0d, 0x15, 0, 0, 0x80, 0x3f, 0xf8, 0x01, 0x07, 0x15, 0, 0, 0, 0x40];
         assert_eq!(to_text(&MACDReply::descriptor(), &twice).unwrap(), "macd {\n  open: 2\n}\n");
         assert!(to_text(&MACDReply::descriptor(), &[0x0a, 0x05, 0x15]).is_err());
+    }
+
+    // The expected results below are what Python's protobuf 7.36 (upb backend) does with the
+    // same bytes: `str(MACDReply.FromString(bytes))`, or `DecodeError`.
+
+    fn hex(text: &str) -> Vec<u8> {
+        (0..text.len()).step_by(2).map(|i| u8::from_str_radix(&text[i..i + 2], 16).unwrap()).collect()
+    }
+
+    fn reply_text(bytes: &[u8]) -> Result<String, WireError> {
+        to_text(&MACDReply::descriptor(), bytes)
+    }
+
+    /// Found by the fuzzer (fuzz/fuzz_targets/text_format.rs): `0a 29`, a row whose length (41)
+    /// runs past the end. rust-protobuf reads it as one empty row; upb refuses it, and so must
+    /// the printer. The fuzz target now knows that rust-protobuf is the more lenient here.
+    #[test]
+    fn a_sub_message_whose_length_runs_past_the_end_is_refused() {
+        assert_eq!(reply_text(&hex("0a29")), Err(PAST_THE_END));
+        assert!(MACDReply::parse_from_bytes(&hex("0a29")).is_ok(), "rust-protobuf's leniency, which upb lacks");
+        assert_eq!(reply_text(&hex("0a0312")), Err(PAST_THE_END));
+    }
+
+    /// Groups (wire types 3 and 4) are unknown fields to a proto3 message: upb skips them, and so
+    /// the reply prints, where the printer used to refuse the whole message.
+    #[test]
+    fn groups_are_skipped_as_upb_skips_them() {
+        let printed = [
+            ("0b0c", ""),                    // field 1 (`macd`) as a group: the wrong wire type
+            ("1314", ""),                    // an unknown field as a group
+            ("131b1c14", ""),                // nested groups
+            ("13080114", ""),                // a group with a field inside
+            ("130a016114", ""),              // ... a length-delimited one
+            ("130a0014", ""),                // ... that would be a row outside the group
+            ("13030414", ""),                // field number 0 is allowed inside a group
+            ("139480808000", ""),            // the end tag as a 5-byte varint
+            ("938080800014", ""),            // the start tag as a 5-byte varint
+            ("0a023b3c", "macd {\n}\n"),     // a group inside a row
+            ("0a043b3c1200", "macd {\n}\n"), // ... followed by an unknown field
+            ("fbffffff0ffcffffff0f", ""),    // field 2^29 - 1, the largest
+        ];
+        for (bytes, text) in printed {
+            assert_eq!(reply_text(&hex(bytes)).as_deref(), Ok(text), "{bytes}");
+        }
+    }
+
+    #[test]
+    fn malformed_groups_are_refused() {
+        for bytes in [
+            "131c",                         // ends group 3, which is not the open one (2)
+            "130801",                       // never ends
+            "13",                           // never ends, empty
+            "0c",                           // an end outside any group
+            "0a010c",                       // ... inside a row
+            "131414",                       // one end too many
+            "130414",                       // an end for field 0
+            "0a013b3c",                     // the group's end lies beyond the row
+            "130e14",                       // wire type 6 inside
+            "130f14",                       // wire type 7 inside
+            "1308ffffffffffffffffffff0114", // a varint of 11 bytes inside
+        ] {
+            assert!(reply_text(&hex(bytes)).is_err(), "{bytes}");
+        }
+    }
+
+    /// upb stops at 100 levels of sub-messages and groups below the top message; the printer
+    /// too (it used to refuse every group, at any depth).
+    #[test]
+    fn nesting_deeper_than_100_levels_is_refused() {
+        let groups = |n: usize| [vec![0x13; n], vec![0x14; n]].concat();
+        assert_eq!(reply_text(&groups(100)).as_deref(), Ok(""));
+        assert_eq!(reply_text(&groups(101)), Err(TOO_DEEP));
+        // In a row, which is one level down already.
+        let in_row = |n: usize| {
+            let inner = [vec![0x3b; n], vec![0x3c; n]].concat();
+            let mut bytes = vec![0x0a, (inner.len() as u8) | 0x80, (inner.len() >> 7) as u8];
+            bytes.extend(inner);
+            bytes
+        };
+        assert_eq!(reply_text(&in_row(99)).as_deref(), Ok("macd {\n}\n"));
+        assert_eq!(reply_text(&in_row(100)), Err(TOO_DEEP));
+    }
+
+    /// Tags and lengths are 32-bit varints of at most 5 bytes; the printer used to take 10 bytes
+    /// and any field number up to 2^32 - 1, printing messages that Python refuses.
+    #[test]
+    fn tags_and_lengths_are_varints_of_5_bytes_and_32_bits() {
+        for bytes in [
+            "808080801001",     // field 2^29: the tag needs 33 bits
+            "f8ffffff1f01",     // the same with more bits in the 5th byte
+            "908080807001",     // bits beyond 32 in a small tag
+            "f8ffffff8f0001",   // a tag of 6 bytes, though its value fits
+            "1281808080800061", // a length of 6 bytes, though its value fits
+            "0a808080808000",   // a row's length of 6 bytes (rust-protobuf takes it)
+            "128080808010",     // a length of 2^32
+            "0001",             // field number 0
+            "0a020001",         // ... in a row
+        ] {
+            assert!(reply_text(&hex(bytes)).is_err(), "{bytes}");
+        }
+        for (bytes, text) in [
+            ("f8ffffff0f01", ""),            // field 2^29 - 1 as a varint
+            ("908080800001", ""),            // a tag padded to 5 bytes
+            ("12818080800061", ""),          // a length padded to 5 bytes
+            ("8a8080800000", "macd {\n}\n"), // `macd`'s tag padded to 5 bytes
+        ] {
+            assert_eq!(reply_text(&hex(bytes)).as_deref(), Ok(text), "{bytes}");
+        }
+    }
+
+    /// Found by the fuzzer: `0a f4 f4 f4 f4 1b`, a row whose length is a 5-byte varint above
+    /// 2^32. rust-protobuf takes it (as an empty row: the length runs past the end anyway); upb
+    /// refuses it, and so does the printer.
+    #[test]
+    fn a_row_length_above_32_bits_is_refused() {
+        assert_eq!(reply_text(&hex("0af4f4f4f41b")), Err(BIG_LENGTH));
+        assert!(MACDReply::parse_from_bytes(&hex("0af4f4f4f41b")).is_ok(), "rust-protobuf's leniency, which upb lacks");
+    }
+
+    /// Values, unlike tags, are varints of up to 10 bytes, whose bits beyond 64 upb drops.
+    #[test]
+    fn value_varints_take_10_bytes_and_drop_the_excess_bits() {
+        assert_eq!(reply_text(&hex("10ffffffffffffffffff7f")).as_deref(), Ok(""));
+        assert_eq!(reply_text(&hex("1080808080808080808002")).as_deref(), Ok(""));
+        assert!(reply_text(&hex("10ffffffffffffffffffff01")).is_err());
     }
 }
