@@ -11,6 +11,7 @@
 
 pub mod analysis;
 pub mod bar;
+#[cfg(feature = "chart")]
 pub mod chart;
 pub mod date;
 pub mod macd;
