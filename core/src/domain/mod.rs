@@ -5,7 +5,8 @@
 //! * [`bar`]: daily [`bar::Bar`]s and their checked CSV loader.
 //! * [`macd`]: MACD in the `cn` and `talib` conventions.
 //! * [`analysis`]: an instrument's bars with their MACD over the full history; windows are slices.
-//! * [`chart`]: the candlestick + MACD chart, rendered in memory to PNG.
+//! * [`chart`]: the candlestick + MACD chart, rendered in memory to PNG (with the default feature
+//!   `chart`, which the fuzz targets go without).
 //! * [`sample`]: the embedded sample data set.
 //! * [`placeholder`]: the article's stand-in MACD rows (parity mode).
 
