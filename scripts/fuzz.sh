@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Fuzzes idc-core with cargo-fuzz (libFuzzer): every target in fuzz/ (the CSV loader, date
+# parsing, the text printer) runs for SECONDS (default 60), starting from the committed seed
+# corpus fuzz/corpus/TARGET/. New corpus entries go to target/fuzz/corpus/TARGET/ (kept between
+# runs, never committed); a crash's input goes to target/fuzz/artifacts/TARGET/, and the script
+# ends with status 1, naming each crashing input and the command that replays it.
+#
+#   scripts/fuzz.sh [SECONDS]
+#
+# Installs cargo-fuzz first when it is missing. The fuzz crate depends on idc-core alone, so this
+# never builds gRPC C-core.
+set -euo pipefail
+IDC_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+SECONDS_EACH="${1:-60}"
+if ! [[ "$SECONDS_EACH" =~ ^[1-9][0-9]*$ ]]; then
+  echo "idc: usage: scripts/fuzz.sh [SECONDS], SECONDS a whole number of seconds per target (default 60)" >&2
+  exit 2
+fi
+
+if ! cargo fuzz --version >/dev/null 2>&1; then
+  echo "idc: installing cargo-fuzz" >&2
+  cargo install --quiet --locked cargo-fuzz
+fi
+# cargo fuzz builds with nightly-only compiler flags (-Zsanitizer=address, the coverage
+# instrumentation); RUSTC_BOOTSTRAP=1 lets a stable toolchain accept them, so CI needs no nightly.
+export RUSTC_BOOTSTRAP=1
+
+cd "$IDC_ROOT"
+WORK="$IDC_ROOT/target/fuzz"
+# Like --locked for the main crate: fail if fuzz/Cargo.lock does not match fuzz/Cargo.toml
+# (cargo fuzz itself has no --locked).
+cargo metadata --locked --format-version 1 --manifest-path fuzz/Cargo.toml >/dev/null
+# Its own target dir: the fuzzer's flags (sanitizer, coverage) would rebuild everything the
+# ordinary build shares.
+BUILD=(--target-dir "$WORK/build")
+mapfile -t TARGETS < <(cargo fuzz list)
+cargo fuzz build "${BUILD[@]}"
+
+failed=()
+for target in "${TARGETS[@]}"; do
+  # Crashes of an earlier run were reported then; only this run's are listed at the end.
+  rm -rf "$WORK/artifacts/$target"
+  mkdir -p "$WORK/corpus/$target" "$WORK/artifacts/$target"
+  echo "idc: fuzzing $target for ${SECONDS_EACH}s" >&2
+  # The first corpus directory receives the new entries; the committed seeds are only read.
+  # -timeout: an input that takes over 10 s counts as a crash (a hang), not as a stall.
+  if ! cargo fuzz run "${BUILD[@]}" "$target" "$WORK/corpus/$target" "fuzz/corpus/$target" -- \
+    -max_total_time="$SECONDS_EACH" -timeout=10 -print_final_stats=1 \
+    -artifact_prefix="$WORK/artifacts/$target/"; then
+    failed+=("$target")
+  fi
+done
+
+if ((${#failed[@]})); then
+  echo >&2
+  for target in "${failed[@]}"; do
+    for input in "$WORK/artifacts/$target"/*; do
+      [[ -e "$input" ]] || continue
+      echo "idc: $target crashed on $input; replay it with:" >&2
+      echo "  RUSTC_BOOTSTRAP=1 cargo fuzz run --target-dir target/fuzz/build $target $input" >&2
+    done
+  done
+  echo "idc: minimize an input with \`cargo fuzz tmin\`, and make it a unit test in core/ with the fix" >&2
+  exit 1
+fi
+echo "idc: no crash in ${TARGETS[*]} (${SECONDS_EACH}s each)" >&2
