@@ -88,18 +88,6 @@ pub fn render_chart_file(config: &Config, start: &str, end: &str, out: &Path) ->
     Ok(png.len())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_missing_file_is_named_in_the_error() {
-        let config = Config::default();
-        let e = load(&DataSource::Csv("no/such/prices.csv".into()), &config).unwrap_err().to_string();
-        assert!(e.contains("no/such/prices.csv"), "{e}");
-    }
-}
-
 /// Returns to the system what loading freed: the CSV's bytes and the parser's and the MACD's
 /// temporaries, tens of MB for a million bars. glibc keeps freed memory in its heap for reuse,
 /// so without this the server's resident memory would stay at its start-up peak for its whole
@@ -109,5 +97,17 @@ fn give_back_freed_memory() {
     // SAFETY: malloc_trim only releases free memory of glibc's heaps; it takes no pointers.
     unsafe {
         libc::malloc_trim(0);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_file_is_named_in_the_error() {
+        let config = Config::default();
+        let e = load(&DataSource::Csv("no/such/prices.csv".into()), &config).unwrap_err().to_string();
+        assert!(e.contains("no/such/prices.csv"), "{e}");
     }
 }
