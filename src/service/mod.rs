@@ -3,6 +3,9 @@
 //!
 //! * [`indicator`] answers `idc.Indicator/GetMACD`.
 //! * [`graph`] answers `idc.IndicatorGraph/GetMACDGraph`, the chart streamed in chunks.
+//! * [`wire`] writes the two replies that carry the bulk straight into gRPC's buffer, and
+//!   registers the methods that send them.
+//! * `cache` keeps the graph file and recent charts between calls.
 //!
 //! Parity mode (the default) answers as the article's Python server does; data mode
 //! (`--data`) answers with real bars, MACD and charts. Every request's dates are checked for
