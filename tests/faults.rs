@@ -325,11 +325,14 @@ struct Attempt {
 }
 
 /// Whether a failed client run says, in one line, that the server could not be reached.
+/// One line naming the outage. The reason varies with the moment the call lands: refused while no
+/// server listens, reset when it lands on a server that is stopping; the clients' round-robin
+/// policy words it "connections to all backends failing", pick-first "failed to connect".
 fn says_unreachable(out: &common::Output) -> bool {
     let text = out.stderr.to_lowercase();
+    let reason = ["connection refused", "connection reset by peer", "failed to connect", "all backends failing"];
     out.stderr.trim_end().lines().count() == 1
-        && ((text.contains("unavailable")
-            && (text.contains("connection refused") || text.contains("failed to connect")))
+        && ((text.contains("unavailable") && reason.iter().any(|r| text.contains(r)))
             || text.contains("deadline_exceeded"))
 }
 
