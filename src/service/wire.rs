@@ -82,37 +82,7 @@ impl Row<'_> {
         1 + varint_len(body) + body
     }
 
-    /// The row's bytes, built on the stack and copied out once: a reply writes thousands.
     fn write(&self, out: &mut Cursor<'_>) {
-        if self.date.len() > MAX_STACK_DATE {
-            return self.write_long(out);
-        }
-        let mut row = [0u8; MAX_STACK_ROW];
-        let mut at = 0;
-        let mut put = |bytes: &[u8]| {
-            row[at..at + bytes.len()].copy_from_slice(bytes);
-            at += bytes.len();
-        };
-        let body = self.body_len();
-        // Both lengths fit in one varint byte: a row with a date of up to MAX_STACK_DATE bytes
-        // is at most 99 bytes long.
-        put(&[REPLY_ROW_TAG, body as u8]);
-        if !self.date.is_empty() {
-            put(&[DATE_TAG, self.date.len() as u8]);
-            put(self.date);
-        }
-        for (tag, value) in VALUE_TAGS.into_iter().zip(self.values) {
-            if written(value) {
-                let [b0, b1, b2, b3] = value.to_le_bytes();
-                put(&[tag, b0, b1, b2, b3]);
-            }
-        }
-        out.bytes(&row[..at]);
-    }
-
-    /// [`write`](Self::write) for a date text too long for the stack buffer (parity mode echoes
-    /// up to 64 bytes).
-    fn write_long(&self, out: &mut Cursor<'_>) {
         out.byte(REPLY_ROW_TAG);
         out.varint(self.body_len());
         if !self.date.is_empty() {
@@ -128,11 +98,6 @@ impl Row<'_> {
         }
     }
 }
-
-/// The longest date text a row is built on the stack for; its row (tag, length, date field, five
-/// values) then stays under 128 bytes, so both lengths are one varint byte.
-const MAX_STACK_DATE: usize = 70;
-const MAX_STACK_ROW: usize = 2 + 2 + MAX_STACK_DATE + 25;
 
 /// proto3 leaves a scalar out when it holds its default. upb decides on the bits, so `-0.0`
 /// (sign bit set) is written and `0.0` is not.
@@ -263,12 +228,9 @@ impl MacdRows {
     /// The `MACDReply`'s bytes, for tests and tools; the server writes them straight into gRPC's
     /// buffer instead.
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut bytes = vec![MaybeUninit::uninit(); self.len];
-        let mut out = Cursor { buf: &mut bytes, pos: 0 };
-        self.write(&mut out);
-        assert_eq!(out.pos, self.len, "MACDReply: encoded length and bytes written disagree");
-        // SAFETY: the assertion above says every byte was written.
-        bytes.into_iter().map(|b| unsafe { b.assume_init() }).collect()
+        let mut slice = GrpcSlice::default();
+        MacdRows::serialize(self, &mut slice).expect("a reply within the row limit fits in a message");
+        slice.as_slice().to_vec()
     }
 
     fn serialize(rows: &MacdRows, buf: &mut GrpcSlice) -> grpcio::Result<()> {
