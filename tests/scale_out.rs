@@ -495,7 +495,9 @@ fn a_replica_marked_down_and_reloaded_then_drained_fails_no_call() {
 
     let (status, stderr) = leaving.server.stop_with("TERM");
     assert!(status.success(), "the drained replica exited with {status}:\n{stderr}");
-    thread::sleep(Duration::from_millis(300));
+    // Calls go on after the replica is gone: wait until the one that stays has served more.
+    let staying_now = staying.calls_ok("GetMACD");
+    wait_for("calls after the replica stopped", SETTLE, || staying.calls_ok("GetMACD") > staying_now + 20);
     let calls = callers.stop();
 
     assert!(
@@ -528,7 +530,9 @@ fn sigterm_alone_takes_a_replica_out_and_fails_only_calls_of_the_instant_it_stop
     let (status, stderr) = draining.server.stop_with("TERM");
     let exited = Instant::now();
     assert!(status.success(), "the drained replica exited with {status}:\n{stderr}");
-    thread::sleep(Duration::from_millis(500));
+    // Calls go on after the replica is gone: wait until the one that stays has served more.
+    let staying_now = staying.calls_ok("GetMACD");
+    wait_for("calls after the replica stopped", SETTLE, || staying.calls_ok("GetMACD") > staying_now + 20);
     let calls = callers.stop();
 
     // No call failed during the drain delay, nor after the replica was gone: only around the
