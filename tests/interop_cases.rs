@@ -103,26 +103,30 @@ fn an_unknown_method_or_service_is_unimplemented() {
 }
 
 #[test]
-fn a_one_millisecond_deadline_is_deadline_exceeded_for_both_methods() {
+fn a_deadline_shorter_than_the_reply_is_deadline_exceeded_for_both_methods() {
     let dir = scratch();
-    // Work that 1 ms never suffices for: 90,000 rows (3.5 MB) for GetMACD, and 8 MiB of chart
-    // for GetMACDGraph. A small reply can arrive within 1 ms on loopback.
+    // Replies that take far longer than their deadline. GetMACD's 90,000 rows (3.5 MB, under
+    // Python's 4 MB receive limit) can arrive within 1 ms on loopback: measured, 3 in 40 Rust
+    // calls did, and CI saw a Python one do it. None of 100 arrived within 0.5 ms, so GetMACD
+    // gets 0.1 ms. The 8 MiB chart keeps 1 ms, long enough for chunks to arrive before the
+    // deadline, so that the Rust client has a partial download to throw away.
     let csv = write_file(dir.path(), "long.csv", common::daily_bars_csv(1700, 90_000).as_bytes());
     let file = write_file(dir.path(), "big.png", &pseudo_random_bytes(8 << 20, 2));
     let server = rust_server(&["--data", csv.to_str().unwrap(), "--graph-file", file.to_str().unwrap()]);
     let target = server.target();
-    let dates = ["--start-date", "", "--end-date", "", "--timeout", "0.001", "--target", &target];
+    let rows = ["--start-date", "", "--end-date", "", "--timeout", "0.0001", "--target", &target];
+    let graph = ["--start-date", "", "--end-date", "", "--timeout", "0.001", "--target", &target];
     let mut cmd = python_script("idc_client.py");
-    cmd.args(dates);
+    cmd.args(rows);
     let python_rows = run(cmd);
     let mut cmd = rust_bin("idc_client");
-    cmd.args(dates);
+    cmd.args(rows);
     let rust_rows = run(cmd);
     let mut cmd = python_script("idc_graph_client.py");
-    cmd.args(dates).arg("--output").arg(dir.path().join("p.png"));
+    cmd.args(graph).arg("--output").arg(dir.path().join("p.png"));
     let python_graph = run(cmd);
     let mut cmd = rust_bin("idc_graph_client");
-    cmd.args(dates).arg("--output").arg(dir.path().join("r.png"));
+    cmd.args(graph).arg("--output").arg(dir.path().join("r.png"));
     let rust_graph = run(cmd);
     for (what, out) in [
         ("Python GetMACD", &python_rows),
@@ -130,7 +134,7 @@ fn a_one_millisecond_deadline_is_deadline_exceeded_for_both_methods() {
         ("Python graph", &python_graph),
         ("graph", &rust_graph),
     ] {
-        assert!(!out.status.success(), "{what} finished within 1 ms");
+        assert!(!out.status.success(), "{what} finished within its deadline");
         assert!(out.stderr.contains("DEADLINE_EXCEEDED"), "{what}: {}", out.stderr);
     }
     assert!(!dir.path().join("r.png").exists(), "no partial download");
