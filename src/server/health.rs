@@ -103,7 +103,7 @@ fn known(service: &str) -> bool {
 
 impl Health for HealthService {
     fn check(&mut self, ctx: RpcContext, request: HealthCheckRequest, sink: UnarySink<HealthCheckResponse>) {
-        let record = self.metrics.quiet_call("Check", ctx.peer());
+        let record = self.metrics.quiet_call("Check", || ctx.peer());
         let status = self.state.status();
         ctx.spawn(async move {
             let code = if known(&request.service) {
@@ -119,7 +119,7 @@ impl Health for HealthService {
     }
 
     fn list(&mut self, ctx: RpcContext, _request: HealthListRequest, sink: UnarySink<HealthListResponse>) {
-        let record = self.metrics.quiet_call("List", ctx.peer());
+        let record = self.metrics.quiet_call("List", || ctx.peer());
         let status = self.state.status();
         let mut response = HealthListResponse::new();
         response.statuses =
@@ -136,7 +136,7 @@ impl Health for HealthService {
         request: HealthCheckRequest,
         mut sink: ServerStreamingSink<HealthCheckResponse>,
     ) {
-        let record = self.metrics.quiet_call("Watch", ctx.peer());
+        let record = self.metrics.quiet_call("Watch", || ctx.peer());
         let state = self.state.clone();
         ctx.spawn(async move {
             let Some(mut changes) = state.watch() else {

@@ -188,7 +188,7 @@ fn serve(
     mut requests: RequestStream<ServerReflectionRequest>,
     mut sink: DuplexSink<ServerReflectionResponse>,
 ) {
-    let mut record = metrics.call("ServerReflectionInfo", ctx.peer());
+    let mut record = metrics.call("ServerReflectionInfo", || ctx.peer());
     let host = String::from_utf8_lossy(ctx.host()).into_owned();
     ctx.spawn(async move {
         let ended = async {

@@ -148,7 +148,7 @@ impl GraphService {
         request: MACDGraphRequest,
         mut sink: ServerStreamingSink<GraphChunk>,
     ) {
-        let mut record = self.metrics.call("GetMACDGraph", ctx.peer());
+        let mut record = self.metrics.call("GetMACDGraph", || ctx.peer());
         let (source, chunk_size, write_batching, pool, metrics, caches) = (
             self.source.clone(),
             self.chunk_size,

@@ -46,7 +46,7 @@ impl IndicatorService {
                 .map(|()| MacdRows::placeholder(request.start_date)),
             Some(analysis) => data_rows(analysis, self.prebuilt.as_ref(), &request),
         };
-        let mut record = self.metrics.call("GetMACD", ctx.peer());
+        let mut record = self.metrics.call("GetMACD", || ctx.peer());
         ctx.spawn(async move {
             let (sent, code) = match rows {
                 Ok(rows) => {
