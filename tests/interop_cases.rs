@@ -103,18 +103,20 @@ fn an_unknown_method_or_service_is_unimplemented() {
 }
 
 #[test]
-fn a_deadline_shorter_than_the_reply_is_deadline_exceeded_for_both_methods() {
+fn a_one_millisecond_deadline_is_deadline_exceeded_for_both_methods() {
     let dir = scratch();
-    // Replies that take far longer than their deadline. GetMACD's 90,000 rows (3.5 MB, under
-    // Python's 4 MB receive limit) can arrive within 1 ms on loopback: measured, 3 in 40 Rust
-    // calls did, and CI saw a Python one do it. None of 100 arrived within 0.5 ms, so GetMACD
-    // gets 0.1 ms. The 8 MiB chart keeps 1 ms, long enough for chunks to arrive before the
-    // deadline, so that the Rust client has a partial download to throw away.
-    let csv = write_file(dir.path(), "long.csv", common::daily_bars_csv(1700, 90_000).as_bytes());
+    // Work that 1 ms never suffices for. GetMACD: 90,000 rows (3.5 MB, under Python's 4 MB
+    // receive limit) out of a 500,000-bar history, too long for the rows prebuilt at start-up
+    // (PREBUILT_ROWS_BUDGET), so they are encoded for the call. Measured on loopback: prebuilt,
+    // 3 of 40 Rust calls finished within 1 ms (and CI saw a Python one do it); encoded per call,
+    // none of 40 finished within 2 ms. GetMACDGraph: an 8 MiB file, whose chunks start arriving
+    // before the deadline, so that the Rust client has a partial download to throw away.
+    let csv = write_file(dir.path(), "long.csv", common::daily_bars_csv(1700, 500_000).as_bytes());
     let file = write_file(dir.path(), "big.png", &pseudo_random_bytes(8 << 20, 2));
     let server = rust_server(&["--data", csv.to_str().unwrap(), "--graph-file", file.to_str().unwrap()]);
     let target = server.target();
-    let rows = ["--start-date", "", "--end-date", "", "--timeout", "0.0001", "--target", &target];
+    // 90,000 days from 2800-01-01, a bar a calendar day (the history starts at 1700-01-01).
+    let rows = ["--start-date", "2800-01-01", "--end-date", "3046-05-30", "--timeout", "0.001", "--target", &target];
     let graph = ["--start-date", "", "--end-date", "", "--timeout", "0.001", "--target", &target];
     let mut cmd = python_script("idc_client.py");
     cmd.args(rows);
@@ -134,10 +136,16 @@ fn a_deadline_shorter_than_the_reply_is_deadline_exceeded_for_both_methods() {
         ("Python graph", &python_graph),
         ("graph", &rust_graph),
     ] {
-        assert!(!out.status.success(), "{what} finished within its deadline");
+        assert!(!out.status.success(), "{what} finished within 1 ms");
         assert!(out.stderr.contains("DEADLINE_EXCEEDED"), "{what}: {}", out.stderr);
     }
     assert!(!dir.path().join("r.png").exists(), "no partial download");
+    // The range is what the comment says: with time enough, it is 90,000 rows and all succeed.
+    let mut cmd = rust_bin("idc_client");
+    cmd.args(&rows[..4]).args(["--target", &target]);
+    let out = run(cmd);
+    out.assert_success("GetMACD with the default deadline");
+    assert_eq!(out.stdout_text().matches("date:").count(), 90_000);
 }
 
 #[test]
