@@ -323,6 +323,25 @@ impl InProcess {
     }
 }
 
+impl InProcess {
+    /// [`wait_for`] on this server's counters. When the condition never holds, the panic shows
+    /// every counter as a scrape would, so that a failure says what the server did instead.
+    pub fn wait_for_counters(
+        &self,
+        what: &str,
+        limit: Duration,
+        mut condition: impl FnMut(&idc::metrics::Metrics) -> bool,
+    ) {
+        let deadline = Instant::now() + limit;
+        while !condition(&self.metrics) {
+            if Instant::now() >= deadline {
+                panic!("{what} did not happen within {limit:?}; the server's counters:\n{}", self.metrics.encode());
+            }
+            thread::sleep(Duration::from_millis(5));
+        }
+    }
+}
+
 impl Drop for InProcess {
     fn drop(&mut self) {
         if let Some(stop) = self.stop.take() {
