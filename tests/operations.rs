@@ -118,7 +118,11 @@ fn a_cancelled_chart_call_stops_its_render() {
 fn a_chart_call_past_its_deadline_stops_its_render() {
     let server = big_chart_server(16);
     let client = IndicatorGraphClient::new(channel(&server.address()));
-    let option = CallOption::default().timeout(Duration::from_millis(100));
+    // A render checks for the call's end before drawing and between drawing and encoding.
+    // Drawing this 8192x8192 chart took 155 ms here (encoding 85 ms more), so a 100 ms deadline
+    // left a margin of only 1.5 for the second check; 25 ms leaves six. Whether the deadline
+    // passes before the render starts or while it draws, no chart may be finished.
+    let option = CallOption::default().timeout(Duration::from_millis(25));
     let mut stream = client.get_macd_graph_opt(&MACDGraphRequest::new(), option).unwrap();
     match block_on(stream.next()) {
         Some(Err(grpcio::Error::RpcFailure(status))) => assert_eq!(status.code(), RpcStatusCode::DEADLINE_EXCEEDED),
