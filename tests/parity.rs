@@ -232,11 +232,9 @@ fn an_interrupted_download_leaves_no_partial_file() {
             .stderr(std::process::Stdio::piped())
             .spawn()
             .unwrap();
-        let deadline = std::time::Instant::now() + common::RUN_LIMIT;
-        while leftovers(dir.path(), &["received.png", "big.png"]).is_empty() {
-            assert!(std::time::Instant::now() < deadline, "the download never started");
-            std::thread::sleep(std::time::Duration::from_millis(10));
-        }
+        common::wait_for("the download to start", common::RUN_LIMIT, || {
+            !leftovers(dir.path(), &["received.png", "big.png"]).is_empty()
+        });
         let sent = std::process::Command::new("kill")
             .args([&format!("-{signal}"), &client.id().to_string()])
             .status()
