@@ -27,7 +27,6 @@ stdout; SIGTERM or SIGINT stops it, as tests/python/idc_server.py does.
 
 from concurrent import futures
 import datetime
-import io
 import os
 import sys
 import time
@@ -35,12 +34,12 @@ import time
 import grpc
 import matplotlib
 
-# Agg draws into memory; no display is needed, and the figures below are made without pyplot,
+# Agg draws into memory; no display is needed, and the charts (macd_chart.py) are made without pyplot,
 # whose global state is not safe across the server's worker threads.
 matplotlib.use("Agg")
-from matplotlib.figure import Figure  # noqa: E402
 import pandas as pd  # noqa: E402
 
+import macd_chart  # noqa: E402
 import peer  # noqa: E402
 import stubs  # noqa: E402
 
@@ -56,7 +55,6 @@ SAMPLE = os.path.normpath(
 )
 # idc refuses larger replies (they would pass gRPC's default 4 MiB message limit); so does this.
 MAX_ROWS = 100_000
-RISING, FALLING, DIF_COLOUR, DEA_COLOUR = "#d62728", "#1a9641", "#1f5bc8", "#f59600"
 
 
 def load(path):
@@ -134,32 +132,10 @@ class Indicator(indicator_pb2_grpc.IndicatorServicer):
 
 
 def draw(rows):
-    """The chart of rows as PNG bytes: candlesticks above, DIF, DEA and the histogram below."""
-    x = range(len(rows))
-    colours = [RISING if up else FALLING for up in rows["close"] >= rows["open"]]
-    fig = Figure(figsize=(12.8, 8), dpi=100)
-    price, macd = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [62, 38]})
+    """The chart of rows as PNG bytes (tests/python/macd_chart.py)."""
     first, last = rows.index[0].date().isoformat(), rows.index[-1].date().isoformat()
-    fig.suptitle("daily · MACD(12,26,9) · %s to %s" % (first, last))
-    price.vlines(x, rows["low"], rows["high"], colors=colours, linewidth=1)
-    body_low = rows[["open", "close"]].min(axis=1)
-    body_high = rows[["open", "close"]].max(axis=1)
-    price.bar(x, body_high - body_low, bottom=body_low, color=colours, width=0.7)
-    price.set_ylabel("price")
-    price.grid(color="#e8e8e8")
-    macd.bar(x, rows["macd"], color=[RISING if h >= 0 else FALLING for h in rows["macd"]], width=0.7)
-    macd.plot(x, rows["dif"], color=DIF_COLOUR, linewidth=2, label="DIF")
-    macd.plot(x, rows["dea"], color=DEA_COLOUR, linewidth=2, label="DEA")
-    macd.axhline(0, color="#5a5a5a", linewidth=1)
-    macd.set_ylabel("MACD")
-    macd.legend(loc="upper left")
-    macd.grid(color="#e8e8e8")
-    ticks = list(range(0, len(rows), max(1, len(rows) // 8)))
-    macd.set_xticks(ticks)
-    macd.set_xticklabels([rows.index[i].date().isoformat() for i in ticks])
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png")
-    return buffer.getvalue()
+    return macd_chart.draw(rows, rows.index, rows["dif"], rows["dea"], rows["macd"],
+                           "daily · MACD(12,26,9) · %s to %s" % (first, last))
 
 
 class IndicatorGraph(indicator_graph_pb2_grpc.IndicatorGraphServicer):
