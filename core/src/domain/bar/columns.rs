@@ -1,0 +1,179 @@
+//! Where each column sits in a row, and the checks of one row: a real date, positive prices
+//! that fit a `float`, low <= open, close <= high, and a volume of 0 or more.
+
+use crate::domain::date::Date;
+use super::number::number;
+use super::{quoted, Bar, Problem};
+
+const PRICE_COLUMNS: [&str; 4] = ["open", "high", "low", "close"];
+pub(super) const REQUIRED_COLUMNS: [&str; 5] = ["date", "open", "high", "low", "close"];
+
+const UNQUOTED_COMMA: &str = " (a field that holds a comma, such as 1,000.5, must be quoted)";
+const OPEN_QUOTE: &str = " (a quoted field runs on over the next lines: is a closing `\"` missing?)";
+
+/// The header's column names, trimmed and lowercased.
+pub(super) fn header_names(header: &csv::StringRecord) -> impl Iterator<Item = String> + '_ {
+    header.iter().map(|name| name.trim().to_ascii_lowercase())
+}
+
+/// Where each field sits in a row.
+pub(super) struct Columns {
+    separator: u8,
+    count: usize,
+    date: usize,
+    prices: [usize; 4],
+    volume: Option<usize>,
+}
+
+impl Columns {
+    pub(super) fn parse(header: &csv::StringRecord, separator: u8) -> Result<Columns, Problem> {
+        let names: Vec<String> = header_names(header).collect();
+        for (i, name) in names.iter().enumerate() {
+            if !name.is_empty() && names[..i].contains(name) {
+                return Err(Problem::DuplicateColumn(quoted(name)));
+            }
+        }
+        let find = |wanted: &'static str| names.iter().position(|name| name == wanted);
+        let require = |wanted: &'static str| find(wanted).ok_or(Problem::MissingColumn(wanted));
+        Ok(Columns {
+            separator,
+            count: names.len(),
+            date: require("date")?,
+            prices: [require("open")?, require("high")?, require("low")?, require("close")?],
+            volume: find("volume"),
+        })
+    }
+
+    pub(super) fn parse_row(&self, record: &csv::StringRecord) -> Result<Bar, Problem> {
+        if record.len() != self.count {
+            let hint = if record.iter().any(|field| field.contains('\n')) {
+                OPEN_QUOTE
+            } else if self.separator == b',' && record.len() > self.count {
+                UNQUOTED_COMMA
+            } else {
+                ""
+            };
+            return Err(Problem::FieldCount { expected: self.count, found: record.len(), hint });
+        }
+        let field = |index: usize| record[index].trim();
+        let date = Date::parse(field(self.date)).map_err(|e| Problem::BadDate(e.to_string()))?;
+        let mut prices = [0.0; 4];
+        for (slot, (&index, column)) in prices.iter_mut().zip(self.prices.iter().zip(PRICE_COLUMNS)) {
+            let text = field(index);
+            let value = number(column, text, self.separator)?;
+            if value <= 0.0 {
+                return Err(Problem::NonPositivePrice { column, value });
+            }
+            // Prices travel as `float`: one that overflows would be served as infinity, one
+            // that underflows as 0.
+            let wire = value as f32;
+            if !wire.is_finite() || wire == 0.0 {
+                return Err(Problem::NotFloat32 { column, text: quoted(text) });
+            }
+            *slot = value;
+        }
+        let [open, high, low, close] = prices;
+        if high < low {
+            return Err(Problem::HighBelowLow { high, low });
+        }
+        for (column, value) in [("open", open), ("close", close)] {
+            if value > high {
+                return Err(Problem::OutsideRange { column, value, relation: "above high", bound: high });
+            }
+            if value < low {
+                return Err(Problem::OutsideRange { column, value, relation: "below low", bound: low });
+            }
+        }
+        let volume = match self.volume {
+            Some(index) => number("volume", field(index), self.separator)?,
+            None => 0.0,
+        };
+        if volume < 0.0 {
+            return Err(Problem::NegativeVolume(volume));
+        }
+        Ok(Bar { date, open, high, low, close, volume })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::domain::bar::tests::problem;
+    use crate::domain::bar::{parse_csv, Problem};
+
+    #[test]
+    fn rejects_open_or_close_outside_low_high() {
+        let (line, p, msg) = problem("date,open,high,low,close\n2020-01-02,11,12,10,11\n2020-01-03,12.5,12.0,10,11\n");
+        assert_eq!(line, 3);
+        assert!(matches!(p, Problem::OutsideRange { column: "open", .. }));
+        assert_eq!(msg, "bars.csv:3: open 12.5 is above high 12");
+        let (_, _, msg) = problem("date,open,high,low,close\n2020-01-02,11,12,10,9.5\n");
+        assert_eq!(msg, "bars.csv:2: close 9.5 is below low 10");
+        let (_, _, msg) = problem("date,open,high,low,close\n2020-01-02,9,12,10,11\n");
+        assert_eq!(msg, "bars.csv:2: open 9 is below low 10");
+        // At the bounds is fine.
+        assert!(parse_csv("x", b"date,open,high,low,close\n2020-01-02,10,12,10,12\n").is_ok());
+    }
+
+    #[test]
+    fn rejects_prices_that_do_not_fit_a_float() {
+        let (line, p, msg) = problem("date,open,high,low,close\n2020-01-02,1,2,1,1\n2020-01-03,1,1e39,1,1\n");
+        assert_eq!(line, 3);
+        assert!(matches!(p, Problem::NotFloat32 { column: "high", .. }));
+        assert!(
+            msg.starts_with("bars.csv:3: high 1e39 does not fit a 32-bit float (the wire type of prices)"),
+            "{msg}"
+        );
+        let (_, _, msg) = problem("date,open,high,low,close\n2020-01-02,1e-50,1,1e-50,1\n");
+        assert!(msg.starts_with("bars.csv:2: open 1e-50 does not fit a 32-bit float"), "{msg}");
+        // The largest float is fine.
+        let max = f32::MAX;
+        assert!(parse_csv("x", format!("date,open,high,low,close\n2020-01-02,{max},{max},1,1\n").as_bytes()).is_ok());
+    }
+
+    #[test]
+    fn an_unquoted_thousands_comma_says_to_quote_it() {
+        let (_, _, msg) = problem("date,open,high,low,close\n2020-01-02,1,000.5,2000,1,1000\n");
+        assert_eq!(
+            msg,
+            "bars.csv:2: expected 5 fields as in the header, found 6 (a field that holds a comma, such as 1,000.5, \
+             must be quoted)"
+        );
+    }
+
+    #[test]
+    fn rejects_high_below_low() {
+        let (_, _, msg) = problem("date,open,high,low,close\n2020-01-02,1,2,3,1\n");
+        assert_eq!(msg, "bars.csv:2: high 2 is below low 3");
+    }
+
+    #[test]
+    fn rejects_a_non_positive_price() {
+        let (_, _, msg) = problem("date,open,high,low,close\n2020-01-02,0,2,1,1\n");
+        assert_eq!(msg, "bars.csv:2: open is 0: prices must be positive");
+        let (_, _, msg) = problem("date,open,high,low,close\n2020-01-02,1,2,1,-1\n");
+        assert_eq!(msg, "bars.csv:2: close is -1: prices must be positive");
+    }
+
+    #[test]
+    fn rejects_a_missing_column() {
+        let (line, _, msg) = problem("date,open,high,close\n2020-01-02,1,2,1\n");
+        assert_eq!(line, 1);
+        assert!(
+            msg.starts_with("bars.csv:1: the header has no `low` column: expected `date,open,high,low,close[,volume]`"),
+            "{msg}"
+        );
+        let (line, _, msg) = problem("date,open,high,low,close\n2020-01-02,1,2,1\n");
+        assert_eq!(line, 2);
+        assert_eq!(msg, "bars.csv:2: expected 5 fields as in the header, found 4");
+        let (_, _, msg) = problem("date,open,high,low,close,Open\n2020-01-02,1,2,1,1,1\n");
+        assert!(msg.starts_with("bars.csv:1: the header names `open` twice"), "{msg}");
+    }
+
+    #[test]
+    fn rejects_a_bad_date() {
+        let (_, _, msg) = problem("date,open,high,low,close\n2023-02-30,1,2,1,1\n");
+        assert!(msg.starts_with("bars.csv:2: \"2023-02-30\" is not a real day"), "{msg}");
+        let (_, _, msg) = problem("date,open,high,low,close\n1/2/2023,1,2,1,1\n");
+        assert!(msg.contains("use YYYY-MM-DD"), "{msg}");
+    }
+}

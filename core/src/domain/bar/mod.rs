@@ -1,0 +1,267 @@
+//! Daily bars and their CSV loader.
+//!
+//! The CSV has a header naming `date,open,high,low,close` and optionally `volume` (any order,
+//! any case; other columns are ignored), ISO dates, and rows in any order. It is read with the
+//! `csv` crate: fields may be quoted (`"1,000.5"`, `"date"`), lines may end in LF or CRLF, a
+//! UTF-8 byte order mark is skipped, and so are blank lines. The delimiter is `,`, `;` or tab,
+//! given or detected from the header ([`Delimiter`]).
+//!
+//! Numbers use `.` as the decimal point. In a comma-separated file a quoted number may group
+//! thousands with commas (`"1,000.5"`); in a `;`- or tab-separated file a number may use a
+//! decimal comma instead (`1,5`), as European spreadsheets export it, but never both a comma and a
+//! point, nor any thousands separator (`1.000,5` is refused: its meaning depends on the locale).
+//!
+//! Loading checks every row and stops at the first bad one with `file:line: reason` (the line
+//! where the record starts in the file), because a server that starts on half its data, or on a
+//! typo, gives wrong answers quietly; better to refuse to start. Beyond being numbers, prices
+//! must be positive, fit the `float` that carries them on the wire, and be consistent: low <=
+//! open, close <= high.
+//!
+//! The loader is in parts: [`Delimiter`] (given or detected), the records with the physical
+//! lines they start on (`records`), where each column sits and the checks of a row (`columns`),
+//! and the numbers with their locale's separators (`number`).
+
+mod columns;
+mod delimiter;
+mod number;
+mod records;
+
+use std::collections::HashMap;
+use std::fmt;
+
+use super::date::Date;
+use columns::{header_names, Columns, REQUIRED_COLUMNS};
+pub use delimiter::Delimiter;
+use records::Records;
+
+/// One trading day.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Bar {
+    pub date: Date,
+    pub open: f64,
+    pub high: f64,
+    pub low: f64,
+    pub close: f64,
+    /// 0 when the file has no volume column.
+    pub volume: f64,
+}
+
+impl fmt::Display for Bar {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} o={} h={} l={} c={} v={}", self.date, self.open, self.high, self.low, self.close, self.volume)
+    }
+}
+
+/// Why a CSV was refused: where, and what was wrong.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{source_name}:{line}: {problem}")]
+pub struct BarsError {
+    pub source_name: String,
+    /// 1-based line number in the file: where the offending record starts.
+    pub line: usize,
+    pub problem: Problem,
+}
+
+/// What was wrong with a CSV line.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum Problem {
+    #[error("the file is empty: it needs a header `date,open,high,low,close[,volume]` and at least one row")]
+    Empty,
+    #[error("the file has a header but no rows")]
+    NoRows,
+    #[error("the text is not UTF-8")]
+    NotUtf8,
+    #[error("the header has no `{0}` column: expected `date,open,high,low,close[,volume]`")]
+    MissingColumn(&'static str),
+    #[error("the header names `{0}` twice")]
+    DuplicateColumn(String),
+    /// A header problem, with the delimiter or delimiters it was read with.
+    #[error("{problem} ({delimiters})")]
+    Header { problem: Box<Problem>, delimiters: String },
+    /// `hint` is empty, or says what probably went wrong.
+    #[error("expected {expected} fields as in the header, found {found}{hint}")]
+    FieldCount { expected: usize, found: usize, hint: &'static str },
+    #[error("{0}")]
+    BadDate(String),
+    /// `hint` is empty, or says which separators a number may have in this file.
+    #[error("{column} {text:?} is not a number{hint}")]
+    BadNumber { column: &'static str, text: String, hint: &'static str },
+    #[error("{column} is {value}: prices must be positive")]
+    NonPositivePrice { column: &'static str, value: f64 },
+    #[error(
+        "{column} {text} does not fit a 32-bit float (the wire type of prices), which holds about 1e-45 to 3.4e38"
+    )]
+    NotFloat32 { column: &'static str, text: String },
+    #[error("volume is {0}: it must be 0 or more")]
+    NegativeVolume(f64),
+    #[error("high {high} is below low {low}")]
+    HighBelowLow { high: f64, low: f64 },
+    /// Open or close outside [low, high]: `relation` is `above high` or `below low`.
+    #[error("{column} {value} is {relation} {bound}")]
+    OutsideRange { column: &'static str, value: f64, relation: &'static str, bound: f64 },
+    #[error("date {date} appears again (first on line {first_line})")]
+    DuplicateDate { date: Date, first_line: usize },
+    /// An error of the CSV reader itself (not expected on text already checked as UTF-8).
+    #[error("{0}")]
+    Unreadable(String),
+}
+
+/// At most this many characters of a bad field are quoted back.
+const QUOTED_CHARS: usize = 32;
+
+pub(super) fn quoted(text: &str) -> String {
+    match text.char_indices().nth(QUOTED_CHARS) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text.to_string(),
+    }
+}
+
+/// Parses and checks a CSV of daily bars, detecting its delimiter; returns them sorted by date.
+///
+/// `source_name` is what error messages call the file (its path, or `sample`).
+pub fn parse_csv(source_name: &str, bytes: &[u8]) -> Result<Vec<Bar>, BarsError> {
+    parse_csv_with(source_name, bytes, Delimiter::Auto)
+}
+
+/// [`parse_csv`] with the given delimiter ([`Delimiter::Auto`] detects it from the header).
+pub fn parse_csv_with(source_name: &str, bytes: &[u8], delimiter: Delimiter) -> Result<Vec<Bar>, BarsError> {
+    let fail = |line: usize, problem: Problem| BarsError { source_name: source_name.to_string(), line, problem };
+    if let Err(e) = std::str::from_utf8(bytes) {
+        let line = 1 + bytes[..e.valid_up_to()].iter().filter(|&&b| b == b'\n').count();
+        return Err(fail(line, Problem::NotUtf8));
+    }
+    let bytes = bytes.strip_prefix("\u{feff}".as_bytes()).unwrap_or(bytes);
+
+    let (mut records, header_line, columns) = match delimiter.byte() {
+        Some(separator) => {
+            let mut records = Records::new(bytes, separator);
+            let (line, header) =
+                records.next_header().map_err(|(line, p)| fail(line, p))?.ok_or_else(|| fail(1, Problem::Empty))?;
+            let columns = Columns::parse(&header, separator).map_err(|problem| {
+                let delimiters = format!("with {} as the delimiter", delimiter.shown());
+                fail(line, Problem::Header { problem: Box::new(problem), delimiters })
+            })?;
+            (records, line, columns)
+        }
+        None => detect(bytes).map_err(|(line, p)| fail(line, p))?,
+    };
+
+    let mut bars = Vec::new();
+    // Duplicate dates: while the rows come in ascending order, as files usually have them, a new
+    // date after the last one cannot repeat an earlier one, and costs one comparison. At the
+    // first row out of order, every line so far goes into a map, which then checks each row.
+    let mut lines: Vec<usize> = Vec::new();
+    let mut first_seen: Option<HashMap<Date, usize>> = None;
+    let mut record = csv::StringRecord::new();
+    while let Some(number) = records.next_record(&mut record).map_err(|(line, p)| fail(line, p))? {
+        let bar = columns.parse_row(&record).map_err(|problem| fail(number, problem))?;
+        let ascending = first_seen.is_none() && bars.last().is_none_or(|last: &Bar| last.date < bar.date);
+        if !ascending {
+            let seen = first_seen.get_or_insert_with(|| bars.iter().map(|b| b.date).zip(lines.drain(..)).collect());
+            if let Some(&first_line) = seen.get(&bar.date) {
+                return Err(fail(number, Problem::DuplicateDate { date: bar.date, first_line }));
+            }
+            seen.insert(bar.date, number);
+        } else {
+            lines.push(number);
+        }
+        bars.push(bar);
+    }
+    if bars.is_empty() {
+        return Err(fail(header_line, Problem::NoRows));
+    }
+    bars.sort_by_key(|bar| bar.date);
+    Ok(bars)
+}
+
+/// Reads the header with each of [`Delimiter::DETECTED`] in turn and takes the first that gives
+/// every needed column. When none does, the problem reported is that of the delimiter that found
+/// the most needed columns, with what was tried.
+fn detect(bytes: &[u8]) -> Result<(Records<'_>, usize, Columns), (usize, Problem)> {
+    let mut best: Option<(usize, usize, Problem)> = None;
+    for delimiter in Delimiter::DETECTED {
+        let separator = delimiter.byte().expect("a detected delimiter is a byte");
+        let mut records = Records::new(bytes, separator);
+        let (line, header) = records.next_header()?.ok_or((1, Problem::Empty))?;
+        match Columns::parse(&header, separator) {
+            Ok(columns) => return Ok((records, line, columns)),
+            Err(problem) => {
+                let found =
+                    REQUIRED_COLUMNS.iter().filter(|&&wanted| header_names(&header).any(|n| n == wanted)).count();
+                if best.as_ref().is_none_or(|(most, _, _)| found > *most) {
+                    best = Some((found, line, problem));
+                }
+            }
+        }
+    }
+    let (_, line, problem) = best.expect("at least one delimiter was tried");
+    let delimiters = "tried `,`, `;` and tab as the delimiter".to_string();
+    Err((line, Problem::Header { problem: Box::new(problem), delimiters }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    pub(super) fn problem(csv: &str) -> (usize, Problem, String) {
+        let e = parse_csv("bars.csv", csv.as_bytes()).unwrap_err();
+        let message = e.to_string();
+        (e.line, e.problem, message)
+    }
+
+    pub(super) fn message_with(delimiter: Delimiter, csv: &str) -> String {
+        parse_csv_with("bars.csv", csv.as_bytes(), delimiter).unwrap_err().to_string()
+    }
+
+    pub(super) fn prices(bar: &Bar) -> (f64, f64, f64, f64, f64) {
+        (bar.open, bar.high, bar.low, bar.close, bar.volume)
+    }
+
+    #[test]
+    fn loads_and_sorts() {
+        let csv = "Date,Open,High,Low,Close,Volume\r\n2020-01-03,2,3,1,2.5,100\r\n2020-01-02,1,2,0.5,1.5,50\r\n\r\n";
+        let bars = parse_csv("x", csv.as_bytes()).unwrap();
+        assert_eq!(bars.len(), 2);
+        assert_eq!(bars[0].date.to_string(), "2020-01-02");
+        assert_eq!(bars[1].close, 2.5);
+        assert_eq!(bars[1].volume, 100.0);
+    }
+
+    #[test]
+    fn volume_is_optional_and_columns_may_move() {
+        let bars = parse_csv("x", b"close,low,high,open,date\n4,1,5,2,2021-06-01\n").unwrap();
+        assert_eq!(prices(&bars[0]), (2.0, 5.0, 1.0, 4.0, 0.0));
+    }
+
+    #[test]
+    fn rejects_a_duplicate_date() {
+        let (line, p, msg) =
+            problem("date,open,high,low,close\n2020-01-02,1,2,1,1\n2020-01-03,1,2,1,1\n2020-01-02,1,2,1,1\n");
+        assert_eq!(line, 4);
+        assert!(matches!(p, Problem::DuplicateDate { first_line: 2, .. }));
+        assert_eq!(msg, "bars.csv:4: date 2020-01-02 appears again (first on line 2)");
+        // Ascending rows until the repeat (the fast path), then a row out of order after which
+        // the map takes over: the first repeat in file order is reported either way.
+        let (line, p, _) = problem(
+            "date,open,high,low,close\n2020-01-02,1,2,1,1\n2020-01-03,1,2,1,1\n2020-01-03,1,2,1,1\n2020-01-02,1,2,1,1\n",
+        );
+        assert_eq!(line, 4);
+        assert!(matches!(p, Problem::DuplicateDate { first_line: 3, .. }));
+        let (line, p, _) = problem(
+            "date,open,high,low,close\n2020-01-05,1,2,1,1\n2020-01-01,1,2,1,1\n2020-01-09,1,2,1,1\n2020-01-01,1,2,1,1\n",
+        );
+        assert_eq!(line, 5);
+        assert!(matches!(p, Problem::DuplicateDate { first_line: 3, .. }));
+    }
+
+    #[test]
+    fn rejects_negative_volume_empty_files_and_non_utf8() {
+        let (_, _, msg) = problem("date,open,high,low,close,volume\n2020-01-02,1,2,1,1,-5\n");
+        assert_eq!(msg, "bars.csv:2: volume is -5: it must be 0 or more");
+        assert_eq!(problem("").1, Problem::Empty);
+        assert_eq!(problem("\u{feff}\r\n \n").1, Problem::Empty);
+        assert_eq!(problem("date,open,high,low,close\n").1, Problem::NoRows);
+        let e = parse_csv("b", b"date,open,high,low,close\n\xff\n").unwrap_err();
+        assert_eq!((e.line, e.problem), (2, Problem::NotUtf8));
+    }
+}
