@@ -158,14 +158,21 @@ fn an_empty_reply_prints_as_the_article_does_and_says_so_on_stderr() {
 }
 
 #[test]
-fn the_readmes_first_data_mode_example_works_as_written() {
+fn the_readmes_client_call_prints_what_the_readme_shows() {
+    // The README's first `idc_client` call, made to the server of its first command
+    // (`scripts/serve.sh --data sample`) with the flags as written: it prints the block shown after it.
     let readme = fs::read_to_string(repo_root().join("README.md")).unwrap();
-    let example = "idc_client --start-date 2018-12-24 --end-date 2018-12-31";
-    assert!(readme.contains(example), "the README shows `{example}`");
+    let line = readme.lines().find(|line| line.starts_with("target/release/idc_client ")).expect("an idc_client call");
+    let command = line.split(" #").next().unwrap().trim_end();
+    let (_, after) = readme.split_once(line).unwrap();
+    let (_, shown) = after.split_once("```text\n").expect("a text block with the call's output after it");
+    let (shown, _) = shown.split_once("```").unwrap();
+    let flags: Vec<&str> = command.split_whitespace().skip(1).collect();
+    assert!(!flags.contains(&"--target"), "the README's call uses the default target: {command}");
     let server = rust_server(&["--data", "sample"]);
-    let out = client(&server.target(), &["--start-date", "2018-12-24", "--end-date", "2018-12-31"]);
-    out.assert_success("the README's example");
-    assert_eq!(out.stdout_text().matches("macd {").count(), 5, "five trading days: {}", out.stdout_text());
+    let out = client(&server.target(), &flags);
+    out.assert_success("the README's call");
+    assert_eq!(out.stdout_text().trim_end(), shown.trim_end(), "the README shows another output for `{command}`");
     assert_eq!(out.stderr, "");
 }
 
