@@ -6,8 +6,8 @@
 //! replica that is killed is taken out of rotation without a failed call reaching the client; one
 //! marked `down` with a reload, then drained, fails no call either, while SIGTERM alone fails
 //! calls only in the instant the replica stops; a graph stream cut midway is not retried by nginx
-//! but fails at the client with INTERNAL; with no replica left nginx answers UNAVAILABLE; and the
-//! README shows this very recipe.
+//! but fails at the client with INTERNAL; with no replica left nginx answers UNAVAILABLE; and
+//! docs/scale-out.md shows this very recipe.
 //!
 //! nginx is a real dependency here: when it is missing the tests fail, saying how to install it
 //! (`scripts/install_nginx.sh`, which `scripts/test.sh` runs). Each nginx runs in the foreground
@@ -251,7 +251,7 @@ impl Drop for Nginx {
 }
 
 /// The recipe with real addresses: nginx on `port`, the replicas in order; replica `down` (if
-/// any) marked `down`, as the README says to take one out.
+/// any) marked `down`, as docs/scale-out.md says to take one out.
 fn recipe(port: u16, replicas: &[String; 2], down: Option<usize>) -> String {
     let mut recipe = TEMPLATE
         .replace("@LISTEN@", &format!("127.0.0.1:{port}"))
@@ -479,7 +479,7 @@ fn counts(replicas: [&Replica; 2]) -> [u64; 2] {
 
 #[test]
 fn a_replica_marked_down_and_reloaded_then_drained_fails_no_call() {
-    // The deploy the README gives: take the replica out of nginx first, then stop it.
+    // The deploy docs/scale-out.md gives: take the replica out of nginx first, then stop it.
     let staying = Replica::start(&[]);
     let leaving = Replica::start(&["--drain-delay", "1", "--grace-period", "5"]);
     let nginx = Nginx::start([&staying, &leaving]);
@@ -518,8 +518,8 @@ fn sigterm_alone_takes_a_replica_out_and_fails_only_calls_of_the_instant_it_stop
     // The drain without touching nginx, which has no active health checks: the replica keeps
     // getting calls through its drain delay and is taken out when it stops listening. The calls
     // nginx sends it in the instant its drain delay ends (on a kept-alive connection, as it stops
-    // taking calls) may fail, and nginx does not resend a call it has sent: this is why the
-    // README takes a replica out of nginx first.
+    // taking calls) may fail, and nginx does not resend a call it has sent: this is why
+    // docs/scale-out.md takes a replica out of nginx first.
     let staying = Replica::start(&[]);
     let draining = Replica::start(&["--drain-delay", "1", "--grace-period", "5"]);
     let nginx = Nginx::start([&staying, &draining]);
@@ -649,12 +649,11 @@ fn directives(config: &str) -> Vec<String> {
 }
 
 #[test]
-fn the_readme_shows_the_tested_recipe() {
-    // The README shows the recipe with its comments cut short and example addresses: the same
-    // directives, in the same order, as the file the other tests run.
-    let readme = std::fs::read_to_string(common::repo_root().join("README.md")).unwrap();
-    let (_, section) =
-        readme.split_once("\n## Scale-out: several replicas behind nginx\n").expect("the README's scale-out section");
+fn the_docs_show_the_tested_recipe() {
+    // docs/scale-out.md shows the recipe with its comments cut short and example addresses: the
+    // same directives, in the same order, as the file the other tests run.
+    let doc = std::fs::read_to_string(common::repo_root().join("docs/scale-out.md")).unwrap();
+    let (_, section) = doc.split_once("\n## The recipe\n").expect("docs/scale-out.md's section \"The recipe\"");
     let section = section.split("\n## ").next().unwrap();
     let (_, block) = section.split_once("```nginx\n").expect("an nginx block in the scale-out section");
     let (block, _) = block.split_once("```").unwrap();
@@ -665,6 +664,6 @@ fn the_readme_shows_the_tested_recipe() {
     assert_eq!(
         directives(block),
         directives(&template),
-        "README.md's recipe differs from tests/nginx/idc.conf.template"
+        "docs/scale-out.md's recipe differs from tests/nginx/idc.conf.template"
     );
 }

@@ -1,7 +1,7 @@
 //! Soak: 200 concurrent clients against two real `idc_server` processes (parity mode with a graph
 //! file, and data mode on the embedded sample), mixing GetMACD in both modes, GetMACDGraph (a file
 //! streamed, and a chart rendered) and health checks, for `IDC_SOAK_SECS` seconds (default 10,
-//! the CI form; the README's long form is 60).
+//! the CI form; the long form in docs/testing.md is 60).
 //!
 //! Asserts: no call fails (any status but OK, or a reply that is wrong, is a failure); each
 //! server's resident memory at the end is within 20 % of what it was after the warm-up (the first
