@@ -15,7 +15,8 @@
 //! send, so a slow client holds back the reads rather than filling memory. A call that ends
 //! early (cancelled, disconnected, past its deadline) stops its work: a queued render never
 //! starts, a running one stops between drawing and encoding, and no further block is read. A full
-//! blocking queue gets `RESOURCE_EXHAUSTED` at once.
+//! blocking queue gets `RESOURCE_EXHAUSTED` at once. Tests hold a render between the two stages
+//! with a [`crate::blocking::Gate`] at [`CHART_DRAWN`], to end its call there.
 
 use std::fs::File;
 use std::io::{self, Read};
@@ -31,12 +32,12 @@ use grpcio::{Deadline, RpcContext, RpcStatus, RpcStatusCode, ServerStreamingSink
 use super::cache::{ChartCache, ChartKey, FileCache, FileIdentity, ReadWhole};
 use super::wire::GraphChunk;
 use super::{call_ended, check_lengths, parse_range, status};
-use crate::blocking::{BlockingPool, Busy};
+use crate::blocking::{BlockingPool, Busy, Checkpoint};
 use crate::config::{CHART_CACHE_BYTES, CHART_CACHE_CHARTS, DEFAULT_GRAPH_FILE, GRAPH_FILE_CACHE_MAX};
 use crate::domain::analysis::Analysis;
 use crate::domain::chart::{self, ChartError, ChartSize};
 use crate::domain::date::DateRange;
-use crate::metrics::{Metrics, RenderOutcome};
+use crate::metrics::{CallRecord, Metrics, RenderOutcome};
 use crate::protocol::indicator_graph::MACDGraphRequest;
 
 /// Bytes read from a file per trip to the blocking pool. Several small chunks are read at once so
@@ -142,78 +143,96 @@ impl Cancelled {
 impl GraphService {
     /// Answers one call; the chunks' bytes are written straight into gRPC's buffers (see
     /// [`super::wire`]).
-    pub fn get_macd_graph(
-        &self,
-        ctx: RpcContext,
+    pub fn get_macd_graph(&self, ctx: RpcContext, request: MACDGraphRequest, sink: ServerStreamingSink<GraphChunk>) {
+        let record = self.metrics.call("GetMACDGraph", || ctx.peer());
+        ctx.spawn(self.clone().answer(request, sink, ctx.deadline(), record));
+    }
+
+    /// One call from its request to its end: the PNG prepared, then streamed; counted once, with
+    /// the code it ended with.
+    async fn answer(
+        self,
         request: MACDGraphRequest,
         mut sink: ServerStreamingSink<GraphChunk>,
+        deadline: Deadline,
+        mut record: CallRecord,
     ) {
-        let mut record = self.metrics.call("GetMACDGraph", || ctx.peer());
-        let (source, chunk_size, write_batching, pool, metrics, caches) = (
-            self.source.clone(),
-            self.chunk_size,
-            self.write_batching,
-            self.pool.clone(),
-            Arc::clone(&self.metrics),
-            Arc::clone(&self.caches),
-        );
-        let deadline = ctx.deadline();
-        ctx.spawn(async move {
-            // grpcio keeps polling a spawned future after its call is cancelled, so the work is
-            // raced against the call's end, and a call that ends first stops the work.
-            let cancelled = Cancelled::default();
-            let prepared = {
-                let prepare = prepare(source, &request, deadline, &pool, &metrics, &caches, &cancelled);
-                let ended = call_ended(&mut sink);
-                futures::pin_mut!(prepare, ended);
-                match future::select(prepare, ended).await {
-                    Either::Left((prepared, _)) => Some(prepared),
-                    Either::Right(((), _)) => None,
-                }
-            };
-            let png = match prepared {
-                Some(Ok(png)) => png,
-                Some(Err(status)) => {
-                    let code = status.code();
-                    fail(sink, status).await;
-                    return record.finish(code);
-                }
-                None => {
-                    cancelled.set();
-                    return record.finish(ended_code(deadline));
-                }
-            };
-            // Ask gRPC to coalesce the small messages into fewer writes; flow control still
-            // applies to every one of them. Measured: about 4x the MB/s at 1 KiB chunks.
-            sink.enhance_batch(write_batching);
-            let sent = {
-                let mut replies = chunks(png, chunk_size, pool, metrics).map_ok(|chunk| {
-                    record.streamed(chunk.payload().len());
-                    (chunk, WriteFlags::default())
-                });
-                sink.send_all(&mut replies).await
-            };
-            match sent {
-                Ok(()) => match sink.close().await {
-                    Ok(()) => record.finish(RpcStatusCode::OK),
-                    Err(e) => {
-                        log::debug!("GetMACDGraph: closing the stream failed: {e}");
-                        record.finish(ended_code(deadline));
-                    }
-                },
-                // A read failed part way: tell the client, who then discards what it got.
-                Err(grpcio::Error::RpcFailure(status)) => {
-                    let code = status.code();
-                    fail(sink, status).await;
-                    record.finish(code);
-                }
-                // The call ended under us: dropping the stream stops the reads.
-                Err(e) => {
-                    log::debug!("GetMACDGraph: stream ended early: {e}");
-                    record.finish(ended_code(deadline));
-                }
+        let png = match self.prepare_unless_ended(&request, deadline, &mut sink).await {
+            Some(Ok(png)) => png,
+            Some(Err(status)) => {
+                let code = status.code();
+                fail(sink, status).await;
+                return record.finish(code);
             }
-        });
+            None => return record.finish(ended_code(deadline)),
+        };
+        let code = self.stream(png, sink, deadline, &mut record).await;
+        record.finish(code);
+    }
+
+    /// Opens the file or renders the chart, unless the call ends first (`None`). grpcio keeps
+    /// polling a spawned future after its call is cancelled, so the work is raced against the
+    /// call's end, and a call that ends first stops the work.
+    async fn prepare_unless_ended(
+        &self,
+        request: &MACDGraphRequest,
+        deadline: Deadline,
+        sink: &mut ServerStreamingSink<GraphChunk>,
+    ) -> Option<Result<Png, RpcStatus>> {
+        let cancelled = Cancelled::default();
+        let prepare =
+            prepare(self.source.clone(), request, deadline, &self.pool, &self.metrics, &self.caches, &cancelled);
+        let ended = call_ended(sink);
+        futures::pin_mut!(prepare, ended);
+        match future::select(prepare, ended).await {
+            Either::Left((prepared, _)) => Some(prepared),
+            Either::Right(((), _)) => {
+                cancelled.set();
+                None
+            }
+        }
+    }
+
+    /// Streams `png` in chunks, as flow control lets it, and closes the stream; returns the code
+    /// the call ended with.
+    async fn stream(
+        &self,
+        png: Png,
+        mut sink: ServerStreamingSink<GraphChunk>,
+        deadline: Deadline,
+        record: &mut CallRecord,
+    ) -> RpcStatusCode {
+        // Ask gRPC to coalesce the small messages into fewer writes; flow control still applies
+        // to every one of them. Measured: about 4x the MB/s at 1 KiB chunks.
+        sink.enhance_batch(self.write_batching);
+        let sent = {
+            let chunks = chunks(png, self.chunk_size, self.pool.clone(), Arc::clone(&self.metrics));
+            let mut replies = chunks.map_ok(|chunk| {
+                record.streamed(chunk.payload().len());
+                (chunk, WriteFlags::default())
+            });
+            sink.send_all(&mut replies).await
+        };
+        match sent {
+            Ok(()) => match sink.close().await {
+                Ok(()) => RpcStatusCode::OK,
+                Err(e) => {
+                    log::debug!("GetMACDGraph: closing the stream failed: {e}");
+                    ended_code(deadline)
+                }
+            },
+            // A read failed part way: tell the client, who then discards what it got.
+            Err(grpcio::Error::RpcFailure(status)) => {
+                let code = status.code();
+                fail(sink, status).await;
+                code
+            }
+            // The call ended under us: dropping the stream stops the reads.
+            Err(e) => {
+                log::debug!("GetMACDGraph: stream ended early: {e}");
+                ended_code(deadline)
+            }
+        }
     }
 }
 
@@ -276,10 +295,10 @@ async fn prepare(
                 return Ok(Png::Memory(png));
             }
             let mut queued = QueuedRender { metrics: Arc::clone(metrics), ran: false };
-            let cancelled = cancelled.clone();
+            let (cancelled, checkpoint) = (cancelled.clone(), pool.checkpoint());
             let job = pool.run(move || {
                 queued.ran = true;
-                let png = render(&analysis, range, size, &queued.metrics, &cancelled, deadline)?;
+                let png = render(&analysis, range, size, &queued.metrics, &cancelled, deadline, &checkpoint)?;
                 c.charts.insert(key, Arc::clone(&png));
                 Ok(Png::Memory(png))
             });
@@ -310,6 +329,11 @@ impl Drop for QueuedRender {
     }
 }
 
+/// Where a render has drawn its chart and not yet looked at whether its call still wants it: a
+/// test's [`crate::blocking::Gate`] here holds the render while the test ends the call.
+#[doc(hidden)]
+pub const CHART_DRAWN: &str = "chart drawn";
+
 /// Draws and encodes the chart, checking between the stages whether the call is still wanted.
 fn render(
     analysis: &Analysis,
@@ -318,6 +342,7 @@ fn render(
     metrics: &Metrics,
     cancelled: &Cancelled,
     deadline: Deadline,
+    checkpoint: &Checkpoint,
 ) -> Result<Arc<[u8]>, RpcStatus> {
     let stop = || {
         metrics.render_ended(RenderOutcome::Cancelled);
@@ -333,6 +358,7 @@ fn render(
     }
     metrics.render_started();
     let (pixels, _) = chart::render_rgb(window, &analysis.title(window), size).map_err(chart_failed)?;
+    checkpoint.pass(CHART_DRAWN);
     if cancelled.is_set() || deadline.exceeded() {
         return Err(stop());
     }
