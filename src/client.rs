@@ -174,7 +174,8 @@ pub fn grpc_target(address: &str) -> Result<String, ClientError> {
         if ["dns:", "ipv4:", "ipv6:", "unix:"].iter().any(|s| replica.starts_with(s)) {
             return Err(ClientError::Target {
                 target: address.to_string(),
-                reason: "a list of replicas takes HOST:PORT items only, as in 10.0.0.1:50051,10.0.0.2:50051;                          for a DNS name with several addresses, give dns:///NAME:PORT alone",
+                reason: "a list of replicas takes HOST:PORT items only, as in 10.0.0.1:50051,10.0.0.2:50051; \
+                         for a DNS name with several addresses, give dns:///NAME:PORT alone",
             });
         }
         check_target(replica)?;
@@ -197,7 +198,8 @@ pub fn grpc_target(address: &str) -> Result<String, ClientError> {
     }
     Err(ClientError::Target {
         target: address.to_string(),
-        reason: "its replicas do not share an address family (some only IPv4, others only IPv6);                  give them all as IPv4 or all as IPv6 addresses",
+        reason: "its replicas do not share an address family (some only IPv4, others only IPv6); \
+                 give them all as IPv4 or all as IPv6 addresses",
     })
 }
 
@@ -362,5 +364,21 @@ mod tests {
             let e = grpc_target(bad).unwrap_err().to_string();
             assert!(e.contains(says), "{bad:?}: {e}");
         }
+    }
+
+    /// These two messages once shipped with runs of 26 and 18 spaces inside, from a string
+    /// continued onto the next line without a `\`: asserted whole, so that cannot come back.
+    #[test]
+    fn the_replica_list_messages_read_as_one_sentence() {
+        assert_eq!(
+            grpc_target("127.0.0.1:1,dns:///x:2").unwrap_err().to_string(),
+            "invalid --target \"127.0.0.1:1,dns:///x:2\": a list of replicas takes HOST:PORT items only, as in \
+             10.0.0.1:50051,10.0.0.2:50051; for a DNS name with several addresses, give dns:///NAME:PORT alone"
+        );
+        assert_eq!(
+            grpc_target("127.0.0.1:1,[::1]:2").unwrap_err().to_string(),
+            "invalid --target \"127.0.0.1:1,[::1]:2\": its replicas do not share an address family (some only \
+             IPv4, others only IPv6); give them all as IPv4 or all as IPv6 addresses"
+        );
     }
 }
