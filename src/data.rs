@@ -27,10 +27,21 @@ pub enum DataError {
     Range(#[from] RangeError),
     #[error(transparent)]
     Params(#[from] ParamsError),
-    #[error("no chart for {range}: {reason}")]
+    #[error("no chart {}: {reason}", chart_span(.range))]
     Chart { range: DateRange, reason: String },
     #[error("cannot write {}: {reason}", .path.display())]
     Write { path: PathBuf, reason: std::io::Error },
+}
+
+/// The range a chart was asked for, as it reads after "no chart": `for 2018-01-02 to 2018-12-31`,
+/// `from 2030-01-01 on`, `up to 1998-12-31`, `for all dates`. [`DateRange`]'s own form (`from
+/// 2030-01-01`) would read "no chart for from 2030-01-01".
+fn chart_span(range: &DateRange) -> String {
+    match (range.start, range.end) {
+        (Some(start), None) => format!("from {start} on"),
+        (None, Some(end)) => format!("up to {end}"),
+        _ => format!("for {range}"),
+    }
 }
 
 /// Loads the bars `source` names and computes their MACD with the config's parameters.
@@ -103,6 +114,18 @@ fn give_back_freed_memory() {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_chart_error_reads_well_for_every_kind_of_range() {
+        let message = |start: &str, end: &str| {
+            let range = DateRange::parse(start, end).unwrap();
+            DataError::Chart { range, reason: "why".into() }.to_string()
+        };
+        assert_eq!(message("2018-01-02", "2018-12-31"), "no chart for 2018-01-02 to 2018-12-31: why");
+        assert_eq!(message("2030-01-01", ""), "no chart from 2030-01-01 on: why");
+        assert_eq!(message("", "1998-12-31"), "no chart up to 1998-12-31: why");
+        assert_eq!(message("", ""), "no chart for all dates: why");
+    }
 
     #[test]
     fn a_missing_file_is_named_in_the_error() {
