@@ -59,13 +59,25 @@ fn main() -> ExitCode {
     }
     // An empty reply prints as the article's client prints it; this says why it is empty.
     if empty {
-        cli::report(
-            PROGRAM,
-            format_args!(
-                "the server returned no rows for {} to {} (a data-mode server has rows only for the days of its data)",
-                args.call.start_date, args.call.end_date
-            ),
-        );
+        cli::report(PROGRAM, why_empty(&args.call.start_date, &args.call.end_date));
     }
     ExitCode::SUCCESS
+}
+
+/// Why a reply has no rows. A parity-mode server always sends the article's rows, so the server
+/// is in data mode; the article's protocol carries nothing more, so both reasons a data-mode
+/// server has are named: days outside its data (or without trading), and TA-Lib's warm-up,
+/// whose bars are in the data but have no MACD value.
+fn why_empty(start: &str, end: &str) -> String {
+    let asked = match (start.is_empty(), end.is_empty()) {
+        (false, false) => format!("for {start} to {end}"),
+        (false, true) => format!("from {start} on"),
+        (true, false) => format!("up to {end}"),
+        (true, true) => "for any date".to_string(),
+    };
+    format!(
+        "the server returned no rows {asked}: a data-mode server has rows only for the days of its data that \
+         have a MACD value; with --convention talib, the first bars of its data have none (TA-Lib's warm-up: \
+         slow + signal - 2 bars, 33 for MACD(12,26,9))"
+    )
 }

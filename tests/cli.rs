@@ -223,3 +223,38 @@ fn help_shows_each_numeric_flags_range() {
         assert!(help.contains(range), "--help lacks {range:?}:\n{help}");
     }
 }
+
+#[test]
+fn an_empty_reply_inside_talibs_warm_up_names_the_warm_up() {
+    // The sample starts on 1999-01-04: with TA-Lib's convention its first 33 bars (to 1999-02-19)
+    // have no MACD value, so January 1999 has bars but no rows.
+    let server = rust_server(&["--data", "sample", "--convention", "talib"]);
+    let out = client(&server.target(), &["--start-date", "1999-01-04", "--end-date", "1999-01-29"]);
+    out.assert_success("idc_client");
+    assert_eq!(out.stdout_text(), "indicator client received: \n\n");
+    assert_eq!(
+        out.stderr,
+        "idc_client: the server returned no rows for 1999-01-04 to 1999-01-29: a data-mode server has rows only \
+         for the days of its data that have a MACD value; with --convention talib, the first bars of its data have \
+         none (TA-Lib's warm-up: slow + signal - 2 bars, 33 for MACD(12,26,9))\n"
+    );
+    // The same days in the default convention have rows.
+    let server = rust_server(&["--data", "sample"]);
+    let out = client(&server.target(), &["--start-date", "1999-01-04", "--end-date", "1999-01-29"]);
+    assert!(out.stdout_text().contains("date: \"1999-01-04\""), "{}", out.stdout_text());
+    assert_eq!(out.stderr, "");
+}
+
+#[test]
+fn render_chart_with_an_open_end_says_from_when_on() {
+    let dir = scratch();
+    let mut cmd = rust_bin("idc_server");
+    cmd.args(["--data", "sample", "--start-date", "2030-01-01", "--render-chart"]).arg(dir.path().join("x.png"));
+    let out = run(cmd);
+    assert!(!out.status.success(), "a chart after the data was written");
+    assert_eq!(
+        out.stderr.lines().last().unwrap_or(""),
+        "idc_server: no chart from 2030-01-01 on: the data covers 1999-01-04 to 2018-12-31; ask for dates inside \
+         that span"
+    );
+}
