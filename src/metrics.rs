@@ -62,6 +62,21 @@ impl RenderOutcome {
     }
 }
 
+/// The render counters at one moment, as [`Metrics::renders`] reads them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RenderCounts {
+    /// Renders that began drawing.
+    pub started: u64,
+    /// Renders drawn and encoded ([`RenderOutcome::Done`]).
+    pub done: u64,
+    /// Renders stopped, or skipped before drawing, because their call ended.
+    pub cancelled: u64,
+    /// Renders refused because the blocking queue was full.
+    pub refused: u64,
+    /// Charts answered from the cache without drawing.
+    pub cached: u64,
+}
+
 type LatencyFamily = Family<MethodLabel, Histogram, fn() -> Histogram>;
 
 /// The series a call of one method moves, looked up once when the server starts. A family
@@ -220,16 +235,17 @@ impl Metrics {
     }
 
     /// Renders that began drawing, and those that ended each way: for tests and the log.
-    pub fn renders(&self) -> (u64, u64, u64, u64) {
+    pub fn renders(&self) -> RenderCounts {
         let count = |outcome: RenderOutcome| {
             self.renders.get_or_create(&OutcomeLabel { outcome: outcome.label().into() }).get()
         };
-        (
-            self.renders_started.get(),
-            count(RenderOutcome::Done),
-            count(RenderOutcome::Cancelled),
-            count(RenderOutcome::Refused),
-        )
+        RenderCounts {
+            started: self.renders_started.get(),
+            done: count(RenderOutcome::Done),
+            cancelled: count(RenderOutcome::Cancelled),
+            refused: count(RenderOutcome::Refused),
+            cached: count(RenderOutcome::Cached),
+        }
     }
 
     /// Blocks read from graph files so far.

@@ -289,7 +289,7 @@ fn other_calls_are_answered_while_a_chart_renders() {
         (Instant::now(), first.map(|chunk| chunk.map(|c| c.macd_chunk.len())))
     });
     // The render has begun drawing, as the server counts it.
-    common::wait_for("the render to start", Duration::from_secs(30), || server.metrics.renders().0 == 1);
+    common::wait_for("the render to start", Duration::from_secs(30), || server.metrics.renders().started == 1);
 
     let rows = idc::client::get_macd(&server.target(), "2018-12-24", "").unwrap();
     let answered = Instant::now();

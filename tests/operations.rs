@@ -11,6 +11,7 @@ use futures::StreamExt;
 use grpcio::{CallOption, RpcStatusCode};
 use idc::config::{Config, DataSource};
 use idc::domain::chart::ChartSize;
+use idc::metrics::RenderCounts;
 use idc::protocol::health::health_check_response::ServingStatus;
 use idc::protocol::health::HealthCheckRequest;
 use idc::protocol::health_grpc::HealthClient;
@@ -102,15 +103,16 @@ fn a_cancelled_chart_call_stops_its_render() {
     let client = IndicatorGraphClient::new(channel(&server.address()));
     // No deadline: only the cancel can stop it.
     let mut stream = client.get_macd_graph(&MACDGraphRequest::new()).unwrap();
-    server.wait_for_counters("the render to start", EVENT_LIMIT, |metrics| metrics.renders().0 == 1);
+    server.wait_for_counters("the render to start", EVENT_LIMIT, |metrics| metrics.renders().started == 1);
     stream.cancel();
     drop(stream);
     server.wait_for_counters("the server to see the cancel", EVENT_LIMIT, |metrics| {
         metrics.calls("GetMACDGraph", RpcStatusCode::CANCELLED) == 1
     });
-    server.wait_for_counters("the render to stop", EVENT_LIMIT, |metrics| metrics.renders().2 == 1);
-    let (started, done, cancelled, refused) = server.metrics.renders();
-    assert_eq!((started, done, cancelled, refused), (1, 0, 1, 0), "no chart was finished for the cancelled call");
+    server.wait_for_counters("the render to stop", EVENT_LIMIT, |metrics| metrics.renders().cancelled == 1);
+    let renders = server.metrics.renders();
+    let expected = RenderCounts { started: 1, cancelled: 1, ..RenderCounts::default() };
+    assert_eq!(renders, expected, "no chart was finished for the cancelled call");
     assert_eq!(server.metrics.calls("GetMACDGraph", RpcStatusCode::OK), 0);
 }
 
@@ -128,8 +130,8 @@ fn a_chart_call_past_its_deadline_stops_its_render() {
         Some(Err(grpcio::Error::RpcFailure(status))) => assert_eq!(status.code(), RpcStatusCode::DEADLINE_EXCEEDED),
         other => panic!("expected DEADLINE_EXCEEDED, got {other:?}"),
     }
-    server.wait_for_counters("the render to stop", EVENT_LIMIT, |metrics| metrics.renders().2 == 1);
-    assert_eq!(server.metrics.renders().1, 0, "no chart was finished for the expired call");
+    server.wait_for_counters("the render to stop", EVENT_LIMIT, |metrics| metrics.renders().cancelled == 1);
+    assert_eq!(server.metrics.renders().done, 0, "no chart was finished for the expired call");
     // Counted once, and as a call that ended under the server. Usually the server's own deadline
     // passes first and it counts DEADLINE_EXCEEDED. But the client's timer starts when it sends
     // and the server's when it reads the request, so on a busy machine the client's timer can
@@ -148,7 +150,7 @@ fn a_render_queued_behind_another_never_starts_once_its_call_is_cancelled() {
     let server = big_chart_server(16);
     let client = IndicatorGraphClient::new(channel(&server.address()));
     let first = client.get_macd_graph(&MACDGraphRequest::new()).unwrap();
-    server.wait_for_counters("the first render to start", EVENT_LIMIT, |metrics| metrics.renders().0 == 1);
+    server.wait_for_counters("the first render to start", EVENT_LIMIT, |metrics| metrics.renders().started == 1);
     let mut queued = client.get_macd_graph(&MACDGraphRequest::new()).unwrap();
     server.wait_for_counters("the second render to queue", EVENT_LIMIT, |metrics| {
         metrics.encode().contains("idc_blocking_queue_depth 1")
@@ -163,9 +165,10 @@ fn a_render_queued_behind_another_never_starts_once_its_call_is_cancelled() {
     while let Some(chunk) = block_on(first.next()) {
         chunk.expect("the first chart streams");
     }
-    server.wait_for_counters("the queued job to be skipped", EVENT_LIMIT, |metrics| metrics.renders().2 == 1);
-    let (started, done, cancelled, _) = server.metrics.renders();
-    assert_eq!((started, done, cancelled), (1, 1, 1), "the cancelled render never began drawing");
+    server.wait_for_counters("the queued job to be skipped", EVENT_LIMIT, |metrics| metrics.renders().cancelled == 1);
+    let renders = server.metrics.renders();
+    let expected = RenderCounts { started: 1, done: 1, cancelled: 1, ..RenderCounts::default() };
+    assert_eq!(renders, expected, "the cancelled render never began drawing");
 }
 
 #[test]
@@ -173,7 +176,7 @@ fn a_full_blocking_queue_is_resource_exhausted_at_once() {
     let server = big_chart_server(1);
     let client = IndicatorGraphClient::new(channel(&server.address()));
     let _running = client.get_macd_graph(&MACDGraphRequest::new()).unwrap();
-    server.wait_for_counters("the first render to start", EVENT_LIMIT, |metrics| metrics.renders().0 == 1);
+    server.wait_for_counters("the first render to start", EVENT_LIMIT, |metrics| metrics.renders().started == 1);
     let _queued = client.get_macd_graph(&MACDGraphRequest::new()).unwrap();
     server.wait_for_counters("one job to wait", EVENT_LIMIT, |metrics| {
         metrics.encode().contains("idc_blocking_queue_depth 1")
@@ -186,7 +189,7 @@ fn a_full_blocking_queue_is_resource_exhausted_at_once() {
         }
         other => panic!("expected RESOURCE_EXHAUSTED, got {other:?}"),
     }
-    assert_eq!(server.metrics.renders().3, 1, "one render refused");
+    assert_eq!(server.metrics.renders().refused, 1, "one render refused");
 }
 
 #[test]
