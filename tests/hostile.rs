@@ -13,7 +13,6 @@
 
 mod common;
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::{Duration, Instant};
@@ -29,7 +28,7 @@ use idc::protocol::indicator::{MACDReply, MACDRequest};
 use idc::protocol::indicator_graph::{MACDGraphReply, MACDGraphRequest};
 use protobuf::Message;
 
-use common::{channel, pseudo_random_bytes, python_script, run, rust_server, scratch, write_file, Server};
+use common::{channel, pseudo_random_bytes, python_script, rss_kib, run, rust_server, scratch, write_file, Server};
 
 const GET_MACD: &str = "/idc.Indicator/GetMACD";
 const GET_MACD_GRAPH: &str = "/idc.IndicatorGraph/GetMACDGraph";
@@ -95,12 +94,6 @@ fn assert_survives(server: &mut Server, case: &str) {
     if let Err(e) = health(&server.target()) {
         panic!("after {case}: {e}");
     }
-}
-
-fn rss_kib(server: &Server) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{}/status", server.pid())).unwrap();
-    let line = status.lines().find(|l| l.starts_with("VmRSS:")).expect("VmRSS in /proc/PID/status");
-    line.split_whitespace().nth(1).unwrap().parse().unwrap()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -452,24 +445,24 @@ fn http2_cases() -> Vec<(&'static str, Allowed)> {
 /// Whether `result` is one of the outcomes `allowed`; if not, why.
 fn check_http2_outcome(case: &str, path: &str, result: &Json, allowed: &Allowed) -> Result<(), String> {
     let what = format!("{case} on {path}: {}", result.text);
-    let outcome = result.get("outcome").str().unwrap_or("");
+    let outcome = result.get("outcome").as_str().unwrap_or("");
     match outcome {
         "response" => {
-            let http = result.get("http_status").str().unwrap_or("none");
+            let http = result.get("http_status").as_str().unwrap_or("none");
             if http != "200" {
                 return match allowed.http.contains(&http) {
                     true => Ok(()),
                     false => Err(format!("{what}: HTTP {http} is not one of {:?}", allowed.http)),
                 };
             }
-            let Some(code) = result.get("grpc_status").str().and_then(|c| c.parse::<i32>().ok()) else {
+            let Some(code) = result.get("grpc_status").as_str().and_then(|c| c.parse::<i32>().ok()) else {
                 return Err(format!("{what}: HTTP 200 without a grpc-status"));
             };
             if !allowed.grpc.iter().any(|c| i32::from(*c) == code) {
                 let code = RpcStatusCode::from(code);
                 return Err(format!("{what}: grpc-status {code:?} is not one of {:?}", allowed.grpc));
             }
-            if code != 0 && result.get("grpc_message").str().unwrap_or("").is_empty() {
+            if code != 0 && result.get("grpc_message").as_str().unwrap_or("").is_empty() {
                 return Err(format!("{what}: an error status without a message"));
             }
             Ok(())
@@ -534,8 +527,8 @@ fn a_huge_length_prefix_is_cut_off_by_the_memory_quota() {
         let results = hostile_python(&[&args[..], &["huge_prefix_streaming"]].concat());
         let result = &results[0];
         println!("{path} huge_prefix_streaming: {}", result.text);
-        let sent = result.get("sent_bytes").num().unwrap();
-        let growth = result.get("server_rss_growth_kib").num().unwrap();
+        let sent = result.get("sent_bytes").as_f64().unwrap();
+        let growth = result.get("server_rss_growth_kib").as_f64().unwrap();
         println!("{path}: the server let {sent} bytes through and its RSS grew by {growth} KiB");
         if growth > MOST_GROWTH_KIB {
             wrong.push(format!(
@@ -574,7 +567,7 @@ fn a_rapid_reset_flood_leaves_the_server_alive_and_it_recovers() {
     for with_request in [false, true] {
         let mut server = parity_server(&dir);
         let target = server.target();
-        let rss_before = rss_kib(&server);
+        let rss_before = rss_kib(server.pid());
         let mut cmd = python_script("h2_hostile.py");
         // The flooded connection's own health check may wait as long as the flood is worked off;
         // 10 s bounds the test, and a longer wait shows as "timeout" in the report.
@@ -608,7 +601,7 @@ fn a_rapid_reset_flood_leaves_the_server_alive_and_it_recovers() {
         );
         let report = Json::parse(out.stdout_text().trim());
         let after = health_within(&target, RECOVERY_LIMIT);
-        let rss_after = rss_kib(&server);
+        let rss_after = rss_kib(server.pid());
         let slowest = during.iter().filter_map(|(_, r)| r.as_ref().ok()).max();
         let failed: Vec<_> = during.iter().filter_map(|(at, r)| r.as_ref().err().map(|e| (at, e))).collect();
         let stalled = during.iter().filter(|(_, r)| r.as_ref().is_ok_and(|d| *d > HEALTH_LIMIT)).count();
@@ -622,9 +615,9 @@ fn a_rapid_reset_flood_leaves_the_server_alive_and_it_recovers() {
             failed.iter().map(|(at, _)| *at).collect::<Vec<_>>(),
             slowest,
         );
-        let sent = report.get("pairs_sent").num().unwrap();
-        let goaway = report.get("goaway_code").num();
-        let closed = report.get("connection_closed").bool().unwrap();
+        let sent = report.get("pairs_sent").as_f64().unwrap();
+        let goaway = report.get("goaway_code").as_f64();
+        let closed = report.get("connection_closed").as_bool().unwrap();
         // Either the whole flood went out, or C-core stopped it with a GOAWAY or a close.
         let pairs: f64 = FLOOD_PAIRS.parse().unwrap();
         assert!(sent == pairs || goaway.is_some() || closed, "the flood stopped early with no GOAWAY or close");
@@ -641,197 +634,23 @@ fn a_rapid_reset_flood_leaves_the_server_alive_and_it_recovers() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// A small JSON reader for h2_hostile.py's output (objects of strings, numbers, booleans, null
-// and nested objects), as the tests take no JSON dependency.
+// h2_hostile.py's output: one JSON object a line
 
-#[derive(Debug, Clone, PartialEq)]
-enum Value {
-    Null,
-    Bool(bool),
-    Number(f64),
-    Text(String),
-    List(Vec<Value>),
-    Object(BTreeMap<String, Value>),
-}
-
-/// A parsed line, with its text for messages.
+/// One line that `h2_hostile.py` printed: its value, and its text for messages.
 struct Json {
     text: String,
-    value: Value,
+    value: serde_json::Value,
 }
 
 impl Json {
     fn parse(text: &str) -> Json {
-        let mut parser = Parser { chars: text.chars().collect(), at: 0 };
-        let value = parser.value();
-        parser.space();
-        assert_eq!(parser.at, parser.chars.len(), "trailing text after JSON: {text}");
+        let value =
+            serde_json::from_str(text).unwrap_or_else(|e| panic!("h2_hostile.py printed no JSON ({e}): {text}"));
         Json { text: text.to_string(), value }
     }
 
-    fn get(&self, key: &str) -> &Value {
-        self.value.get(key)
+    /// The value of `key`; `Null` when there is none.
+    fn get(&self, key: &str) -> &serde_json::Value {
+        &self.value[key]
     }
-}
-
-impl Value {
-    fn get(&self, key: &str) -> &Value {
-        match self {
-            Value::Object(map) => map.get(key).unwrap_or(&Value::Null),
-            _ => &Value::Null,
-        }
-    }
-
-    fn str(&self) -> Option<&str> {
-        match self {
-            Value::Text(s) => Some(s),
-            _ => None,
-        }
-    }
-
-    fn num(&self) -> Option<f64> {
-        match self {
-            Value::Number(n) => Some(*n),
-            _ => None,
-        }
-    }
-
-    fn bool(&self) -> Option<bool> {
-        match self {
-            Value::Bool(b) => Some(*b),
-            _ => None,
-        }
-    }
-}
-
-struct Parser {
-    chars: Vec<char>,
-    at: usize,
-}
-
-impl Parser {
-    fn space(&mut self) {
-        while self.at < self.chars.len() && self.chars[self.at].is_whitespace() {
-            self.at += 1;
-        }
-    }
-
-    fn next(&mut self) -> char {
-        let c = *self.chars.get(self.at).expect("JSON ends early");
-        self.at += 1;
-        c
-    }
-
-    fn expect_word(&mut self, word: &str, value: Value) -> Value {
-        for w in word.chars() {
-            assert_eq!(self.next(), w, "bad JSON literal");
-        }
-        value
-    }
-
-    fn value(&mut self) -> Value {
-        self.space();
-        match self.chars.get(self.at).copied().expect("JSON ends early") {
-            '{' => {
-                self.at += 1;
-                let mut map = BTreeMap::new();
-                self.space();
-                if self.chars.get(self.at) == Some(&'}') {
-                    self.at += 1;
-                    return Value::Object(map);
-                }
-                loop {
-                    self.space();
-                    let Value::Text(key) = self.value() else { panic!("a JSON key is not a string") };
-                    self.space();
-                    assert_eq!(self.next(), ':', "JSON: ':' expected");
-                    let value = self.value();
-                    map.insert(key, value);
-                    self.space();
-                    match self.next() {
-                        ',' => continue,
-                        '}' => return Value::Object(map),
-                        c => panic!("JSON: ',' or '}}' expected, got {c:?}"),
-                    }
-                }
-            }
-            '[' => {
-                self.at += 1;
-                let mut list = Vec::new();
-                self.space();
-                if self.chars.get(self.at) == Some(&']') {
-                    self.at += 1;
-                    return Value::List(list);
-                }
-                loop {
-                    list.push(self.value());
-                    self.space();
-                    match self.next() {
-                        ',' => continue,
-                        ']' => return Value::List(list),
-                        c => panic!("JSON: ',' or ']' expected, got {c:?}"),
-                    }
-                }
-            }
-            '"' => {
-                self.at += 1;
-                let mut text = String::new();
-                loop {
-                    match self.next() {
-                        '"' => return Value::Text(text),
-                        '\\' => match self.next() {
-                            'n' => text.push('\n'),
-                            't' => text.push('\t'),
-                            'r' => text.push('\r'),
-                            'b' => text.push('\u{8}'),
-                            'f' => text.push('\u{c}'),
-                            'u' => {
-                                let unit = self.hex4();
-                                let c = if (0xd800..0xdc00).contains(&unit) {
-                                    assert_eq!((self.next(), self.next()), ('\\', 'u'), "JSON: lone surrogate");
-                                    let low = self.hex4();
-                                    0x10000 + ((unit - 0xd800) << 10) + (low - 0xdc00)
-                                } else {
-                                    unit
-                                };
-                                text.push(char::from_u32(c).expect("JSON: a valid code point"));
-                            }
-                            c => text.push(c), // \" \\ \/
-                        },
-                        c => text.push(c),
-                    }
-                }
-            }
-            't' => self.expect_word("true", Value::Bool(true)),
-            'f' => self.expect_word("false", Value::Bool(false)),
-            'n' => self.expect_word("null", Value::Null),
-            _ => {
-                let start = self.at;
-                while self.at < self.chars.len()
-                    && matches!(self.chars[self.at], '-' | '+' | '.' | 'e' | 'E' | '0'..='9')
-                {
-                    self.at += 1;
-                }
-                let number: String = self.chars[start..self.at].iter().collect();
-                Value::Number(number.parse().unwrap_or_else(|_| panic!("JSON: bad number {number:?}")))
-            }
-        }
-    }
-
-    fn hex4(&mut self) -> u32 {
-        let digits: String = (0..4).map(|_| self.next()).collect();
-        u32::from_str_radix(&digits, 16).expect("JSON: \\u with four hex digits")
-    }
-}
-
-#[test]
-fn the_json_reader_reads_what_h2_hostile_prints() {
-    let json =
-        Json::parse(r#"{"a": "x\"\u00e9\ud83d\ude00", "b": -1.5e2, "c": null, "d": {"e": true}, "f": [1, "2"]}"#);
-    assert_eq!(json.get("a").str(), Some("x\"é😀"));
-    assert_eq!(json.get("b").num(), Some(-150.0));
-    assert_eq!(json.get("c"), &Value::Null);
-    assert_eq!(json.get("d").get("e").bool(), Some(true));
-    assert_eq!(json.get("missing"), &Value::Null);
-    assert!(matches!(json.get("f"), Value::List(items) if items.len() == 2));
 }

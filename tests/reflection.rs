@@ -4,8 +4,7 @@
 
 mod common;
 
-use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use futures::executor::block_on;
@@ -14,7 +13,7 @@ use grpcio::{CallOption, WriteFlags};
 use protobuf::descriptor::FileDescriptorProto;
 use protobuf::Message;
 
-use common::{python_script, run, rust_server, scratch, InProcess, Output};
+use common::{python_script, run, rust_server, scratch, token_file, InProcess, Output};
 use idc::protocol::reflection_v1::reflection::server_reflection_response::Message_response as Response;
 use idc::protocol::reflection_v1::reflection::{ServerReflectionRequest, ServerReflectionResponse};
 use idc::protocol::reflection_v1::reflection_grpc::ServerReflectionClient;
@@ -34,17 +33,6 @@ const VERSIONS: [&str; 2] = ["v1", "v1alpha"];
 
 fn path(p: &Path) -> &str {
     p.to_str().unwrap()
-}
-
-fn token_file(dir: &Path, name: &str, token: &str) -> PathBuf {
-    let path = dir.join(name);
-    fs::write(&path, format!("{token}\n")).unwrap();
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).unwrap();
-    }
-    path
 }
 
 /// Runs the Python reflection client against `target` with reflection `version`.

@@ -8,7 +8,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use common::pki::{Ca, Identity};
-use common::{python_script, run, rust_bin, rust_server, scratch, Output};
+use common::{python_script, run, rust_bin, rust_server, scratch, token_file, Output};
 
 /// What the article's client prints for its default request.
 const ARTICLE_OUTPUT: &str = "indicator client received: \n\
@@ -187,17 +187,6 @@ fn unusable_tls_files_stop_the_server_at_start_up_naming_the_file() {
         assert!(out.stderr.contains(path(named)) || says.contains("is the key of"), "{}", out.stderr);
         assert_eq!(out.stdout, b"", "no start-up line");
     }
-}
-
-fn token_file(dir: &Path, name: &str, token: &str) -> std::path::PathBuf {
-    let path = dir.join(name);
-    fs::write(&path, format!("{token}\n")).unwrap();
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).unwrap();
-    }
-    path
 }
 
 #[test]

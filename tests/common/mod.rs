@@ -206,19 +206,18 @@ fn spawn_piped(cmd: &mut Command) -> (String, Child) {
     (description, child)
 }
 
-fn wait_bounded(child: &mut Child, limit: Duration) -> Option<ExitStatus> {
-    let deadline = Instant::now() + limit;
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            return Some(status);
-        }
-        if Instant::now() >= deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            return None;
-        }
-        thread::sleep(Duration::from_millis(20));
+/// Waits (at most `limit`) for `child` to exit; kills it and returns `None` if it does not.
+pub fn wait_bounded(child: &mut Child, limit: Duration) -> Option<ExitStatus> {
+    let mut status = None;
+    if poll_until(limit, || {
+        status = child.try_wait().unwrap();
+        status.is_some()
+    }) {
+        return status;
     }
+    let _ = child.kill();
+    let _ = child.wait();
+    None
 }
 
 /// What a finished client run printed.
@@ -290,13 +289,23 @@ pub struct InProcess {
     pub metrics_address: Option<std::net::SocketAddr>,
     stop: Option<futures::channel::oneshot::Sender<()>>,
     done: Option<thread::JoinHandle<()>>,
+    /// Opened when the server stops, so that a failed test never leaves work held.
+    gate: Option<std::sync::Arc<idc::blocking::Gate>>,
 }
 
 impl InProcess {
     /// Starts `config` on 127.0.0.1 port 0, with no grace period unless the config sets one.
     pub fn start(config: idc::config::Config) -> InProcess {
+        Self::start_gated(config, None)
+    }
+
+    /// [`start`](Self::start), with `gate` (if any) holding the server's blocking work at its
+    /// place until the test opens it.
+    pub fn start_gated(config: idc::config::Config, gate: Option<&std::sync::Arc<idc::blocking::Gate>>) -> InProcess {
         let config = idc::config::Config { host: "127.0.0.1".into(), port: 0, ..config };
+        let installed = gate.map(idc::blocking::install_gate);
         let running = idc::server::start(&config).expect("the server starts");
+        drop(installed);
         let (port, metrics, metrics_address) =
             (running.port(), std::sync::Arc::clone(running.metrics()), running.metrics_address());
         let (stop, stopped) = futures::channel::oneshot::channel::<()>();
@@ -305,7 +314,8 @@ impl InProcess {
                 let _ = stopped.await;
             })
         });
-        InProcess { port, metrics, metrics_address, stop: Some(stop), done: Some(done) }
+        let gate = gate.cloned();
+        InProcess { port, metrics, metrics_address, stop: Some(stop), done: Some(done), gate }
     }
 
     pub fn address(&self) -> String {
@@ -332,18 +342,17 @@ impl InProcess {
         limit: Duration,
         mut condition: impl FnMut(&idc::metrics::Metrics) -> bool,
     ) {
-        let deadline = Instant::now() + limit;
-        while !condition(&self.metrics) {
-            if Instant::now() >= deadline {
-                panic!("{what} did not happen within {limit:?}; the server's counters:\n{}", self.metrics.encode());
-            }
-            thread::sleep(Duration::from_millis(5));
+        if !poll_until(limit, || condition(&self.metrics)) {
+            panic!("{what} did not happen within {limit:?}; the server's counters:\n{}", self.metrics.encode());
         }
     }
 }
 
 impl Drop for InProcess {
     fn drop(&mut self) {
+        if let Some(gate) = &self.gate {
+            gate.open();
+        }
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
@@ -355,12 +364,60 @@ impl Drop for InProcess {
 
 /// Waits until `condition` holds, checking every few milliseconds, for at most `limit`: for
 /// events a test observes through counters. Panics with `what` when it never holds.
-pub fn wait_for(what: &str, limit: Duration, mut condition: impl FnMut() -> bool) {
+pub fn wait_for(what: &str, limit: Duration, condition: impl FnMut() -> bool) {
+    assert!(poll_until(limit, condition), "{what} did not happen within {limit:?}");
+}
+
+/// How often [`poll_until`] looks: often enough that a wait ends within a few milliseconds of its
+/// event, seldom enough that looking (a `/proc` read, a scrape) costs nothing to speak of.
+const POLL_EVERY: Duration = Duration::from_millis(5);
+
+/// Checks `condition` every few milliseconds until it holds or `limit` has passed; whether it
+/// held. The one polling loop of the tests: [`wait_for`], [`wait_bounded`] and the waits of the
+/// test files are this, so that none can forget its bound or spin without sleeping.
+pub fn poll_until(limit: Duration, mut condition: impl FnMut() -> bool) -> bool {
     let deadline = Instant::now() + limit;
-    while !condition() {
-        assert!(Instant::now() < deadline, "{what} did not happen within {limit:?}");
-        thread::sleep(Duration::from_millis(5));
+    loop {
+        if condition() {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        thread::sleep(POLL_EVERY);
     }
+}
+
+/// Resident memory of a process, in KiB.
+pub fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmRSS:")).expect("VmRSS in /proc/PID/status");
+    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+/// Open file descriptors of a process.
+pub fn fd_count(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd")).unwrap().count()
+}
+
+/// A loopback port that was free a moment ago, for a server that is told its port rather than
+/// choosing one (`--metrics-addr`, nginx). Whoever binds it next may lose a race to another
+/// process; a caller that cannot afford that retries.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// A bearer-token file as an operator writes one: the token and a newline, readable by its owner
+/// alone (the server warns about a token file that others can read).
+pub fn token_file(dir: &Path, name: &str, token: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, format!("{token}\n")).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    path
 }
 
 /// A CSV of `count` valid daily bars, one per calendar day from `first_year`-01-01.
