@@ -2,7 +2,7 @@
 axis; DIF, DEA and a histogram coloured by sign below; a title; 1280x800 px, as a PNG.
 
 One drawing for the two places that put matplotlib beside idc's plotters chart:
-tests/python/data_server.py (the data-mode peer of bench/run) and benches/matplotlib_chart.py
+tests/python/data_server.py (the data-mode peer of bench/run) and bench/matplotlib_chart.py
 (the chart benchmark). It uses matplotlib's Figure directly, not pyplot, whose global state is
 not safe across a server's worker threads.
 """

@@ -5,7 +5,7 @@
 Draws the same picture as idc's chart (candlesticks over a date axis; DIF, DEA and a histogram
 coloured by sign below; a title; 1280x800 px) for the last --bars rows of --csv, --runs times after
 one warm-up, and prints one line of JSON: {"median_ms": ..., "png_bytes": ..., "bars": ..., "runs": ...}.
-benches/chart.rs runs it to put matplotlib beside plotters in one table.
+bench/chart.rs runs it to put matplotlib beside plotters in one table.
 """
 
 import argparse

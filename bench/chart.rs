@@ -1,6 +1,6 @@
 //! Chart render and PNG encode: time and size per compression/filter choice, on one year (250
 //! bars) of the embedded sample at 1280x800, and the same chart drawn by matplotlib, the
-//! article's tool (`benches/matplotlib_chart.py`). Prints tables; run with `scripts/bench.sh`,
+//! article's tool (`bench/matplotlib_chart.py`). Prints tables; run with `scripts/bench.sh`,
 //! which installs matplotlib into `.venv`, or `cargo bench --bench chart`.
 //!
 //! Times are medians of repeated runs in one process, so the rows compare with each other even
@@ -103,12 +103,12 @@ fn main() {
     }
 }
 
-/// Median ms and PNG bytes of matplotlib drawing the same chart, from `benches/matplotlib_chart.py`.
+/// Median ms and PNG bytes of matplotlib drawing the same chart, from `bench/matplotlib_chart.py`.
 fn matplotlib() -> Result<(f64, f64), String> {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let python = std::env::var_os("IDC_PYTHON").map_or_else(|| root.join(".venv/bin/python"), Into::into);
     let out = std::process::Command::new(&python)
-        .arg(root.join("benches/matplotlib_chart.py"))
+        .arg(root.join("bench/matplotlib_chart.py"))
         .args(["--runs", &RUNS.to_string()])
         .output()
         .map_err(|e| format!("{}: {e}", python.display()))?;
