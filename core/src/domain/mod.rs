@@ -4,6 +4,7 @@
 //! * [`date`]: `YYYY-MM-DD` days and inclusive [`date::DateRange`]s.
 //! * [`bar`]: daily [`bar::Bar`]s and their checked CSV loader.
 //! * [`macd`]: MACD in the `cn` and `talib` conventions.
+//! * [`indicators`]: the indicator engine: twenty built-ins in both conventions, one a file.
 //! * [`analysis`]: an instrument's bars with their MACD over the full history; windows are slices.
 //! * [`chart`]: the candlestick + MACD chart, rendered in memory to PNG (with the default feature
 //!   `chart`, which the fuzz targets go without).
@@ -15,6 +16,7 @@ pub mod bar;
 #[cfg(feature = "chart")]
 pub mod chart;
 pub mod date;
+pub mod indicators;
 pub mod macd;
 pub mod placeholder;
 pub mod sample;

@@ -1,0 +1,237 @@
+//! The indicator engine: twenty built-in indicators, each in the two conventions users check
+//! against, over whole columns of bars. No gRPC here; the v2 service validates a request with
+//! [`Indicator::new`] and computes with [`Indicator::compute`].
+//!
+//! * **cn** is MyTT 2.9.3's function of that name, exactly its formula without its `RD`
+//!   rounding (what 通达信 and 同花顺 users check against), written in [`mytt`]'s pandas
+//!   semantics.
+//! * **talib** is TA-Lib 0.8's function, with its warm-up NaNs, written in [`talib`]'s building
+//!   blocks; where TA-Lib has no such function (SMA, BIAS, PSY, BBI), both conventions give the cn
+//!   values.
+//!
+//! One indicator a file, its formula in its doc. Values are NaN where an indicator has none yet.
+//! Each is computed over the whole history handed in; callers slice the range they serve, so a
+//! value never depends on the range asked.
+
+pub mod mytt;
+pub mod spec;
+pub mod talib;
+
+mod atr;
+mod bbi;
+mod bias;
+mod boll;
+mod cci;
+mod dmi;
+mod ema;
+mod kdj;
+mod ma;
+mod macd;
+mod mfi;
+mod mtm;
+mod obv;
+mod psy;
+mod roc;
+mod rsi;
+mod sma;
+mod trix;
+mod vol;
+mod wr;
+
+pub use crate::domain::macd::Convention;
+pub use spec::{parse_spec, split_specs, SpecError};
+
+/// The longest period accepted (about 40 years of daily bars).
+pub const MAX_PERIOD: usize = 10_000;
+
+/// The columns an indicator reads, oldest bar first, all of one length.
+#[derive(Debug, Clone, Copy)]
+pub struct Prices<'a> {
+    pub open: &'a [f64],
+    pub high: &'a [f64],
+    pub low: &'a [f64],
+    pub close: &'a [f64],
+    pub volume: &'a [f64],
+}
+
+/// What a parameter may be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ParamKind {
+    /// A whole number of bars from 1 to [`MAX_PERIOD`].
+    Period,
+    /// Any finite number above zero (BOLL's width).
+    Positive,
+}
+
+/// One parameter: its name (as MyTT names it) and kind.
+#[derive(Debug, Clone, Copy)]
+pub struct Param {
+    pub name: &'static str,
+    pub kind: ParamKind,
+}
+
+/// A period parameter.
+const fn period(name: &'static str) -> Param {
+    Param { name, kind: ParamKind::Period }
+}
+
+/// A built-in indicator: its parameters, defaults, outputs and computation.
+pub struct Def {
+    /// Upper case, as in column names.
+    pub name: &'static str,
+    pub params: &'static [Param],
+    /// MyTT's defaults.
+    pub cn_defaults: &'static [f64],
+    /// The defaults in the talib convention (the table's second value where it gives one).
+    pub talib_defaults: &'static [f64],
+    /// Output names; one output has the name `""` and its column is the label alone.
+    pub outputs: &'static [&'static str],
+    /// A check across parameters (MACD's SHORT below LONG); each is already in its range.
+    pub check: fn(&[f64]) -> Result<(), String>,
+    /// One column per output, each as long as the prices.
+    pub compute: fn(&Prices, &[f64], Convention) -> Vec<Vec<f64>>,
+}
+
+/// No check across parameters.
+fn no_check(_: &[f64]) -> Result<(), String> {
+    Ok(())
+}
+
+/// Every built-in, in the order of the v2 issue's table.
+pub const ALL: &[&Def] = &[
+    &ma::DEF,
+    &ema::DEF,
+    &sma::DEF,
+    &macd::DEF,
+    &kdj::DEF,
+    &rsi::DEF,
+    &boll::DEF,
+    &atr::DEF,
+    &cci::DEF,
+    &wr::DEF,
+    &dmi::DEF,
+    &bias::DEF,
+    &obv::DEF,
+    &psy::DEF,
+    &mfi::DEF,
+    &roc::DEF,
+    &mtm::DEF,
+    &trix::DEF,
+    &bbi::DEF,
+    &vol::DEF,
+];
+
+/// The built-in of this name, case-insensitive.
+pub fn find(name: &str) -> Option<&'static Def> {
+    ALL.iter().copied().find(|def| def.name.eq_ignore_ascii_case(name))
+}
+
+/// A checked built-in with its parameters (defaults filled in) and convention.
+#[derive(Clone)]
+pub struct Indicator {
+    def: &'static Def,
+    params: Vec<f64>,
+    convention: Convention,
+}
+
+impl std::fmt::Debug for Indicator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} ({})", self.label(), self.convention)
+    }
+}
+
+impl Indicator {
+    /// Checks `name` and `params` (empty: the convention's defaults).
+    pub fn new(name: &str, params: &[f64], convention: Convention) -> Result<Indicator, SpecError> {
+        let def = find(name).ok_or_else(|| SpecError::Unknown { name: name.to_string() })?;
+        let params = if params.is_empty() {
+            match convention {
+                Convention::Cn => def.cn_defaults.to_vec(),
+                Convention::Talib => def.talib_defaults.to_vec(),
+            }
+        } else {
+            spec::check_params(def, params)?;
+            params.to_vec()
+        };
+        Ok(Indicator { def, params, convention })
+    }
+
+    pub fn def(&self) -> &'static Def {
+        self.def
+    }
+
+    pub fn params(&self) -> &[f64] {
+        &self.params
+    }
+
+    pub fn convention(&self) -> Convention {
+        self.convention
+    }
+
+    /// The canonical spec: `MACD(12,26,9)`, `BOLL(20,2)`, `OBV`.
+    pub fn label(&self) -> String {
+        spec::canonical(self.def.name, &self.params)
+    }
+
+    /// The column names under `label`: `label` for one output, `label.OUTPUT` for several.
+    pub fn column_names(&self, label: &str) -> Vec<String> {
+        match self.def.outputs {
+            [_] => vec![label.to_string()],
+            outputs => outputs.iter().map(|output| format!("{label}.{output}")).collect(),
+        }
+    }
+
+    /// One column per output over the whole of `prices`.
+    pub fn compute(&self, prices: &Prices) -> Vec<Vec<f64>> {
+        (self.def.compute)(prices, &self.params, self.convention)
+    }
+}
+
+/// Parameter `i` as a number of bars (checked to be a whole number in range).
+fn bars(params: &[f64], i: usize) -> usize {
+    params[i] as usize
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_built_in_has_consistent_tables() {
+        assert_eq!(ALL.len(), 20);
+        for def in ALL {
+            assert_eq!(def.cn_defaults.len(), def.params.len(), "{}", def.name);
+            assert_eq!(def.talib_defaults.len(), def.params.len(), "{}", def.name);
+            assert!(!def.outputs.is_empty(), "{}", def.name);
+            for convention in [Convention::Cn, Convention::Talib] {
+                let indicator = Indicator::new(def.name, &[], convention).unwrap();
+                let n = 300;
+                let close: Vec<f64> = (0..n).map(|i| 100.0 + (i as f64 * 0.3).sin() * 5.0 + i as f64 * 0.05).collect();
+                let high: Vec<f64> = close.iter().map(|c| c + 1.0).collect();
+                let low: Vec<f64> = close.iter().map(|c| c - 1.0).collect();
+                let volume: Vec<f64> = (0..n).map(|i| 1000.0 + i as f64).collect();
+                let prices = Prices { open: &close, high: &high, low: &low, close: &close, volume: &volume };
+                let columns = indicator.compute(&prices);
+                assert_eq!(columns.len(), def.outputs.len(), "{}", def.name);
+                for column in &columns {
+                    assert_eq!(column.len(), n, "{}", def.name);
+                    assert!(column[n - 1].is_finite(), "{} {convention} has a last value", def.name);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn labels_and_column_names() {
+        let macd = Indicator::new("macd", &[], Convention::Cn).unwrap();
+        assert_eq!(macd.label(), "MACD(12,26,9)");
+        assert_eq!(
+            macd.column_names("MACD(12,26,9)"),
+            ["MACD(12,26,9).DIF", "MACD(12,26,9).DEA", "MACD(12,26,9).MACD"]
+        );
+        assert_eq!(Indicator::new("BOLL", &[20.0, 2.5], Convention::Cn).unwrap().label(), "BOLL(20,2.5)");
+        assert_eq!(Indicator::new("OBV", &[], Convention::Talib).unwrap().column_names("OBV"), ["OBV"]);
+        assert_eq!(Indicator::new("RSI", &[], Convention::Talib).unwrap().label(), "RSI(14)");
+        assert_eq!(Indicator::new("RSI", &[], Convention::Cn).unwrap().label(), "RSI(24)");
+    }
+}
