@@ -4,11 +4,13 @@
 
 mod common;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures::executor::block_on;
 use futures::StreamExt;
 use grpcio::{CallOption, RpcStatusCode};
+use idc::blocking::{Gate, JOB_TAKEN};
 use idc::config::{Config, DataSource};
 use idc::domain::chart::ChartSize;
 use idc::metrics::RenderCounts;
@@ -17,6 +19,7 @@ use idc::protocol::health::HealthCheckRequest;
 use idc::protocol::health_grpc::HealthClient;
 use idc::protocol::indicator_graph::MACDGraphRequest;
 use idc::protocol::indicator_graph_grpc::IndicatorGraphClient;
+use idc::service::graph::CHART_DRAWN;
 
 use common::{channel, pseudo_random_bytes, python_script, run, scratch, wait_for, write_file, InProcess};
 
@@ -86,52 +89,67 @@ fn health_needs_no_token_when_everything_else_does() {
     assert!(refused.stderr.contains("UNAUTHENTICATED"), "{}", refused.stderr);
 }
 
-/// A data-mode server drawing 8192x8192 charts (hundreds of milliseconds each) on one thread.
-fn big_chart_server(max_blocking_queue: usize) -> InProcess {
-    InProcess::start(Config {
+/// A data-mode server drawing small charts on one thread, its work held by `gate`: the tests
+/// put the end of a call at a known point of the work, not a timer against the drawing.
+fn gated_chart_server(max_blocking_queue: usize, gate: &Arc<Gate>) -> InProcess {
+    let config = Config {
         data: Some(DataSource::Sample),
-        chart_size: ChartSize { width: 8192, height: 8192 },
+        chart_size: ChartSize::MIN,
         blocking_threads: 1,
         max_blocking_queue,
         ..Config::default()
-    })
+    };
+    InProcess::start_gated(config, Some(gate))
+}
+
+/// Waits until every render has ended, done or cancelled (so that a render that wrongly goes on
+/// fails the test at once rather than at the limit).
+fn wait_for_renders_to_end(server: &InProcess, count: u64) {
+    server.wait_for_counters("the renders to end", EVENT_LIMIT, |metrics| {
+        let renders = metrics.renders();
+        renders.done + renders.cancelled == count
+    });
 }
 
 #[test]
 fn a_cancelled_chart_call_stops_its_render() {
-    let server = big_chart_server(16);
+    let gate = Gate::at(CHART_DRAWN);
+    let server = gated_chart_server(16, &gate);
     let client = IndicatorGraphClient::new(channel(&server.address()));
     // No deadline: only the cancel can stop it.
     let mut stream = client.get_macd_graph(&MACDGraphRequest::new()).unwrap();
-    server.wait_for_counters("the render to start", EVENT_LIMIT, |metrics| metrics.renders().started == 1);
+    // Drawn, held before encoding: the cancel comes between the two.
+    assert!(gate.wait_arrived(1, EVENT_LIMIT), "the render did not draw its chart");
     stream.cancel();
     drop(stream);
     server.wait_for_counters("the server to see the cancel", EVENT_LIMIT, |metrics| {
         metrics.calls("GetMACDGraph", RpcStatusCode::CANCELLED) == 1
     });
-    server.wait_for_counters("the render to stop", EVENT_LIMIT, |metrics| metrics.renders().cancelled == 1);
+    gate.open();
+    wait_for_renders_to_end(&server, 1);
     let renders = server.metrics.renders();
     let expected = RenderCounts { started: 1, cancelled: 1, ..RenderCounts::default() };
     assert_eq!(renders, expected, "no chart was finished for the cancelled call");
     assert_eq!(server.metrics.calls("GetMACDGraph", RpcStatusCode::OK), 0);
 }
 
+/// Long enough for a small chart to be drawn (milliseconds) before it passes: it then passes
+/// while the render is held between drawing and encoding.
+const CHART_DEADLINE: Duration = Duration::from_secs(3);
+
 #[test]
 fn a_chart_call_past_its_deadline_stops_its_render() {
-    let server = big_chart_server(16);
+    let gate = Gate::at(CHART_DRAWN);
+    let server = gated_chart_server(16, &gate);
     let client = IndicatorGraphClient::new(channel(&server.address()));
-    // A render checks for the call's end before drawing and between drawing and encoding.
-    // Drawing this 8192x8192 chart took 155 ms here (encoding 85 ms more), so a 100 ms deadline
-    // left a margin of only 1.5 for the second check; 25 ms leaves six. Whether the deadline
-    // passes before the render starts or while it draws, no chart may be finished.
-    let option = CallOption::default().timeout(Duration::from_millis(25));
+    let option = CallOption::default().timeout(CHART_DEADLINE);
     let mut stream = client.get_macd_graph_opt(&MACDGraphRequest::new(), option).unwrap();
+    assert!(gate.wait_arrived(1, CHART_DEADLINE), "the render did not draw within the call's {CHART_DEADLINE:?}");
+    // The render is held: only the deadline can end the call.
     match block_on(stream.next()) {
         Some(Err(grpcio::Error::RpcFailure(status))) => assert_eq!(status.code(), RpcStatusCode::DEADLINE_EXCEEDED),
         other => panic!("expected DEADLINE_EXCEEDED, got {other:?}"),
     }
-    server.wait_for_counters("the render to stop", EVENT_LIMIT, |metrics| metrics.renders().cancelled == 1);
-    assert_eq!(server.metrics.renders().done, 0, "no chart was finished for the expired call");
     // Counted once, and as a call that ended under the server. Usually the server's own deadline
     // passes first and it counts DEADLINE_EXCEEDED. But the client's timer starts when it sends
     // and the server's when it reads the request, so on a busy machine the client's timer can
@@ -142,15 +160,21 @@ fn a_chart_call_past_its_deadline_stops_its_render() {
             + metrics.calls("GetMACDGraph", RpcStatusCode::CANCELLED)
             == 1
     });
+    gate.open();
+    wait_for_renders_to_end(&server, 1);
+    let expected = RenderCounts { started: 1, cancelled: 1, ..RenderCounts::default() };
+    assert_eq!(server.metrics.renders(), expected, "no chart was finished for the expired call");
     assert_eq!(server.metrics.calls("GetMACDGraph", RpcStatusCode::OK), 0);
 }
 
 #[test]
 fn a_render_queued_behind_another_never_starts_once_its_call_is_cancelled() {
-    let server = big_chart_server(16);
+    let gate = Gate::at(CHART_DRAWN);
+    let server = gated_chart_server(16, &gate);
     let client = IndicatorGraphClient::new(channel(&server.address()));
     let first = client.get_macd_graph(&MACDGraphRequest::new()).unwrap();
-    server.wait_for_counters("the first render to start", EVENT_LIMIT, |metrics| metrics.renders().started == 1);
+    // The first render holds the only thread, drawn and not yet encoded.
+    assert!(gate.wait_arrived(1, EVENT_LIMIT), "the first render did not draw its chart");
     let mut queued = client.get_macd_graph(&MACDGraphRequest::new()).unwrap();
     server.wait_for_counters("the second render to queue", EVENT_LIMIT, |metrics| {
         metrics.encode().contains("idc_blocking_queue_depth 1")
@@ -161,22 +185,26 @@ fn a_render_queued_behind_another_never_starts_once_its_call_is_cancelled() {
         metrics.calls("GetMACDGraph", RpcStatusCode::CANCELLED) == 1
     });
     // Let the first finish; the queued job then reaches the thread and must not draw.
+    gate.open();
     let mut first = first;
     while let Some(chunk) = block_on(first.next()) {
         chunk.expect("the first chart streams");
     }
-    server.wait_for_counters("the queued job to be skipped", EVENT_LIMIT, |metrics| metrics.renders().cancelled == 1);
+    wait_for_renders_to_end(&server, 2);
     let renders = server.metrics.renders();
     let expected = RenderCounts { started: 1, done: 1, cancelled: 1, ..RenderCounts::default() };
     assert_eq!(renders, expected, "the cancelled render never began drawing");
+    assert_eq!(gate.arrived(), 1, "only the first render drew a chart");
 }
 
 #[test]
 fn a_full_blocking_queue_is_resource_exhausted_at_once() {
-    let server = big_chart_server(1);
+    // The pool's only thread is held as it takes the first job, so the next one waits.
+    let gate = Gate::at(JOB_TAKEN);
+    let server = gated_chart_server(1, &gate);
     let client = IndicatorGraphClient::new(channel(&server.address()));
     let _running = client.get_macd_graph(&MACDGraphRequest::new()).unwrap();
-    server.wait_for_counters("the first render to start", EVENT_LIMIT, |metrics| metrics.renders().started == 1);
+    assert!(gate.wait_arrived(1, EVENT_LIMIT), "the first job did not reach the thread");
     let _queued = client.get_macd_graph(&MACDGraphRequest::new()).unwrap();
     server.wait_for_counters("one job to wait", EVENT_LIMIT, |metrics| {
         metrics.encode().contains("idc_blocking_queue_depth 1")
