@@ -17,7 +17,7 @@ mod common;
 
 use std::fs::File;
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -35,7 +35,7 @@ use idc::protocol::indicator_graph::MACDGraphRequest;
 use idc::protocol::indicator_graph_grpc::IndicatorGraphClient;
 use idc::protocol::indicator_grpc::IndicatorClient;
 
-use common::{pseudo_random_bytes, run, rust_bin, scratch, start_or_exit, wait_for, write_file, Server};
+use common::{free_port, pseudo_random_bytes, run, rust_bin, scratch, start_or_exit, wait_for, write_file, Server};
 
 /// The recipe, as users copy it.
 const TEMPLATE: &str = include_str!("nginx/idc.conf.template");
@@ -67,11 +67,6 @@ fn nginx_binary() -> PathBuf {
         path.display()
     );
     path
-}
-
-/// A port that was free a moment ago (whoever binds it next may lose a race: callers retry).
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 /// One `idc_server` replica, with its Prometheus endpoint: the way to see which replica served
@@ -194,16 +189,16 @@ impl Nginx {
     /// Waits (bounded) for nginx's pid file, which it writes once its port is bound, and for the
     /// port to accept; `Err(logs)` when nginx exited first.
     fn wait_until_listening(&mut self) -> Result<(), String> {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return Err(format!("nginx exited ({status})\n{}", self.logs()));
-            }
-            if self.dir.path().join("nginx.pid").exists() && TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
-                return Ok(());
-            }
-            assert!(Instant::now() < deadline, "nginx did not listen within 20 s\n{}", self.logs());
-            thread::sleep(Duration::from_millis(20));
+        let mut exited = None;
+        let listening = common::poll_until(Duration::from_secs(20), || {
+            exited = self.child.try_wait().unwrap();
+            exited.is_some()
+                || (self.dir.path().join("nginx.pid").exists() && TcpStream::connect(("127.0.0.1", self.port)).is_ok())
+        });
+        assert!(listening, "nginx did not listen within 20 s\n{}", self.logs());
+        match exited {
+            Some(status) => Err(format!("nginx exited ({status})\n{}", self.logs())),
+            None => Ok(()),
         }
     }
 
@@ -235,10 +230,7 @@ impl Drop for Nginx {
     /// to the master as well as to `timeout`, which would leave it running.
     fn drop(&mut self) {
         let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while self.child.try_wait().ok().flatten().is_none() && Instant::now() < deadline {
-            thread::sleep(Duration::from_millis(20));
-        }
+        common::poll_until(Duration::from_secs(10), || self.child.try_wait().ok().flatten().is_some());
         if self.child.try_wait().ok().flatten().is_none() {
             let master = self.read("nginx.pid");
             if !master.trim().is_empty() {

@@ -27,7 +27,7 @@ use idc::protocol::indicator_graph::MACDGraphRequest;
 use idc::protocol::indicator_graph_grpc::IndicatorGraphClient;
 use idc::protocol::indicator_grpc::IndicatorClient;
 
-use common::{pseudo_random_bytes, rust_server, scratch, write_file, Server};
+use common::{fd_count, pseudo_random_bytes, rss_kib, rust_server, scratch, write_file, Server};
 
 const CLIENTS: usize = 200;
 /// The graph file of the parity server: 64 KiB, 64 messages of 1 KiB per call.
@@ -76,18 +76,6 @@ fn soak_duration() -> Duration {
     };
     assert!((5..=3600).contains(&secs), "IDC_SOAK_SECS must be 5 to 3600, not {secs}");
     Duration::from_secs(secs)
-}
-
-/// Resident memory of a process, in KiB.
-fn rss_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    let line = status.lines().find(|l| l.starts_with("VmRSS:")).expect("VmRSS in /proc/PID/status");
-    line.split_whitespace().nth(1).unwrap().parse().unwrap()
-}
-
-/// Open file descriptors of a process.
-fn fd_count(pid: u32) -> usize {
-    std::fs::read_dir(format!("/proc/{pid}/fd")).unwrap().count()
 }
 
 /// Calls and failures, per kind.
@@ -297,14 +285,8 @@ impl Client {
 
 /// Waits (bounded) until `server` holds `want` descriptors again; returns the last count.
 fn fds_settle(server: &Server, want: usize) -> usize {
-    let deadline = Instant::now() + CLOSE_LIMIT;
-    loop {
-        let now = fd_count(server.pid());
-        if now == want || Instant::now() >= deadline {
-            return now;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    common::poll_until(CLOSE_LIMIT, || fd_count(server.pid()) == want);
+    fd_count(server.pid())
 }
 
 #[test]
