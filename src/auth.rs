@@ -2,7 +2,11 @@
 //!
 //! With `--auth-token-file`, every call but the health checks must carry the metadata
 //! `authorization: Bearer <token>`. The server checks it in a grpcio [`ServerChecker`], which runs
-//! before any handler, so a refused call costs no work. The comparison is constant-time
+//! before any handler, so a refused call costs no work. One exception in part: a reflection call
+//! without the header goes on to its handler, which answers it only for the health service's own
+//! descriptor ([`crate::server::reflection`]), because `grpcurl … grpc.health.v1.Health/Check`
+//! asks reflection for that descriptor before it calls health; a checker sees a call's metadata
+//! but not its messages, so the handler has to draw that line. The comparison is constant-time
 //! (`subtle`), so response timing does not reveal how much of a guess was right. The token never
 //! appears in a log line, an error message or a `Debug` output, and is never taken on the command
 //! line, where `ps` would show it.
@@ -25,6 +29,14 @@ const SCHEME: &str = "Bearer ";
 pub const MAX_TOKEN_LEN: usize = 4096;
 /// Calls to these services need no token: a load balancer's health probe carries none.
 pub const EXEMPT_SERVICES: &[&str] = &["/grpc.health.v1.Health/"];
+/// Calls to these services may come without a token, and are then answered only for what the
+/// exempt services need (see the module documentation); with a wrong token they are refused.
+pub const REFLECTION_SERVICES: &[&str] =
+    &["/grpc.reflection.v1.ServerReflection/", "/grpc.reflection.v1alpha.ServerReflection/"];
+
+/// Why a call without a token was refused: what to send, and how.
+pub const TOKEN_REQUIRED: &str = "this server requires a token: send the metadata `authorization: Bearer <token>` \
+                                  (idc clients: --auth-token-file FILE; grpcurl: -H 'authorization: Bearer TOKEN')";
 
 /// A bearer token. Its `Debug` form hides it.
 #[derive(Clone)]
@@ -71,6 +83,12 @@ impl Token {
         &self.header_value
     }
 
+    /// Whether a call's metadata holds this token: one `authorization` value, and the right one.
+    pub fn is_carried_by(&self, headers: &grpcio::Metadata) -> bool {
+        let mut values = authorization_values(headers);
+        values.next().is_some_and(|value| self.matches(value)) && values.next().is_none()
+    }
+
     /// Whether `value` is exactly this token's header value. Constant-time in the content; a value
     /// of another length is refused at once, which reveals only the length.
     fn matches(&self, value: &[u8]) -> bool {
@@ -82,6 +100,11 @@ impl fmt::Debug for Token {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("Token(<redacted>)")
     }
+}
+
+/// The values of a call's `authorization` metadata (keys are case-insensitive).
+fn authorization_values(headers: &grpcio::Metadata) -> impl Iterator<Item = &[u8]> {
+    headers.iter().filter(|(key, _)| key.eq_ignore_ascii_case(HEADER)).map(|(_, value)| value)
 }
 
 #[cfg(unix)]
@@ -115,17 +138,16 @@ impl AuthChecker {
 
     /// `Ok` when `method` may go ahead with these `authorization` values.
     fn verdict<'a>(&self, method: &[u8], mut values: impl Iterator<Item = &'a [u8]>) -> Result<(), RpcStatus> {
-        if EXEMPT_SERVICES.iter().any(|service| method.starts_with(service.as_bytes())) {
+        let is_one_of = |services: &[&str]| services.iter().any(|service| method.starts_with(service.as_bytes()));
+        if is_one_of(EXEMPT_SERVICES) {
             return Ok(());
         }
         let Some(value) = values.next() else {
-            return Err(RpcStatus::with_message(
-                RpcStatusCode::UNAUTHENTICATED,
-                format!(
-                    "this server requires a token: send the metadata `{HEADER}: Bearer <token>` \
-                     (idc clients: --auth-token-file FILE)"
-                ),
-            ));
+            // The reflection handler answers a call without a token for health's descriptor only.
+            if is_one_of(REFLECTION_SERVICES) {
+                return Ok(());
+            }
+            return Err(RpcStatus::with_message(RpcStatusCode::UNAUTHENTICATED, TOKEN_REQUIRED.to_string()));
         };
         // One value, and the right one. A second `authorization` is refused rather than guessed at.
         if self.token.matches(value) && values.next().is_none() {
@@ -142,9 +164,7 @@ impl AuthChecker {
 
 impl ServerChecker for AuthChecker {
     fn check(&mut self, ctx: &RpcContext) -> CheckResult {
-        let headers = ctx.request_headers();
-        let values = headers.iter().filter(|(key, _)| key.eq_ignore_ascii_case(HEADER)).map(|(_, value)| value);
-        match self.verdict(ctx.method(), values) {
+        match self.verdict(ctx.method(), authorization_values(ctx.request_headers())) {
             Ok(()) => CheckResult::Continue,
             Err(status) => {
                 self.metrics.refused(&String::from_utf8_lossy(ctx.method()), status.code());
@@ -204,5 +224,26 @@ mod tests {
         assert!(!refused.message().contains("abd"), "{}", refused.message());
         let health = b"/grpc.health.v1.Health/Check".as_slice();
         assert!(checker.verdict(health, std::iter::empty()).is_ok());
+        let missing = checker.verdict(method, std::iter::empty()).unwrap_err();
+        assert_eq!(
+            missing.message(),
+            "this server requires a token: send the metadata `authorization: Bearer <token>` (idc clients: \
+             --auth-token-file FILE; grpcurl: -H 'authorization: Bearer TOKEN')"
+        );
+    }
+
+    #[test]
+    fn reflection_goes_on_without_a_token_but_not_with_a_wrong_one() {
+        let (_dir, path) = token_file("abc");
+        let checker = AuthChecker::new(Token::from_file(&path).unwrap(), Arc::new(Metrics::new()));
+        for method in [
+            b"/grpc.reflection.v1.ServerReflection/ServerReflectionInfo".as_slice(),
+            b"/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo".as_slice(),
+        ] {
+            assert!(checker.verdict(method, std::iter::empty()).is_ok());
+            assert!(checker.verdict(method, [b"Bearer abc".as_slice()].into_iter()).is_ok());
+            let wrong = checker.verdict(method, [b"Bearer abd".as_slice()].into_iter()).unwrap_err();
+            assert_eq!(wrong.message(), "the token is not valid for this server; check --auth-token-file");
+        }
     }
 }

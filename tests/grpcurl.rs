@@ -68,3 +68,31 @@ fn grpcurl_needs_the_token_for_reflection_when_auth_is_on() {
     listed.assert_success("grpcurl list with the token");
     assert!(listed.stdout_text().contains("idc.Indicator\n"));
 }
+
+/// grpcurl asks reflection for health's descriptor before it calls health, which needs no token:
+/// a server with a token answers reflection that much without one, and nothing more.
+#[test]
+fn grpcurl_checks_health_without_the_token_and_nothing_else() {
+    let dir = scratch();
+    let token = common::write_file(dir.path(), "token", b"grpcurl-token\n");
+    let server = rust_server(&["--data", "sample", "--auth-token-file", token.to_str().unwrap()]);
+    let health = call(&server.target(), &[], &["grpc.health.v1.Health/Check"]);
+    health.assert_success("grpcurl health without the token");
+    assert_eq!(health.stdout_text(), "{\n  \"status\": \"SERVING\"\n}\n");
+    let describe = call(&server.target(), &[], &["describe", "grpc.health.v1.Health"]);
+    describe.assert_success("grpcurl describe health without the token");
+    assert!(describe.stdout_text().starts_with("grpc.health.v1.Health is a service:\n"), "{}", describe.stdout_text());
+
+    let refused = call(&server.target(), &[], &["describe", "idc.Indicator"]);
+    assert!(!refused.status.success(), "idc.Indicator described without the token");
+    assert!(refused.stdout.is_empty(), "{}", refused.stdout_text());
+    assert_eq!(
+        refused.stderr,
+        "Failed to resolve symbol \"idc.Indicator\": rpc error: code = Unauthenticated desc = this server requires \
+         a token: send the metadata `authorization: Bearer <token>` (idc clients: --auth-token-file FILE; grpcurl: \
+         -H 'authorization: Bearer TOKEN')\n"
+    );
+    let macd = call(&server.target(), &[], &["idc.Indicator/GetMACD"]);
+    assert!(!macd.status.success(), "GetMACD called without the token");
+    assert!(macd.stderr.contains("code = Unauthenticated"), "{}", macd.stderr);
+}

@@ -122,7 +122,7 @@ pub fn start(config: &Config) -> Result<RunningServer, StartError> {
     let mut builder = ServerBuilder::new(Arc::clone(&env)).channel_args(channel_args);
     let mut all = services.into_grpc();
     all.push(health_grpc::create_health(HealthService::new(health.clone(), Arc::clone(&metrics))));
-    all.extend(reflection::services(Arc::clone(&metrics)));
+    all.extend(reflection::services(Arc::clone(&metrics), token.clone()));
     for service in all {
         builder = builder.register_service(service);
     }

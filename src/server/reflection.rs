@@ -6,17 +6,25 @@
 //! `FileDescriptorProto`, so what reflection serves is exactly what was compiled in. The two
 //! versions of the protocol are the same messages under two package names (identical field
 //! numbers and types), so one handler on the `v1` types serves both method paths.
+//!
+//! On a server with a token, a reflection call without one is let through by the auth checker
+//! ([`crate::auth`]) and answered here only for the health service's own file: its symbols and
+//! the file by name. That is all `grpcurl … grpc.health.v1.Health/Check` asks for before it calls
+//! health, which needs no token. Any other request on such a call (listing the services, any
+//! other symbol or file) ends the call with UNAUTHENTICATED, as the checker would have.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use futures::{SinkExt, TryStreamExt};
 use grpcio::{
-    DuplexSink, Marshaller, Method, MethodType, RequestStream, RpcContext, RpcStatusCode, ServiceBuilder, WriteFlags,
+    DuplexSink, Marshaller, Method, MethodType, RequestStream, RpcContext, RpcStatus, RpcStatusCode, ServiceBuilder,
+    WriteFlags,
 };
 use protobuf::descriptor::{DescriptorProto, FileDescriptorProto};
 use protobuf::Message;
 
+use crate::auth::{Token, TOKEN_REQUIRED};
 use crate::metrics::Metrics;
 use crate::protocol::reflection_v1::reflection::server_reflection_request::Message_request as Request;
 use crate::protocol::reflection_v1::reflection::server_reflection_response::Message_response as Response;
@@ -43,6 +51,9 @@ struct Catalog {
     files: HashMap<String, (Vec<u8>, Vec<String>)>,
     /// Fully qualified symbol (message, enum, service, method, field) -> file name.
     symbols: HashMap<String, String>,
+    /// The health service's file and the files it imports: what a call without the token may
+    /// ask for.
+    open_files: Vec<String>,
 }
 
 impl Catalog {
@@ -54,7 +65,8 @@ impl Catalog {
             reflection_v1::reflection::file_descriptor().proto(),
             reflection_v1alpha::reflection::file_descriptor().proto(),
         ];
-        let mut catalog = Catalog { services: Vec::new(), files: HashMap::new(), symbols: HashMap::new() };
+        let mut catalog =
+            Catalog { services: Vec::new(), files: HashMap::new(), symbols: HashMap::new(), open_files: Vec::new() };
         for proto in protos {
             let package = proto.package();
             let qualify = |name: &str| if package.is_empty() { name.to_string() } else { format!("{package}.{name}") };
@@ -77,7 +89,19 @@ impl Catalog {
             catalog.files.insert(file, (bytes, proto.dependency.clone()));
         }
         catalog.services.sort();
+        catalog.open_files = catalog.file_names(health::file_descriptor().proto().name()).unwrap_or_default();
         catalog
+    }
+
+    /// Whether a call without the token may have `request` answered: only when it asks for the
+    /// health service's file, by a symbol in it or by its name.
+    fn answers_without_token(&self, request: &ServerReflectionRequest) -> bool {
+        let file = match &request.message_request {
+            Some(Request::FileByFilename(name)) => Some(name),
+            Some(Request::FileContainingSymbol(symbol)) => self.symbols.get(symbol.trim_start_matches('.')),
+            _ => None,
+        };
+        file.is_some_and(|file| self.open_files.contains(file))
     }
 
     fn add_message(&mut self, full_name: &str, message: &DescriptorProto, file: &str) {
@@ -93,8 +117,15 @@ impl Catalog {
         }
     }
 
-    /// `file` and every file it imports, each once, `file` first.
+    /// `file` and every file it imports, each once, `file` first: their descriptors.
     fn with_dependencies(&self, file: &str) -> Option<Vec<Vec<u8>>> {
+        let order = self.file_names(file)?;
+        // Imports that are not compiled in (none today) are left for the client to ask about.
+        Some(order.iter().filter_map(|name| self.files.get(name).map(|(bytes, _)| bytes.clone())).collect())
+    }
+
+    /// `file` and every file it imports, each once, `file` first: their names.
+    fn file_names(&self, file: &str) -> Option<Vec<String>> {
         let mut order = vec![file.to_string()];
         let mut i = 0;
         while i < order.len() {
@@ -106,8 +137,7 @@ impl Catalog {
             }
             i += 1;
         }
-        // Imports that are not compiled in (none today) are left for the client to ask about.
-        Some(order.iter().filter_map(|name| self.files.get(name).map(|(bytes, _)| bytes.clone())).collect())
+        Some(order)
     }
 
     fn answer(&self, request: &ServerReflectionRequest) -> Response {
@@ -164,15 +194,17 @@ impl Catalog {
     }
 }
 
-/// Both reflection services, ready to register with a server.
-pub fn services(metrics: Arc<Metrics>) -> Vec<grpcio::Service> {
+/// Both reflection services, ready to register with a server. With `token` (the server's), a
+/// call that does not carry it is answered only for the health service's file.
+pub fn services(metrics: Arc<Metrics>, token: Option<Token>) -> Vec<grpcio::Service> {
     let catalog = Arc::new(Catalog::new());
     let mut services = Vec::new();
     for method in [&V1_INFO, &V1ALPHA_INFO] {
-        let (catalog, metrics) = (Arc::clone(&catalog), Arc::clone(&metrics));
+        let (catalog, metrics, token) = (Arc::clone(&catalog), Arc::clone(&metrics), token.clone());
         let service = ServiceBuilder::new()
             .add_duplex_streaming_handler(method, move |ctx, requests, sink| {
-                serve(&ctx, Arc::clone(&catalog), &metrics, requests, sink)
+                let with_token = token.as_ref().is_none_or(|token| token.is_carried_by(ctx.request_headers()));
+                serve(&ctx, Arc::clone(&catalog), &metrics, with_token, requests, sink)
             })
             .build();
         services.push(service);
@@ -180,19 +212,28 @@ pub fn services(metrics: Arc<Metrics>) -> Vec<grpcio::Service> {
     services
 }
 
-/// Answers each request of the stream in turn, until the client closes it.
+/// Answers each request of the stream in turn, until the client closes it. Without the token
+/// (`with_token` false), the first request for more than health's file ends the call with
+/// UNAUTHENTICATED.
 fn serve(
     ctx: &RpcContext,
     catalog: Arc<Catalog>,
     metrics: &Arc<Metrics>,
+    with_token: bool,
     mut requests: RequestStream<ServerReflectionRequest>,
     mut sink: DuplexSink<ServerReflectionResponse>,
 ) {
     let mut record = metrics.call("ServerReflectionInfo", || ctx.peer());
     let host = String::from_utf8_lossy(ctx.host()).into_owned();
+    let peer = ctx.peer();
     ctx.spawn(async move {
         let ended = async {
             while let Some(request) = requests.try_next().await? {
+                if !with_token && !catalog.answers_without_token(&request) {
+                    log::info!("ServerReflectionInfo from {peer}: refused, {TOKEN_REQUIRED}");
+                    sink.fail(RpcStatus::with_message(RpcStatusCode::UNAUTHENTICATED, TOKEN_REQUIRED.into())).await?;
+                    return Ok(RpcStatusCode::UNAUTHENTICATED);
+                }
                 let mut response = ServerReflectionResponse::new();
                 response.valid_host = host.clone();
                 response.message_response = Some(catalog.answer(&request));
@@ -200,10 +241,10 @@ fn serve(
                 record.sent(response.compute_size() as usize);
                 sink.send((response, WriteFlags::default())).await?;
             }
-            sink.close().await
+            sink.close().await.map(|()| RpcStatusCode::OK)
         };
         match ended.await {
-            Ok(()) => record.finish(RpcStatusCode::OK),
+            Ok(code) => record.finish(code),
             Err(e) => {
                 log::debug!("ServerReflectionInfo ended early: {e}");
                 record.finish(RpcStatusCode::CANCELLED);
@@ -245,5 +286,24 @@ mod tests {
         let mut request = ServerReflectionRequest::new();
         request.message_request = Some(Request::FileContainingSymbol("idc.Nothing".into()));
         assert!(matches!(catalog.answer(&request), Response::ErrorResponse(e) if e.error_code == 5));
+    }
+
+    #[test]
+    fn without_the_token_only_the_health_file_is_answered() {
+        let catalog = Catalog::new();
+        let asks = |request: Request| {
+            let mut message = ServerReflectionRequest::new();
+            message.message_request = Some(request);
+            catalog.answers_without_token(&message)
+        };
+        for symbol in ["grpc.health.v1.Health", ".grpc.health.v1.Health.Check", "grpc.health.v1.HealthCheckRequest"] {
+            assert!(asks(Request::FileContainingSymbol(symbol.into())), "{symbol}");
+        }
+        assert!(asks(Request::FileByFilename("grpc/health/v1/health.proto".into())));
+        for symbol in ["idc.Indicator", "idc.MACDData", "grpc.reflection.v1.ServerReflection", "idc.Nothing"] {
+            assert!(!asks(Request::FileContainingSymbol(symbol.into())), "{symbol}");
+        }
+        assert!(!asks(Request::FileByFilename("indicator.proto".into())));
+        assert!(!asks(Request::ListServices(String::new())));
     }
 }
