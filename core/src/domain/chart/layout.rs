@@ -521,3 +521,38 @@ fn message(plot: Rect, message: &str, size: f64) -> (Vec<Label>, Rect) {
 fn union(a: Rect, b: Rect) -> Rect {
     (a.0.min(b.0), a.1.min(b.1), a.2.max(b.2), a.3.max(b.3))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::analysis::Analysis;
+    use crate::domain::date::{Date, DateRange};
+    use crate::domain::macd::{Convention, MacdParams};
+    use crate::domain::sample;
+
+    #[test]
+    fn the_bands_tile_the_picture_from_the_title_down() {
+        text::load_fonts();
+        let analysis =
+            Analysis::new(sample::INSTRUMENT, sample::bars().unwrap(), MacdParams::default(), Convention::Cn).unwrap();
+        let window = analysis.window(DateRange { start: Date::new(2018, 1, 1), end: Date::new(2018, 12, 31) });
+        for (width, height) in [(320, 240), (1280, 800), (1921, 241), (8192, 8192)] {
+            let size = ChartSize { width, height };
+            let plan = plan(&window, &analysis.title(window), size);
+            assert_eq!(plan, super::plan(&window, &analysis.title(window), size), "the same request, the same plan");
+            let [macd] = &plan.panels[..] else { panic!("one panel below the price panel") };
+            let legend_top = macd.legend.iter().map(|e| e.bounds.1).min().unwrap();
+            // Title, price panel, legend band, MACD panel: in that order, edge to edge.
+            assert!(plan.title_box.3 <= plan.price.area.1, "{size}: {plan:?}");
+            assert!(plan.price.area.3 <= legend_top && legend_top < macd.area.1, "{size}");
+            assert_eq!(macd.area.3, height as i32, "{size}: the last panel reaches the bottom");
+            for panel in [&plan.price, macd] {
+                let (area, plot) = (panel.area, panel.plot);
+                assert!(area.0 < plot.0 && plot.2 < area.2 && area.1 < plot.1 && plot.3 < area.3, "{size}: {panel:?}");
+                assert_eq!(panel.dates.3, plot.3 + 2 * plan.frame.tick + plan.frame.label.round() as i32);
+            }
+            // Both panels share the x axis, so their plots line up.
+            assert_eq!((plan.price.plot.0, plan.price.plot.2), (macd.plot.0, macd.plot.2), "{size}");
+        }
+    }
+}

@@ -115,7 +115,8 @@ pub mod palette {
 pub type Rect = (i32, i32, i32, i32);
 
 /// Where the chart put its parts, in pixels of the whole picture (for tests and callers that
-/// annotate).
+/// annotate): the boxes of the plan the chart was laid out by (`layout`), which has them all
+/// before anything is drawn.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Layout {
     /// Plotting area of the price panel.
@@ -318,5 +319,23 @@ mod tests {
         assert_eq!(date_ticks(5, 200, 90), [0.0, 3.0]);
         let lines = wrap("TA-Lib's convention needs 33 bars of warm-up before the first value", 200, 12.0);
         assert!(lines.len() >= 2 && lines.iter().all(|l| text::width(l, 12.0) <= 200), "{lines:?}");
+    }
+
+    #[test]
+    fn the_readme_picture_is_what_the_chart_draws() {
+        use crate::domain::date::Date;
+        use crate::domain::macd::MacdParams;
+        use crate::domain::sample;
+        // README.md shows docs/macd.png, made by `idc_server --data sample --render-chart
+        // docs/macd.png --start-date 2018-01-01 --end-date 2018-12-31`: a chart change that moves
+        // a pixel makes that again (pixels are compared, so a PNG encoder update alone does not).
+        let analysis =
+            Analysis::new(sample::INSTRUMENT, sample::bars().unwrap(), MacdParams::default(), Convention::Cn).unwrap();
+        let window = analysis.window(DateRange { start: Date::new(2018, 1, 1), end: Date::new(2018, 12, 31) });
+        let (pixels, _) = render_rgb(window, &analysis.title(window), ChartSize::default()).unwrap();
+        let readme = include_bytes!("../../../../docs/macd.png");
+        let readme = image::load_from_memory_with_format(readme, image::ImageFormat::Png).unwrap().to_rgb8();
+        assert_eq!(readme.dimensions(), (1280, 800));
+        assert!(readme.as_raw() == &pixels, "docs/macd.png is not what the chart draws now: make it again");
     }
 }
