@@ -38,7 +38,8 @@
 //!   and the clients alike.
 //! * [`client`]: what the two client binaries share: a checked target, a channel, the calls, and
 //!   writing a streamed file so that a failed stream never leaves a truncated file behind.
-//! * [`metrics`]: one log line and the Prometheus counters per call, and the `/metrics` endpoint.
+//! * [`metrics`]: one log line and the Prometheus counters per call, and the `/metrics` endpoint
+//!   (hyper on a thread of its own; OpenMetrics or the classic text format, as the scraper asks).
 //! * [`blocking`]: a small fixed pool of threads for blocking work, with a bounded queue.
 //! * [`output`]: files that appear whole or not at all (downloads, rendered charts).
 //! * `bin/`: the three binaries, thin over [`config`], [`server`] and [`client`].

@@ -2,17 +2,16 @@
 //!
 //! Every call is followed by a [`CallRecord`] from its start to its status: at the end it writes
 //! one log line at info (method, peer, status code, duration, bytes sent; nothing per chunk) and
-//! moves the counters. The counters use the `prometheus-client` crate and are served in the
-//! Prometheus text format at `/metrics` by [`MetricsEndpoint`], a small HTTP responder on a
-//! thread of its own (off by default; `--metrics-addr`). A scrape only reads atomics, so it never
-//! waits for a call.
+//! moves the counters. The counters use the `prometheus-client` crate and are served at
+//! `/metrics` by [`MetricsEndpoint`] (`http`: hyper on a thread of its own; off by default,
+//! `--metrics-addr`), in OpenMetrics or in the classic text format (`text`), as the scraper
+//! asks. A scrape only reads atomics, so it never waits for a call.
 
-use std::io::{self, BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
-use std::sync::atomic::{AtomicBool, Ordering};
+mod http;
+mod text;
+
 use std::sync::Arc;
-use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use grpcio::RpcStatusCode;
 use prometheus_client::encoding::EncodeLabelSet;
@@ -21,6 +20,8 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
+
+pub use http::{MetricsEndpoint, REQUEST_DEADLINE};
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct CallLabels {
@@ -258,12 +259,17 @@ impl Metrics {
         self.calls.get_or_create(&CallLabels { method: method.into(), code: code_name(code) }).get()
     }
 
-    /// Everything, in the Prometheus (OpenMetrics) text format.
+    /// Everything, in the OpenMetrics text format.
     pub fn encode(&self) -> String {
         let mut text = String::new();
         // Writing to a String cannot fail.
         let _ = prometheus_client::encoding::text::encode(&mut text, &self.registry);
         text
+    }
+
+    /// Everything, in the classic Prometheus text format (0.0.4).
+    pub fn encode_classic(&self) -> String {
+        text::classic(&self.encode())
     }
 }
 
@@ -351,86 +357,6 @@ impl Drop for CallRecord {
     fn drop(&mut self) {
         self.record(RpcStatusCode::CANCELLED);
     }
-}
-
-/// The `/metrics` endpoint. Stops when dropped.
-pub struct MetricsEndpoint {
-    address: SocketAddr,
-    stop: Arc<AtomicBool>,
-}
-
-/// The most a request head may take: a scraper sends a few hundred bytes.
-const MAX_REQUEST_HEAD: usize = 8 * 1024;
-/// How long one connection may take to send its request.
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
-
-impl MetricsEndpoint {
-    /// Listens on `address` (`HOST:PORT`) and serves `metrics` at `/metrics`.
-    pub fn start(address: &str, metrics: Arc<Metrics>) -> io::Result<MetricsEndpoint> {
-        let addresses: Vec<SocketAddr> = address.to_socket_addrs()?.collect();
-        let listener = TcpListener::bind(&addresses[..])?;
-        let address = listener.local_addr()?;
-        let stop = Arc::new(AtomicBool::new(false));
-        let stopping = Arc::clone(&stop);
-        thread::Builder::new().name("idc-metrics".into()).spawn(move || {
-            for connection in listener.incoming() {
-                if stopping.load(Ordering::Relaxed) {
-                    return;
-                }
-                // One scrape at a time is plenty, and bounds what a flood of connections costs.
-                if let Ok(stream) = connection {
-                    if let Err(e) = respond(stream, &metrics) {
-                        log::debug!("metrics request failed: {e}");
-                    }
-                }
-            }
-        })?;
-        log::info!("metrics at http://{address}/metrics");
-        Ok(MetricsEndpoint { address, stop })
-    }
-
-    /// The address it listens on (the real port when 0 was asked for).
-    pub fn address(&self) -> SocketAddr {
-        self.address
-    }
-}
-
-impl Drop for MetricsEndpoint {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        // Wake the accepting thread so that it sees the flag.
-        let _ = TcpStream::connect_timeout(&self.address, Duration::from_secs(1));
-    }
-}
-
-/// Answers one HTTP/1.x request: `GET /metrics` gets the counters, anything else an error.
-fn respond(stream: TcpStream, metrics: &Metrics) -> io::Result<()> {
-    stream.set_read_timeout(Some(REQUEST_TIMEOUT))?;
-    stream.set_write_timeout(Some(REQUEST_TIMEOUT))?;
-    let mut reader = BufReader::new(stream.try_clone()?).take(MAX_REQUEST_HEAD as u64);
-    let mut request_line = String::new();
-    reader.read_line(&mut request_line)?;
-    // Read the rest of the head, so that the client sees a whole answer and not a reset.
-    let mut line = String::new();
-    while reader.read_line(&mut line)? > 0 && line != "\r\n" && line != "\n" {
-        line.clear();
-    }
-    let mut parts = request_line.split_whitespace();
-    let (method, path) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
-    let (status, content_type, body) = match (method, path) {
-        ("GET", "/metrics") => {
-            ("200 OK", "application/openmetrics-text; version=1.0.0; charset=utf-8", metrics.encode())
-        }
-        ("GET", _) => ("404 Not Found", "text/plain; charset=utf-8", "only /metrics is served here\n".into()),
-        _ => ("405 Method Not Allowed", "text/plain; charset=utf-8", "only GET /metrics is served here\n".into()),
-    };
-    let mut stream = stream;
-    write!(
-        stream,
-        "HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )?;
-    stream.flush()
 }
 
 #[cfg(test)]

@@ -2,20 +2,28 @@
 (prometheus_client) and print its samples as JSON, so tests can check a
 server's /metrics with the parser Prometheus' own Python client uses.
 
-    parse_metrics.py [--timeout S] URL|-
+    parse_metrics.py [--timeout S] [--openmetrics] URL|-
 
 URL        an http:// URL on this machine (localhost, 127.0.0.0/8 or [::1]);
            fetched with urllib, ignoring any proxy settings
 -          read the exposition from stdin instead
 --timeout  seconds to wait for the URL (default 10)
+--openmetrics
+           ask for OpenMetrics with the Accept header Prometheus sends, and
+           read the answer with the strict OpenMetrics parser
+           (prometheus_client.openmetrics.parser, which also checks the
+           "# EOF" and each sample's suffix); without it, the request has no
+           Accept header and the classic text-format parser
+           (prometheus_client.parser) reads the answer
 
 Prints one JSON array to stdout, one element per sample, in the order of the
 text:
 
     {"name": "idc_requests_total", "labels": {"method": "GetMACD"},
-     "type": "counter", "value": 3.0}
+     "family": "idc_requests", "type": "counter", "value": 3.0}
 
-"type" is the type of the sample's metric family as the parser names it
+"family" is the name of the sample's metric family, "type" its type as the
+parser names it
 ("counter", "gauge", "histogram", "summary", "unknown" for an untyped one,
 ...). A counter's family drops "_total", its samples keep it; a value is
 what the parser read (an int for "1", a float for "1.0"). Values are numbers, except NaN,
@@ -37,13 +45,22 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
-from prometheus_client.parser import text_string_to_metric_families
+from prometheus_client.openmetrics import parser as openmetrics
+from prometheus_client import parser as classic
+
+# What Prometheus 3 asks a scrape target for (its default scrape protocols).
+OPENMETRICS_ACCEPT = (
+    "application/openmetrics-text;version=1.0.0;q=0.5,"
+    "application/openmetrics-text;version=0.0.1;q=0.4,"
+    "text/plain;version=0.0.4;q=0.3,*/*;q=0.2"
+)
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("source", metavar="URL|-")
     parser.add_argument("--timeout", type=float, default=10.0)
+    parser.add_argument("--openmetrics", action="store_true")
     args = parser.parse_args(argv)
     if args.source != "-":
         reason = not_loopback(args.source)
@@ -76,11 +93,12 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
-def fetch(url, timeout):
+def fetch(url, timeout, accept=None):
     # An empty ProxyHandler: an http_proxy in the environment must not
     # send the request off this machine either.
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}), _NoRedirect())
-    with opener.open(url, timeout=timeout) as response:
+    request = urllib.request.Request(url, headers={"Accept": accept} if accept else {})
+    with opener.open(request, timeout=timeout) as response:
         return response.read().decode("utf-8")
 
 
@@ -92,16 +110,17 @@ def json_value(value):
     return value
 
 
-def samples(text):
+def samples(text, parser):
     """The samples of text, as JSON-ready dicts. The parser is lazy, so
     every error surfaces while iterating here."""
     out = []
-    for family in text_string_to_metric_families(text):
+    for family in parser.text_string_to_metric_families(text):
         for sample in family.samples:
             out.append(
                 {
                     "name": sample.name,
                     "labels": dict(sample.labels),
+                    "family": family.name,
                     "type": family.type,
                     "value": json_value(sample.value),
                 }
@@ -116,12 +135,13 @@ def run(args):
             # decoder might let invalid UTF-8 through as surrogates.
             text = sys.stdin.buffer.read().decode("utf-8")
         else:
-            text = fetch(args.source, args.timeout)
+            accept = OPENMETRICS_ACCEPT if args.openmetrics else None
+            text = fetch(args.source, args.timeout, accept)
     except (urllib.error.URLError, OSError, UnicodeDecodeError) as err:
         print("cannot read %s: %s" % (args.source, err), file=sys.stderr)
         return 1
     try:
-        parsed = samples(text)
+        parsed = samples(text, openmetrics if args.openmetrics else classic)
     # The parser reports malformed text with ValueError mostly, but some
     # inputs raise IndexError, KeyError or TypeError from inside it; all of
     # them mean the same here: not a valid exposition.
