@@ -9,7 +9,9 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{fd_count, free_port, pseudo_random_bytes, rss_kib, rust_bin, rust_server, scratch, write_file};
+use common::{
+    fd_count, free_port, pseudo_random_bytes, rss_kib, rust_bin, rust_server, scrape_metrics, scratch, write_file,
+};
 
 /// 64 MiB in 1 KiB messages. The client is stopped (SIGSTOP) once its first bytes have arrived, so
 /// flow control holds the server's reads tens of MiB short of the end when the fault comes.
@@ -155,35 +157,6 @@ fn a_fifo_as_the_graph_file_streams_what_its_writer_sends() {
 // Clients killed mid-stream, a server restarted under a client, a graph file that becomes
 // unreadable, and an output folder that is full or read-only.
 
-/// One scrape of the Prometheus endpoint: each sample's name with its labels sorted (as
-/// `name{a="1",b="2"}`), and its value. `tests/metrics.rs` checks the format against the reference
-/// parser; here only the numbers matter.
-fn scrape(address: &str) -> std::collections::BTreeMap<String, f64> {
-    use std::io::{Read, Write};
-    let mut stream = std::net::TcpStream::connect(address).unwrap();
-    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    stream.write_all(b"GET /metrics HTTP/1.0\r\n\r\n").unwrap();
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).unwrap();
-    let (head, body) = answer.split_once("\r\n\r\n").unwrap_or_else(|| panic!("not HTTP: {answer}"));
-    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
-    body.lines()
-        .filter(|line| !line.starts_with('#') && !line.is_empty())
-        .map(|line| {
-            let (key, value) = line.rsplit_once(' ').unwrap_or_else(|| panic!("{line:?}"));
-            let key = match key.split_once('{') {
-                Some((name, labels)) => {
-                    let mut labels: Vec<&str> = labels.trim_end_matches('}').split(',').collect();
-                    labels.sort();
-                    format!("{name}{{{}}}", labels.join(","))
-                }
-                None => key.to_string(),
-            };
-            (key, value.parse().unwrap_or_else(|_| panic!("{line:?}")))
-        })
-        .collect()
-}
-
 fn sample(samples: &std::collections::BTreeMap<String, f64>, key: &str) -> f64 {
     *samples.get(key).unwrap_or_else(|| panic!("no sample {key} among {:#?}", samples.keys()))
 }
@@ -233,13 +206,13 @@ fn a_hundred_clients_killed_mid_stream_leave_no_work_running_and_nothing_held() 
     let fds_before = fd_count(pid);
 
     // One whole download first: what the server allocates for its first stream is not a leak.
-    let fresh = scrape(&metrics);
+    let fresh = scrape_metrics(&metrics);
     full_download(&server.target(), &dir.path().join("first.png"), &original);
     common::wait_for("the first stream to end", Duration::from_secs(10), || {
-        sample(&scrape(&metrics), GRAPH_IN_FLIGHT) == 0.0
+        sample(&scrape_metrics(&metrics), GRAPH_IN_FLIGHT) == 0.0
     });
     let rss_before = rss_kib(pid);
-    let before = scrape(&metrics);
+    let before = scrape_metrics(&metrics);
     let whole = |key: &str| sample(&before, key) - sample(&fresh, key);
 
     let started = Instant::now();
@@ -261,16 +234,16 @@ fn a_hundred_clients_killed_mid_stream_leave_no_work_running_and_nothing_held() 
     // that download took (as much as the first one) and not a read or a byte more.
     let settle = Instant::now();
     common::wait_for("the killed streams to end", Duration::from_secs(10), || {
-        sample(&scrape(&metrics), GRAPH_IN_FLIGHT) == 0.0
+        sample(&scrape_metrics(&metrics), GRAPH_IN_FLIGHT) == 0.0
     });
     let ended_in = settle.elapsed();
-    let ended = scrape(&metrics);
+    let ended = scrape_metrics(&metrics);
     full_download(&server.target(), &dir.path().join("barrier.png"), &original);
     common::wait_for("the barrier download to be counted", Duration::from_secs(10), || {
-        let now = scrape(&metrics);
+        let now = scrape_metrics(&metrics);
         sample(&now, GRAPH_IN_FLIGHT) == 0.0 && sample(&now, &graph_calls("OK")) == 2.0
     });
-    let later = scrape(&metrics);
+    let later = scrape_metrics(&metrics);
     let cancelled = sample(&later, &graph_calls("CANCELLED")) - before.get(&graph_calls("CANCELLED")).unwrap_or(&0.0);
     let sent_to_killed = sample(&ended, BYTES_SENT) - sample(&before, BYTES_SENT);
     println!(

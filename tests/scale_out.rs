@@ -16,7 +16,6 @@
 mod common;
 
 use std::fs::File;
-use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
@@ -35,7 +34,9 @@ use idc::protocol::indicator_graph::MACDGraphRequest;
 use idc::protocol::indicator_graph_grpc::IndicatorGraphClient;
 use idc::protocol::indicator_grpc::IndicatorClient;
 
-use common::{free_port, pseudo_random_bytes, run, rust_bin, scratch, start_or_exit, wait_for, write_file, Server};
+use common::{
+    free_port, pseudo_random_bytes, run, rust_bin, scrape_metrics, scratch, start_or_exit, wait_for, write_file, Server,
+};
 
 /// The recipe, as users copy it.
 const TEMPLATE: &str = include_str!("nginx/idc.conf.template");
@@ -99,31 +100,14 @@ impl Replica {
         self.server.target()
     }
 
-    /// The samples of one scrape of `/metrics`.
-    fn scrape(&self) -> String {
-        let mut stream =
-            TcpStream::connect(&self.metrics).unwrap_or_else(|e| panic!("metrics at {}: {e}", self.metrics));
-        stream.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-        write!(stream, "GET /metrics HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n", self.metrics).unwrap();
-        let mut response = String::new();
-        stream.read_to_string(&mut response).unwrap();
-        let (head, body) = response.split_once("\r\n\r\n").unwrap_or_else(|| panic!("not HTTP: {response:?}"));
-        assert!(head.starts_with("HTTP/1.1 200"), "{head}");
-        body.to_string()
-    }
-
-    /// The value of the sample `name{labels}`: `labels` in the order the server writes them.
+    /// The value of the sample `name{labels}` (`labels` sorted by name), 0 before it shows.
     fn sample(&self, name: &str, labels: &str) -> f64 {
-        let prefix = format!("{name}{{{labels}}} ");
-        let text = self.scrape();
-        text.lines()
-            .find_map(|line| line.strip_prefix(&prefix))
-            .map_or(0.0, |value| value.trim().parse().unwrap_or_else(|_| panic!("{name}: {value:?}")))
+        scrape_metrics(&self.metrics).get(&format!("{name}{{{labels}}}")).copied().unwrap_or(0.0)
     }
 
     /// Calls of `method` this replica finished with OK.
     fn calls_ok(&self, method: &str) -> u64 {
-        self.sample("idc_calls_total", &format!("method=\"{method}\",code=\"OK\"")) as u64
+        self.sample("idc_calls_total", &format!("code=\"OK\",method=\"{method}\"")) as u64
     }
 
     /// Calls of `method` under way on this replica.

@@ -407,6 +407,35 @@ pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
+/// One scrape of the `/metrics` endpoint at `address` (`HOST:PORT`): each sample's name with its
+/// labels sorted by name (as `name{a="1",b="2"}`), and its value. `tests/metrics.rs` checks the
+/// format with the reference parsers; the tests that count what a server did need the numbers.
+pub fn scrape_metrics(address: &str) -> std::collections::BTreeMap<String, f64> {
+    use std::io::Write;
+    let mut stream = std::net::TcpStream::connect(address).unwrap_or_else(|e| panic!("metrics at {address}: {e}"));
+    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(stream, "GET /metrics HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n").unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap_or_else(|| panic!("not HTTP: {answer:?}"));
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    body.lines()
+        .filter(|line| !line.starts_with('#') && !line.is_empty())
+        .map(|line| {
+            let (key, value) = line.rsplit_once(' ').unwrap_or_else(|| panic!("{line:?}"));
+            let key = match key.split_once('{') {
+                Some((name, labels)) => {
+                    let mut labels: Vec<&str> = labels.trim_end_matches('}').split(',').collect();
+                    labels.sort();
+                    format!("{name}{{{}}}", labels.join(","))
+                }
+                None => key.to_string(),
+            };
+            (key, value.parse().unwrap_or_else(|_| panic!("{line:?}")))
+        })
+        .collect()
+}
+
 /// A bearer-token file as an operator writes one: the token and a newline, readable by its owner
 /// alone (the server warns about a token file that others can read).
 pub fn token_file(dir: &Path, name: &str, token: &str) -> PathBuf {
