@@ -25,8 +25,16 @@ const PROTO_DIR: &str = "protos";
 /// The protos, in groups that each become one module of generated code. Files whose names would
 /// collide as Rust modules (the two `reflection.proto`) go to groups of their own.
 const GROUPS: &[(&str, &[&str])] = &[
-    // The article's services, and the standard health service.
-    ("", &["protos/indicator.proto", "protos/indicator_graph.proto", "protos/grpc/health/v1/health.proto"]),
+    // The article's services, the v2 service beside them, and the standard health service.
+    (
+        "",
+        &[
+            "protos/indicator.proto",
+            "protos/indicator_graph.proto",
+            "protos/idc/v2/indicators.proto",
+            "protos/grpc/health/v1/health.proto",
+        ],
+    ),
     // Server reflection, in both versions that tools speak.
     ("reflection_v1", &["protos/grpc/reflection/v1/reflection.proto"]),
     ("reflection_v1alpha", &["protos/grpc/reflection/v1alpha/reflection.proto"]),
@@ -34,7 +42,8 @@ const GROUPS: &[(&str, &[&str])] = &[
 
 /// The protos whose messages idc-core generates: here only their grpcio glue is written, and it
 /// finds the messages where `src/protocol.rs` re-exports them (`super::indicator::MACDReply`).
-const MESSAGES_IN_CORE: &[&str] = &["protos/indicator.proto", "protos/indicator_graph.proto"];
+const MESSAGES_IN_CORE: &[&str] =
+    &["protos/indicator.proto", "protos/indicator_graph.proto", "protos/idc/v2/indicators.proto"];
 
 fn main() {
     println!("cargo:rerun-if-changed={PROTO_DIR}");

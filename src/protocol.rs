@@ -7,6 +7,8 @@
 //!   The messages of these two are idc-core's ([`idc_core::protocol`]), re-exported here: one
 //!   `MACDReply` type for the domain, the text printer and the service. Only their `*_grpc` glue
 //!   is generated in this crate.
+//! * [`indicators`], [`indicators_grpc`]: `idc.v2.Indicators` (`protos/idc/v2/indicators.proto`),
+//!   the versioned service beside the article's; its messages are idc-core's too.
 //! * [`health`], [`health_grpc`]: the standard `grpc.health.v1.Health`, from
 //!   `protos/grpc/health/v1/health.proto` (grpc-proto, Apache-2.0, see `protos/grpc/`).
 //! * [`reflection_v1`], [`reflection_v1alpha`]: `grpc.reflection.v1(alpha).ServerReflection`, from
@@ -15,6 +17,6 @@
 //! The field names, numbers and types are the article's, so Python and Go clients generated from
 //! the same `.proto` files talk to this server unchanged.
 
-pub use idc_core::protocol::{indicator, indicator_graph};
+pub use idc_core::protocol::{indicator, indicator_graph, indicators};
 
 include!(concat!(env!("OUT_DIR"), "/protos/mod.rs"));

@@ -4,8 +4,10 @@
 //! * [`indicator`]: `MACDRequest`, `MACDReply` and its rows `MACDData` (`idc.Indicator/GetMACD`).
 //! * [`indicator_graph`]: `MACDGraphRequest` and `MACDGraphReply`, a chunk of the PNG
 //!   (`idc.IndicatorGraph/GetMACDGraph`).
+//! * [`indicators`]: the messages of `idc.v2.Indicators` (`protos/idc/v2/indicators.proto`):
+//!   many instruments, many indicators, charts with panels, live bars.
 //!
-//! The `idc` crate re-exports both modules as `idc::protocol::{indicator, indicator_graph}`, next
+//! The `idc` crate re-exports these modules as `idc::protocol::{indicator, indicator_graph, indicators}`, next
 //! to the grpcio glue it generates for their services.
 
 include!(concat!(env!("OUT_DIR"), "/protos/mod.rs"));

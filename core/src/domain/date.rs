@@ -89,6 +89,58 @@ impl Date {
     }
 }
 
+impl Date {
+    pub fn year(self) -> u16 {
+        self.year
+    }
+
+    pub fn month(self) -> u8 {
+        self.month
+    }
+
+    pub fn day(self) -> u8 {
+        self.day
+    }
+
+    /// Days since 1970-01-01 (negative before), by the civil-calendar arithmetic of Howard
+    /// Hinnant's `days_from_civil`: weekly bars need the weekday and the ISO week.
+    pub fn days_since_epoch(self) -> i64 {
+        let (m, d) = (i64::from(self.month), i64::from(self.day));
+        let y = i64::from(self.year) - i64::from(m <= 2);
+        let era = y.div_euclid(400);
+        let year_of_era = y - era * 400;
+        let day_of_year = (153 * (m + if m > 2 { -3 } else { 9 }) + 2) / 5 + d - 1;
+        let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+        era * 146_097 + day_of_era - 719_468
+    }
+
+    /// The ISO week: (ISO year, week 1 to 53). Weeks run Monday to Sunday, and week 1 is the one
+    /// with the year's first Thursday.
+    pub fn iso_week(self) -> (i64, i64) {
+        let days = self.days_since_epoch();
+        // 1970-01-01 was a Thursday: weekday 0 is Monday.
+        let weekday = (days + 3).rem_euclid(7);
+        let thursday = days - weekday + 3;
+        let year = i64::from(Date::from_days(thursday).year);
+        let jan1 = Date { year: year as u16, month: 1, day: 1 }.days_since_epoch();
+        (year, (thursday - jan1) / 7 + 1)
+    }
+
+    /// The date `days` after 1970-01-01 (Hinnant's `civil_from_days`), within years 1 to 9999.
+    fn from_days(days: i64) -> Date {
+        let z = days + 719_468;
+        let era = z.div_euclid(146_097);
+        let day_of_era = z - era * 146_097;
+        let year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+        let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+        let mp = (5 * day_of_year + 2) / 153;
+        let day = (day_of_year - (153 * mp + 2) / 5 + 1) as u8;
+        let month = if mp < 10 { mp + 3 } else { mp - 9 } as u8;
+        let year = (year_of_era + era * 400 + i64::from(month <= 2)) as u16;
+        Date { year, month, day }
+    }
+}
+
 fn is_leap(year: u16) -> bool {
     (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
 }

@@ -8,6 +8,7 @@
 //! * [`analysis`]: an instrument's bars with their MACD over the full history; windows are slices.
 //! * [`chart`]: the candlestick + MACD chart, rendered in memory to PNG (with the default feature
 //!   `chart`, which the fuzz targets go without).
+//! * [`series`]: an instrument's bars as columns, adjusted, resampled, with indicator columns.
 //! * [`sample`]: the embedded sample data set.
 //! * [`placeholder`]: the article's stand-in MACD rows (parity mode).
 
@@ -20,6 +21,7 @@ pub mod indicators;
 pub mod macd;
 pub mod placeholder;
 pub mod sample;
+pub mod series;
 
 /// One row of a `GetMACD` reply, before it is put on the wire.
 ///
