@@ -14,12 +14,13 @@ use std::ops::Range;
 
 use plotters::coord::ranged1d::Ranged;
 use plotters::coord::types::RangedCoordf64;
-use plotters::style::RGBColor;
 
 use super::fit::{fit_title, wrap};
+use super::legend::{self, LegendEntry};
+use super::text::{self, Label};
 use super::ticks::{date_ticks, padded, ticks_inside};
 use super::Window;
-use super::{no_macd_message, palette, text, ChartSize, Layout, Rect};
+use super::{no_macd_message, ChartSize, Layout, Rect};
 use crate::domain::macd::MacdPoint;
 
 /// Sizes in pixels for a chart size: everything scales with the smaller side of the 1280x800
@@ -43,48 +44,6 @@ impl Metrics {
     fn font(&self, design: f64, min: f64) -> f64 {
         (design * self.scale).max(min).round()
     }
-}
-
-/// A line of text placed in the picture.
-#[derive(Debug, Clone, PartialEq)]
-pub(super) struct Label {
-    pub(super) text: String,
-    pub(super) size: f64,
-    /// The top-left corner of its box; for text reading upwards, the bottom-left.
-    pub(super) at: (i32, i32),
-    pub(super) upwards: bool,
-}
-
-impl Label {
-    fn new(text: impl Into<String>, size: f64, at: (i32, i32)) -> Label {
-        Label { text: text.into(), size, at, upwards: false }
-    }
-
-    /// The box the text fills when drawn.
-    pub(super) fn bounds(&self) -> Rect {
-        if self.upwards {
-            text::bounds_upwards(&self.text, self.size, self.at)
-        } else {
-            text::bounds(&self.text, self.size, self.at)
-        }
-    }
-}
-
-/// What a legend entry shows before its name.
-#[derive(Debug, Clone, PartialEq)]
-pub(super) enum Swatch {
-    /// A short line in the series' colour.
-    Line { from: (i32, i32), to: (i32, i32), colour: RGBColor },
-    /// A histogram's sample: a rising bar and a shorter falling one.
-    Bars { rising: Rect, falling: Rect },
-}
-
-/// One entry of a legend: its swatch, its name, and the box around both.
-#[derive(Debug, Clone, PartialEq)]
-pub(super) struct LegendEntry {
-    pub(super) swatch: Swatch,
-    pub(super) label: Label,
-    pub(super) bounds: Rect,
 }
 
 /// One panel: a band of the picture with a value axis over the bars' x positions.
@@ -273,7 +232,7 @@ pub(super) fn plan(window: &Window<'_>, title: &str, size: ChartSize) -> Plan {
 
     let price = frame.panel("price", price_area, &x, price_range, price_ticks);
     let mut macd = frame.panel("MACD", macd_area, &x, macd_range, macd_ticks);
-    macd.legend = macd_legend_entries((macd.plot.0, macd_legend.1, width - s.side, macd_legend.3), s.legend);
+    macd.legend = legend::macd((macd.plot.0, macd_legend.1, width - s.side, macd_legend.3), s.legend);
     macd.message = no_macd_message(window).map(|text| message(macd.plot, &text, s.m.font(15.0, 11.0)));
 
     let plot_width = price.plot.2 - price.plot.0;
@@ -438,60 +397,6 @@ impl Frame {
             message: None,
         }
     }
-}
-
-/// The key of the MACD panel in `band`: DIF and DEA as line samples, the histogram as a red and
-/// a green bar, each followed by its name; entries are placed by their measured widths. Where
-/// they do not fit, the histogram's name shortens to "MACD" and then the text shrinks.
-fn macd_legend_entries(band: Rect, size: f64) -> Vec<LegendEntry> {
-    let (left, top, right, bottom) = band;
-    let available = right - left;
-    let layout = |size: f64, histogram: &'static str| {
-        let sample = (size * 1.3).round() as i32;
-        let bar = ((size * 0.25).round() as i32).max(2);
-        let bar_gap = ((size * 0.12).round() as i32).max(1);
-        let entries = [("DIF", sample), ("DEA", sample), (histogram, 2 * bar + bar_gap)];
-        let inner = (size * 0.35).round() as i32;
-        let spacing = (size * 1.1).round() as i32;
-        let widths = entries.map(|(label, sample)| sample + inner + text::width(label, size));
-        let total = widths.iter().sum::<i32>() + 2 * spacing;
-        (entries, widths, total, inner, spacing, bar, bar_gap)
-    };
-    let mut size = size;
-    let mut histogram = "MACD histogram";
-    if layout(size, histogram).2 > available {
-        histogram = "MACD";
-    }
-    let total = layout(size, histogram).2;
-    if total > available {
-        size = (size * f64::from(available) / f64::from(total)).floor().max(1.0);
-    }
-    let (entries, widths, _, inner, spacing, bar, bar_gap) = layout(size, histogram);
-
-    let box_top = top + (bottom - top - size.round() as i32) / 2;
-    let baseline = box_top + (size * text::Face::Latin.ascent_fraction()).round() as i32;
-    let middle = baseline - (size * 0.25).round() as i32;
-    let mut x = left;
-    let mut out = Vec::with_capacity(entries.len());
-    for (i, ((name, sample), entry_width)) in entries.into_iter().zip(widths).enumerate() {
-        let swatch = match i {
-            0 | 1 => {
-                let colour = if i == 0 { palette::DIF } else { palette::DEA };
-                Swatch::Line { from: (x, middle), to: (x + sample, middle), colour }
-            }
-            _ => {
-                let tall = baseline - (size * 0.6).round() as i32;
-                let short = baseline - (size * 0.35).round() as i32;
-                let x2 = x + bar + bar_gap;
-                Swatch::Bars { rising: (x, tall, x + bar, baseline), falling: (x2, short, x2 + bar, baseline) }
-            }
-        };
-        let label = Label::new(name, size, (x + sample + inner, box_top));
-        let label_box = label.bounds();
-        out.push(LegendEntry { swatch, label, bounds: (x, box_top, label_box.2.max(x + entry_width), label_box.3) });
-        x += entry_width + spacing;
-    }
-    out
 }
 
 /// `message` centred in the plotting area `plot`: what comes before its first colon on a line

@@ -22,10 +22,12 @@
 //! concern in a file of its own, each using only those listed before it:
 //!
 //! * `ticks`: which values an axis marks and how it writes them ([`axis_ticks`]).
-//! * `text`: the two fonts, their glyph metrics from `ab_glyph`, and drawing a line of text.
+//! * `text`: the two fonts, their glyph metrics from `ab_glyph`, a line of text placed (a
+//!   `Label`), and drawing it.
 //! * `fit`: a title fitted to the width, a message wrapped.
-//! * `layout`: a pure function from the bars, the title and the size to a plan of where every
-//!   panel, label and legend entry goes, for a price panel and any number of panels below it.
+//! * `legend`: a legend's entries (swatch and name) placed in a band.
+//! * `layout`: a pure function from the bars, the title and the size to a `Plan` of where every
+//!   panel, label and legend goes: a price panel and any number of panels below it.
 //! * `paint`: draws a plan with plotters.
 
 use image::codecs::png::{CompressionType, FilterType, PngEncoder};
@@ -38,6 +40,7 @@ use super::macd::Convention;
 
 mod fit;
 mod layout;
+mod legend;
 mod paint;
 mod text;
 mod ticks;

@@ -9,9 +9,11 @@ use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::layout::{macd_points, Frame, Label, PanelRect, Plan, Swatch};
+use super::layout::{macd_points, Frame, PanelRect, Plan};
+use super::legend::Swatch;
+use super::text::{self, Label};
 use super::Window;
-use super::{palette, text, DrawResult, Rect};
+use super::{palette, DrawResult, Rect};
 
 /// Draws the chart of `window` as `plan` lays it out.
 pub(super) fn draw<DB: DrawingBackend>(

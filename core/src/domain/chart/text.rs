@@ -167,6 +167,31 @@ pub(super) fn bounds_upwards(text: &str, size: f64, at: (i32, i32)) -> Rect {
     (at.0, at.1 - width(text, size), at.0 + size.round() as i32, at.1)
 }
 
+/// A line of text placed in the picture.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct Label {
+    pub(super) text: String,
+    pub(super) size: f64,
+    /// The top-left corner of its box; for text reading upwards, the bottom-left.
+    pub(super) at: (i32, i32),
+    pub(super) upwards: bool,
+}
+
+impl Label {
+    pub(super) fn new(text: impl Into<String>, size: f64, at: (i32, i32)) -> Label {
+        Label { text: text.into(), size, at, upwards: false }
+    }
+
+    /// The box the text fills when drawn.
+    pub(super) fn bounds(&self) -> Rect {
+        if self.upwards {
+            bounds_upwards(&self.text, self.size, self.at)
+        } else {
+            bounds(&self.text, self.size, self.at)
+        }
+    }
+}
+
 /// Draws `text` with the top-left corner of its box at `at` (see [`bounds`]).
 pub(super) fn draw<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
