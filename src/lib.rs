@@ -40,12 +40,14 @@
 //!   writing a streamed file so that a failed stream never leaves a truncated file behind.
 //! * [`metrics`]: one log line and the Prometheus counters per call, and the `/metrics` endpoint
 //!   (hyper on a thread of its own; OpenMetrics or the classic text format, as the scraper asks).
+//! * [`catalog`]: the instruments served, shared by every call and swapped whole on reload.
 //! * [`blocking`]: a small fixed pool of threads for blocking work, with a bounded queue.
 //! * [`output`]: files that appear whole or not at all (downloads, rendered charts).
 //! * `bin/`: the three binaries, thin over [`config`], [`server`] and [`client`].
 
 pub mod auth;
 pub mod blocking;
+pub mod catalog;
 pub mod client;
 pub mod config;
 pub mod data;

@@ -16,6 +16,9 @@
 //!   glue that refers to them is generated in the `idc` crate.
 //! * [`text_format`]: prints a message's wire bytes exactly as Python's `print(message)` does with
 //!   protobuf's default (upb) backend, so that `idc_client` prints what the article's client prints.
+//! * [`query`]: v2 requests checked, from the protocol's messages to the domain's values, with
+//!   every limit and a message for every refusal (here, not in the service, so the fuzz targets run
+//!   the same checks without gRPC).
 //! * [`domain`]: dates, daily bars and their CSV loader, MACD in two conventions, the analysis of
 //!   an instrument, the chart, the embedded sample, and the article's placeholder rows for parity
 //!   mode. The MACD and chart defaults live here.
@@ -25,4 +28,5 @@
 
 pub mod domain;
 pub mod protocol;
+pub mod query;
 pub mod text_format;

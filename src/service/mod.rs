@@ -3,6 +3,7 @@
 //!
 //! * [`indicator`] answers `idc.Indicator/GetMACD`.
 //! * [`graph`] answers `idc.IndicatorGraph/GetMACDGraph`, the chart streamed in chunks.
+//! * [`v2`] answers `idc.v2.Indicators`: many instruments, many indicators.
 //! * [`wire`] writes the two replies that carry the bulk straight into gRPC's buffer, and
 //!   registers the methods that send them.
 //! * `cache` keeps the graph file and recent charts between calls.
@@ -14,6 +15,7 @@
 mod cache;
 pub mod graph;
 pub mod indicator;
+pub mod v2;
 pub mod wire;
 
 use std::path::PathBuf;

@@ -3,6 +3,7 @@
 //!
 //! * [`date`]: `YYYY-MM-DD` days and inclusive [`date::DateRange`]s.
 //! * [`bar`]: daily [`bar::Bar`]s and their checked CSV loader.
+//! * [`catalog`]: the instruments a server holds, by symbol, swapped whole when files change.
 //! * [`macd`]: MACD in the `cn` and `talib` conventions.
 //! * [`indicators`]: the indicator engine: twenty built-ins in both conventions, one a file.
 //! * [`analysis`]: an instrument's bars with their MACD over the full history; windows are slices.
@@ -14,6 +15,7 @@
 
 pub mod analysis;
 pub mod bar;
+pub mod catalog;
 #[cfg(feature = "chart")]
 pub mod chart;
 pub mod date;

@@ -1,0 +1,143 @@
+//! `Compute`: bars and indicator columns, one `Series` message per instrument, in the order the
+//! symbols were asked (every instrument, in symbol order, when none were).
+//!
+//! The whole request is checked first ([`idc_core::query::compute`]: unknown symbols, bad specs,
+//! a missing adj_factor, a message too large), so a refused call sends no `Series` at all. Then
+//! each instrument's series is computed on the blocking pool and sent as flow control lets it; a
+//! call that ends (cancelled, deadline, disconnect) stops before the next instrument.
+
+use std::sync::Arc;
+
+use futures::future::{self, Either};
+use futures::SinkExt;
+use grpcio::{Deadline, RpcContext, RpcStatus, RpcStatusCode, ServerStreamingSink, WriteFlags};
+use idc_core::query::{ComputeQuery, QueryError};
+use protobuf::Message;
+
+use super::{refusal, V2Service};
+use crate::domain::series::{self, Series};
+use crate::metrics::CallRecord;
+use crate::protocol::indicators as pb;
+use crate::service::call_ended;
+
+pub(super) fn compute(
+    service: &V2Service,
+    ctx: RpcContext,
+    request: pb::ComputeRequest,
+    sink: ServerStreamingSink<pb::Series>,
+) {
+    let record = service.metrics.call("Compute", || ctx.peer());
+    // The catalog as it is now, for the whole call.
+    let catalog = service.catalog.current();
+    let query = idc_core::query::compute(&request, &catalog, service.convention);
+    ctx.spawn(answer(service.clone(), query, sink, ctx.deadline(), record));
+}
+
+async fn answer(
+    service: V2Service,
+    query: Result<ComputeQuery, QueryError>,
+    mut sink: ServerStreamingSink<pb::Series>,
+    deadline: Deadline,
+    mut record: CallRecord,
+) {
+    let code = match query {
+        Err(refused) => fail(sink, refusal(refused)).await,
+        Ok(query) => match send_all(&service, query, &mut sink, deadline, &mut record).await {
+            Ok(()) => match sink.close().await {
+                Ok(()) => RpcStatusCode::OK,
+                Err(_) => ended_code(deadline),
+            },
+            Err(Ended::Status(status)) => fail(sink, status).await,
+            Err(Ended::ByClient) => ended_code(deadline),
+        },
+    };
+    record.finish(code);
+}
+
+/// Why a call stopped before its last message.
+enum Ended {
+    /// The server ends it with this status.
+    Status(RpcStatus),
+    /// The client went away or the deadline passed.
+    ByClient,
+}
+
+async fn send_all(
+    service: &V2Service,
+    query: ComputeQuery,
+    sink: &mut ServerStreamingSink<pb::Series>,
+    deadline: Deadline,
+    record: &mut CallRecord,
+) -> Result<(), Ended> {
+    let ComputeQuery { instruments, range, adjust, frequency, indicators } = query;
+    let indicators = Arc::new(indicators);
+    for instrument in instruments {
+        if deadline.exceeded() {
+            return Err(Ended::ByClient);
+        }
+        let indicators = Arc::clone(&indicators);
+        let job = service
+            .pool
+            .run(move || {
+                let series = series::compute(&instrument.bars, adjust, frequency, &indicators, range)
+                    .expect("the query checked the adjustment's factors");
+                message(&instrument.symbol, series)
+            })
+            .map_err(|busy| {
+                Ended::Status(RpcStatus::with_message(RpcStatusCode::RESOURCE_EXHAUSTED, busy.to_string()))
+            })?;
+        let outcome = {
+            let ended = call_ended(sink);
+            futures::pin_mut!(job, ended);
+            match future::select(job, ended).await {
+                Either::Left((done, _)) => Some(done),
+                Either::Right(((), _)) => None,
+            }
+        };
+        let message = match outcome {
+            Some(Ok(message)) => message,
+            Some(Err(_)) => {
+                return Err(Ended::Status(RpcStatus::with_message(
+                    RpcStatusCode::INTERNAL,
+                    "computing a series failed; the server logged why".to_string(),
+                )))
+            }
+            None => return Err(Ended::ByClient),
+        };
+        record.sent(message.compute_size() as usize);
+        sink.send((message, WriteFlags::default())).await.map_err(|_| Ended::ByClient)?;
+    }
+    Ok(())
+}
+
+/// One instrument's series as the protocol carries it.
+pub(crate) fn message(symbol: &str, series: Series) -> pb::Series {
+    let Series { bars, columns } = series;
+    pb::Series {
+        symbol: symbol.to_string(),
+        date: bars.date.iter().map(ToString::to_string).collect(),
+        open: bars.open,
+        high: bars.high,
+        low: bars.low,
+        close: bars.close,
+        volume: bars.volume,
+        columns: columns.into_iter().map(|(name, values)| pb::Column { name, values, ..Default::default() }).collect(),
+        ..Default::default()
+    }
+}
+
+async fn fail(sink: ServerStreamingSink<pb::Series>, status: RpcStatus) -> RpcStatusCode {
+    let code = status.code();
+    if let Err(e) = sink.fail(status).await {
+        log::debug!("Compute: sending the error status failed: {e}");
+    }
+    code
+}
+
+fn ended_code(deadline: Deadline) -> RpcStatusCode {
+    if deadline.exceeded() {
+        RpcStatusCode::DEADLINE_EXCEEDED
+    } else {
+        RpcStatusCode::CANCELLED
+    }
+}

@@ -1,0 +1,119 @@
+//! `idc.v2.Indicators`: many instruments, many indicators, in both conventions, over one catalog.
+//!
+//! * [`compute`]: `Compute`, one `Series` message per instrument.
+//! * `ListInstruments` is answered here: it is one read of the catalog.
+//! * `Chart`, `PushBars` and `Subscribe` belong to later work (the v2 chart, live bars); until
+//!   then they answer `UNIMPLEMENTED`, saying so.
+//!
+//! Every request is checked by [`idc_core::query`] before any work, so a refusal costs nothing and
+//! reads the same whether it comes from the service or a fuzz target. CPU work (indicators over a
+//! whole history) runs on the blocking pool, never on a completion-queue thread.
+
+mod compute;
+
+use std::sync::Arc;
+
+use futures::FutureExt;
+use grpcio::{RpcContext, RpcStatus, RpcStatusCode, ServerStreamingSink, UnarySink};
+use idc_core::query::{Kind, QueryError};
+
+use crate::blocking::BlockingPool;
+use crate::catalog::SharedCatalog;
+use crate::domain::indicators::Convention;
+use crate::metrics::Metrics;
+use crate::protocol::indicators as pb;
+use crate::protocol::indicators_grpc::Indicators;
+
+/// The v2 service; cheap to clone (grpcio clones it per completion queue).
+#[derive(Clone)]
+pub struct V2Service {
+    catalog: Arc<SharedCatalog>,
+    convention: Convention,
+    pool: BlockingPool,
+    metrics: Arc<Metrics>,
+}
+
+impl V2Service {
+    pub fn new(catalog: Arc<SharedCatalog>, convention: Convention, pool: BlockingPool, metrics: Arc<Metrics>) -> Self {
+        V2Service { catalog, convention, pool, metrics }
+    }
+
+    pub fn into_grpc(self) -> grpcio::Service {
+        crate::protocol::indicators_grpc::create_indicators(self)
+    }
+}
+
+/// The gRPC status of a refused request.
+pub(crate) fn refusal(error: QueryError) -> RpcStatus {
+    let code = match error.kind {
+        Kind::InvalidArgument => RpcStatusCode::INVALID_ARGUMENT,
+        Kind::NotFound => RpcStatusCode::NOT_FOUND,
+        Kind::FailedPrecondition => RpcStatusCode::FAILED_PRECONDITION,
+        Kind::OutOfRange => RpcStatusCode::OUT_OF_RANGE,
+        Kind::Unimplemented => RpcStatusCode::UNIMPLEMENTED,
+    };
+    RpcStatus::with_message(code, error.message)
+}
+
+/// `Instrument` as ListInstruments describes it.
+fn describe(instrument: &crate::domain::catalog::Instrument) -> pb::Instrument {
+    let date = |d: Option<crate::domain::date::Date>| d.map(|d| d.to_string()).unwrap_or_default();
+    pb::Instrument {
+        symbol: instrument.symbol.clone(),
+        name: instrument.name.clone(),
+        first_date: date(instrument.first_date()),
+        last_date: date(instrument.last_date()),
+        bars: instrument.bars.len() as u32,
+        has_adj_factor: instrument.has_adj_factor(),
+        ..Default::default()
+    }
+}
+
+fn not_yet<T: Send + 'static>(ctx: &RpcContext, sink: ServerStreamingSink<T>, what: &str) {
+    let status =
+        RpcStatus::with_message(RpcStatusCode::UNIMPLEMENTED, format!("{what} is not implemented by this server yet"));
+    ctx.spawn(sink.fail(status).map(|_| ()));
+}
+
+impl Indicators for V2Service {
+    fn list_instruments(
+        &mut self,
+        ctx: RpcContext,
+        _request: pb::ListInstrumentsRequest,
+        sink: UnarySink<pb::ListInstrumentsReply>,
+    ) {
+        let record = self.metrics.call("ListInstruments", || ctx.peer());
+        let catalog = self.catalog.current();
+        let reply = pb::ListInstrumentsReply {
+            instruments: catalog.iter().map(|i| describe(i)).collect(),
+            ..Default::default()
+        };
+        ctx.spawn(async move {
+            let code = match sink.success(reply).await {
+                Ok(()) => RpcStatusCode::OK,
+                Err(_) => RpcStatusCode::CANCELLED,
+            };
+            record.finish(code);
+        });
+    }
+
+    fn compute(&mut self, ctx: RpcContext, request: pb::ComputeRequest, sink: ServerStreamingSink<pb::Series>) {
+        compute::compute(self, ctx, request, sink);
+    }
+
+    fn chart(&mut self, ctx: RpcContext, _request: pb::ChartRequest, sink: ServerStreamingSink<pb::ChartChunk>) {
+        not_yet(&ctx, sink, "Chart (the v2 chart with panels)");
+    }
+
+    fn push_bars(&mut self, ctx: RpcContext, _request: pb::PushBarsRequest, sink: UnarySink<pb::PushBarsReply>) {
+        let status = RpcStatus::with_message(
+            RpcStatusCode::UNIMPLEMENTED,
+            "PushBars (live bars) is not implemented by this server yet".to_string(),
+        );
+        ctx.spawn(sink.fail(status).map(|_| ()));
+    }
+
+    fn subscribe(&mut self, ctx: RpcContext, _request: pb::SubscribeRequest, sink: ServerStreamingSink<pb::Update>) {
+        not_yet(&ctx, sink, "Subscribe (live bars)");
+    }
+}
