@@ -23,6 +23,8 @@ pub(super) enum Value {
     Message(Vec<u8>),
 }
 
+/// Whether `value` is its type's default, which a field without presence does not print. Floats
+/// are compared by their bits, as upb compares them: `-0.0` is not a default.
 pub(super) fn is_default(value: &Value) -> bool {
     match value {
         Value::Signed(v) => *v == 0,
