@@ -107,6 +107,20 @@ pub enum SeriesError {
 }
 
 impl BarColumns {
+    /// From loaded bars (oldest first) and, when the file has them, one factor per bar.
+    pub fn from_bars(bars: &[super::bar::Bar], adj_factor: Option<&[f64]>) -> BarColumns {
+        let column = |f: fn(&super::bar::Bar) -> f64| bars.iter().map(f).collect();
+        BarColumns {
+            date: bars.iter().map(|b| b.date).collect(),
+            open: column(|b| b.open),
+            high: column(|b| b.high),
+            low: column(|b| b.low),
+            close: column(|b| b.close),
+            volume: column(|b| b.volume),
+            adj_factor: adj_factor.map(|f| AdjFactors::from_values(f.iter().copied())).unwrap_or_default(),
+        }
+    }
+
     pub fn len(&self) -> usize {
         self.date.len()
     }
