@@ -1,11 +1,11 @@
-//! Where each column sits in a row, and the checks of one row: a real date, positive prices
-//! that fit a `float`, low <= open, close <= high, and a volume of 0 or more.
+//! Where each column of a CSV sits in a row, and one row's fields read as a date and numbers
+//! (the checks shared with Parquet are in `check`).
 
-use crate::domain::date::Date;
+use super::check::{check_adj_factor, check_bar, is_missing_text};
 use super::number::number;
 use super::{quoted, Bar, Problem};
+use crate::domain::date::Date;
 
-const PRICE_COLUMNS: [&str; 4] = ["open", "high", "low", "close"];
 pub(super) const REQUIRED_COLUMNS: [&str; 5] = ["date", "open", "high", "low", "close"];
 
 const UNQUOTED_COMMA: &str = " (a field that holds a comma, such as 1,000.5, must be quoted)";
@@ -23,6 +23,14 @@ pub(super) struct Columns {
     date: usize,
     prices: [usize; 4],
     volume: Option<usize>,
+    pub(super) adj_factor: Option<usize>,
+}
+
+/// One row of the file: a bar (with its factor when the file has the column), or a day whose
+/// prices are all empty or NaN.
+pub(super) enum Row {
+    Bar(Bar, Option<f64>),
+    Skipped,
 }
 
 impl Columns {
@@ -41,10 +49,11 @@ impl Columns {
             date: require("date")?,
             prices: [require("open")?, require("high")?, require("low")?, require("close")?],
             volume: find("volume"),
+            adj_factor: find("adj_factor"),
         })
     }
 
-    pub(super) fn parse_row(&self, record: &csv::StringRecord) -> Result<Bar, Problem> {
+    pub(super) fn parse_row(&self, record: &csv::StringRecord) -> Result<Row, Problem> {
         if record.len() != self.count {
             let hint = if record.iter().any(|field| field.contains('\n')) {
                 OPEN_QUOTE
@@ -57,41 +66,23 @@ impl Columns {
         }
         let field = |index: usize| record[index].trim();
         let date = Date::parse(field(self.date)).map_err(|e| Problem::BadDate(e.to_string()))?;
+        if self.prices.iter().all(|&index| is_missing_text(field(index))) {
+            return Ok(Row::Skipped);
+        }
         let mut prices = [0.0; 4];
-        for (slot, (&index, column)) in prices.iter_mut().zip(self.prices.iter().zip(PRICE_COLUMNS)) {
-            let text = field(index);
-            let value = number(column, text, self.separator)?;
-            if value <= 0.0 {
-                return Err(Problem::NonPositivePrice { column, value });
-            }
-            // Prices travel as `float`: one that overflows would be served as infinity, one
-            // that underflows as 0.
-            let wire = value as f32;
-            if !wire.is_finite() || wire == 0.0 {
-                return Err(Problem::NotFloat32 { column, text: quoted(text) });
-            }
-            *slot = value;
-        }
-        let [open, high, low, close] = prices;
-        if high < low {
-            return Err(Problem::HighBelowLow { high, low });
-        }
-        for (column, value) in [("open", open), ("close", close)] {
-            if value > high {
-                return Err(Problem::OutsideRange { column, value, relation: "above high", bound: high });
-            }
-            if value < low {
-                return Err(Problem::OutsideRange { column, value, relation: "below low", bound: low });
-            }
+        for (slot, (&index, column)) in prices.iter_mut().zip(self.prices.iter().zip(super::check::PRICE_COLUMNS)) {
+            *slot = number(column, field(index), self.separator)?;
         }
         let volume = match self.volume {
             Some(index) => number("volume", field(index), self.separator)?,
             None => 0.0,
         };
-        if volume < 0.0 {
-            return Err(Problem::NegativeVolume(volume));
-        }
-        Ok(Bar { date, open, high, low, close, volume })
+        let bar = check_bar(date, prices, volume, |i| quoted(field(self.prices[i])))?;
+        let adj_factor = match self.adj_factor {
+            Some(index) => Some(check_adj_factor(number("adj_factor", field(index), self.separator)?)?),
+            None => None,
+        };
+        Ok(Row::Bar(bar, adj_factor))
     }
 }
 

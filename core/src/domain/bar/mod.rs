@@ -21,18 +21,21 @@
 //! lines they start on (`records`), where each column sits and the checks of a row (`columns`),
 //! and the numbers with their locale's separators (`number`).
 
+mod check;
 mod columns;
 mod delimiter;
 mod number;
 mod records;
+mod table;
 
-use std::collections::HashMap;
 use std::fmt;
 
 use super::date::Date;
-use columns::{header_names, Columns, REQUIRED_COLUMNS};
+use columns::{header_names, Columns, Row, REQUIRED_COLUMNS};
 pub use delimiter::Delimiter;
 use records::Records;
+pub use table::Table;
+use table::TableBuilder;
 
 /// One trading day.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -69,6 +72,8 @@ pub enum Problem {
     Empty,
     #[error("the file has a header but no rows")]
     NoRows,
+    #[error("the file has no bars: all its rows ({0}) have prices that are empty or NaN")]
+    OnlySkipped(usize),
     #[error("the text is not UTF-8")]
     NotUtf8,
     #[error("the header has no `{0}` column: expected `date,open,high,low,close[,volume]`")]
@@ -94,6 +99,8 @@ pub enum Problem {
     NotFloat32 { column: &'static str, text: String },
     #[error("volume is {0}: it must be 0 or more")]
     NegativeVolume(f64),
+    #[error("adj_factor is {0}: it must be a finite number above 0")]
+    BadAdjFactor(f64),
     #[error("high {high} is below low {low}")]
     HighBelowLow { high: f64, low: f64 },
     /// Open or close outside [low, high]: `relation` is `above high` or `below low`.
@@ -118,13 +125,21 @@ pub(super) fn quoted(text: &str) -> String {
 
 /// Parses and checks a CSV of daily bars, detecting its delimiter; returns them sorted by date.
 ///
-/// `source_name` is what error messages call the file (its path, or `sample`).
+/// `source_name` is what error messages call the file (its path, or `sample`). Days whose prices
+/// are all empty or NaN are left out, and an `adj_factor` column is checked but not returned:
+/// [`parse_table`] returns both.
 pub fn parse_csv(source_name: &str, bytes: &[u8]) -> Result<Vec<Bar>, BarsError> {
     parse_csv_with(source_name, bytes, Delimiter::Auto)
 }
 
 /// [`parse_csv`] with the given delimiter ([`Delimiter::Auto`] detects it from the header).
 pub fn parse_csv_with(source_name: &str, bytes: &[u8], delimiter: Delimiter) -> Result<Vec<Bar>, BarsError> {
+    parse_table(source_name, bytes, delimiter).map(|table| table.bars)
+}
+
+/// Parses and checks a CSV of daily bars: the bars sorted by date, their `adj_factor` when the
+/// file has the column, and how many suspended days (all prices empty or NaN) were skipped.
+pub fn parse_table(source_name: &str, bytes: &[u8], delimiter: Delimiter) -> Result<Table, BarsError> {
     let fail = |line: usize, problem: Problem| BarsError { source_name: source_name.to_string(), line, problem };
     if let Err(e) = std::str::from_utf8(bytes) {
         let line = 1 + bytes[..e.valid_up_to()].iter().filter(|&&b| b == b'\n').count();
@@ -146,32 +161,20 @@ pub fn parse_csv_with(source_name: &str, bytes: &[u8], delimiter: Delimiter) -> 
         None => detect(bytes).map_err(|(line, p)| fail(line, p))?,
     };
 
-    let mut bars = Vec::new();
-    // Duplicate dates: while the rows come in ascending order, as files usually have them, a new
-    // date after the last one cannot repeat an earlier one, and costs one comparison. At the
-    // first row out of order, every line so far goes into a map, which then checks each row.
-    let mut lines: Vec<usize> = Vec::new();
-    let mut first_seen: Option<HashMap<Date, usize>> = None;
+    let mut table = TableBuilder::new(columns.adj_factor.is_some());
     let mut record = csv::StringRecord::new();
     while let Some(number) = records.next_record(&mut record).map_err(|(line, p)| fail(line, p))? {
-        let bar = columns.parse_row(&record).map_err(|problem| fail(number, problem))?;
-        let ascending = first_seen.is_none() && bars.last().is_none_or(|last: &Bar| last.date < bar.date);
-        if !ascending {
-            let seen = first_seen.get_or_insert_with(|| bars.iter().map(|b| b.date).zip(lines.drain(..)).collect());
-            if let Some(&first_line) = seen.get(&bar.date) {
-                return Err(fail(number, Problem::DuplicateDate { date: bar.date, first_line }));
-            }
-            seen.insert(bar.date, number);
-        } else {
-            lines.push(number);
+        match columns.parse_row(&record).map_err(|problem| fail(number, problem))? {
+            Row::Skipped => table.skip(),
+            Row::Bar(bar, adj_factor) => table
+                .push(number, bar, adj_factor)
+                .map_err(|first_line| fail(number, Problem::DuplicateDate { date: bar.date, first_line }))?,
         }
-        bars.push(bar);
     }
-    if bars.is_empty() {
-        return Err(fail(header_line, Problem::NoRows));
-    }
-    bars.sort_by_key(|bar| bar.date);
-    Ok(bars)
+    table.finish().map_err(|table| match table.skipped {
+        0 => fail(header_line, Problem::NoRows),
+        skipped => fail(header_line, Problem::OnlySkipped(skipped)),
+    })
 }
 
 /// Reads the header with each of [`Delimiter::DETECTED`] in turn and takes the first that gives
@@ -263,5 +266,38 @@ mod tests {
         assert_eq!(problem("date,open,high,low,close\n").1, Problem::NoRows);
         let e = parse_csv("b", b"date,open,high,low,close\n\xff\n").unwrap_err();
         assert_eq!((e.line, e.problem), (2, Problem::NotUtf8));
+    }
+
+    #[test]
+    fn a_table_has_the_factors_aligned_and_counts_the_suspended_days() {
+        let csv = "date,open,high,low,close,volume,adj_factor\n2020-01-06,2,3,1,2.5,100,1.5\n\
+                   2020-01-03,,,,,0,1.5\n2020-01-02,1,2,0.5,1.5,50,1.25\n2020-01-07,NaN,nan,NAN,,,\n";
+        let table = parse_table("x", csv.as_bytes(), Delimiter::Auto).unwrap();
+        let dates: Vec<String> = table.bars.iter().map(|b| b.date.to_string()).collect();
+        assert_eq!(dates, ["2020-01-02", "2020-01-06"]);
+        assert_eq!(table.adj_factor, Some(vec![1.25, 1.5]));
+        assert_eq!(table.skipped, 2);
+        assert_eq!(parse_csv("x", csv.as_bytes()).unwrap(), table.bars);
+        let plain = parse_table("x", b"date,open,high,low,close\n2020-01-02,1,2,1,1\n", Delimiter::Comma).unwrap();
+        assert_eq!((plain.adj_factor, plain.skipped), (None, 0));
+    }
+
+    #[test]
+    fn refuses_a_bad_factor_a_partly_empty_row_and_a_file_of_suspended_days() {
+        let head = "date,open,high,low,close,adj_factor\n";
+        for (row, reason) in [
+            ("2020-01-02,1,2,1,1,0", "adj_factor is 0: it must be a finite number above 0"),
+            ("2020-01-02,1,2,1,1,-2", "adj_factor is -2: it must be a finite number above 0"),
+            ("2020-01-02,1,2,1,1,", "adj_factor \"\" is not a number"),
+            ("2020-01-02,1,2,1,1,nan", "adj_factor \"nan\" is not a number"),
+            ("2020-01-02,1,,1,1,1", "high \"\" is not a number"),
+            ("2020-01-32,,,,,1", "\"2020-01-32\" is not a real day"),
+        ] {
+            let (_, _, msg) = problem(&format!("{head}{row}\n"));
+            assert!(msg.starts_with(&format!("bars.csv:2: {reason}")), "{row}: {msg}");
+        }
+        let (line, p, msg) = problem(&format!("{head}2020-01-02,,,,,1\n2020-01-03,nan,nan,nan,nan,1\n"));
+        assert_eq!((line, p), (1, Problem::OnlySkipped(2)));
+        assert_eq!(msg, "bars.csv:1: the file has no bars: all its rows (2) have prices that are empty or NaN");
     }
 }
