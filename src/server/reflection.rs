@@ -33,7 +33,7 @@ use crate::protocol::reflection_v1::reflection::{
     ServiceResponse,
 };
 use crate::protocol::reflection_v1::reflection_grpc::METHOD_SERVER_REFLECTION_SERVER_REFLECTION_INFO as V1_INFO;
-use crate::protocol::{health, indicator, indicator_graph, reflection_v1, reflection_v1alpha};
+use crate::protocol::{health, indicator, indicator_graph, indicators, reflection_v1, reflection_v1alpha};
 
 /// The same method under the `v1alpha` path, with the `v1` types (wire-identical).
 const V1ALPHA_INFO: Method<ServerReflectionRequest, ServerReflectionResponse> = Method {
@@ -58,9 +58,10 @@ struct Catalog {
 
 impl Catalog {
     fn new() -> Catalog {
-        let protos: [&FileDescriptorProto; 5] = [
+        let protos: [&FileDescriptorProto; 6] = [
             indicator::file_descriptor().proto(),
             indicator_graph::file_descriptor().proto(),
+            indicators::file_descriptor().proto(),
             health::file_descriptor().proto(),
             reflection_v1::reflection::file_descriptor().proto(),
             reflection_v1alpha::reflection::file_descriptor().proto(),
