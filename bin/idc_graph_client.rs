@@ -9,8 +9,6 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use idc::client;
-use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
-use signal_hook::iterator::Signals;
 
 const PROGRAM: &str = "idc_graph_client";
 
@@ -52,20 +50,9 @@ fn main() -> ExitCode {
     // Ctrl-C, kill or a closed terminal mid-download: remove the partial file (no destructor
     // runs on a signal exit).
     let kept = kept_note(&args.output);
-    match Signals::new([SIGINT, SIGTERM, SIGHUP]) {
-        Ok(mut signals) => {
-            std::thread::spawn(move || {
-                if let Some(signal) = signals.forever().next() {
-                    idc::output::remove_partial_files();
-                    cli::report(PROGRAM, format_args!("interrupted{kept}"));
-                    std::process::exit(128 + signal);
-                }
-            });
-        }
-        Err(e) => {
-            log::warn!("cannot handle SIGINT/SIGTERM/SIGHUP ({e}); an interrupted download may leave a .part file")
-        }
-    }
+    idc::signals::remove_partial_files_on_signal("download", move || {
+        cli::report(PROGRAM, format_args!("interrupted{kept}"));
+    });
 
     let downloaded = args.call.target(args.timeout).and_then(|target| {
         Ok(client::download_graph(&target, &args.call.start_date, &args.call.end_date, &args.output)?)

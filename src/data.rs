@@ -53,14 +53,14 @@ pub fn load(source: &DataSource, config: &Config) -> Result<Analysis, DataError>
             let bytes = std::fs::read(path).map_err(|reason| DataError::Read { path: path.clone(), reason })?;
             let name = path.display().to_string();
             let stem = path.file_stem().map_or_else(|| name.clone(), |s| s.to_string_lossy().into_owned());
-            (parse_csv_with(&name, &bytes, config.csv_delimiter)?, stem)
+            (parse_csv_with(&name, &bytes, config.data.csv_delimiter)?, stem)
         }
     };
     // The loader's vector grew by doubling; a million bars would keep room for 48,576 more.
     bars.shrink_to_fit();
     let parsed = started.elapsed();
-    let instrument = config.instrument.clone().unwrap_or(default_name);
-    let analysis = Analysis::new(instrument, bars, config.macd, config.convention)?;
+    let instrument = config.data.instrument.clone().unwrap_or(default_name);
+    let analysis = Analysis::new(instrument, bars, config.data.macd(), config.data.convention)?;
     let computed = started.elapsed() - parsed;
     give_back_freed_memory();
     if let Some((first, last)) = analysis.span() {
@@ -79,15 +79,15 @@ pub fn load(source: &DataSource, config: &Config) -> Result<Analysis, DataError>
 
 /// The analysis data mode serves, or `None` in parity mode.
 pub fn load_for(config: &Config) -> Result<Option<Arc<Analysis>>, DataError> {
-    config.data.as_ref().map(|source| load(source, config).map(Arc::new)).transpose()
+    config.data.source.as_ref().map(|source| load(source, config).map(Arc::new)).transpose()
 }
 
 /// Writes the chart of `start..=end` (empty: open ends) to `out`, from `--data` or the sample,
 /// and returns its size in bytes. `out` follows [`OutputFile`]'s rules: `-` is stdout.
 pub fn render_chart_file(config: &Config, start: &str, end: &str, out: &Path) -> Result<usize, DataError> {
-    let analysis = load(config.data.as_ref().unwrap_or(&DataSource::Sample), config)?;
+    let analysis = load(config.data.source.as_ref().unwrap_or(&DataSource::Sample), config)?;
     let range = DateRange::parse(start, end)?;
-    let png = chart::render(&analysis, range, config.chart_size).map_err(|e| DataError::Chart {
+    let png = chart::render(&analysis, range, config.chart.chart_size).map_err(|e| DataError::Chart {
         range,
         reason: match e {
             ChartError::Empty => analysis.no_bars_reason(range),

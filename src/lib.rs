@@ -1,9 +1,9 @@
 //! idc: a gRPC indicator service, wire-compatible with the Python `grpcio` service of the
 //! original article (`idc.Indicator/GetMACD`, `idc.IndicatorGraph/GetMACDGraph`).
 //!
-//! The binaries in `bin/` are thin: they parse flags into a [`config::Config`], set up logging,
-//! and call [`server::start`] (or [`data::render_chart_file`]); tests start the same complete
-//! server in process.
+//! The binaries in `bin/` are thin: they parse flags (declared in [`config`]) into a
+//! [`config::Config`], set up logging, and call [`server::start`] (or
+//! [`data::render_chart_file`]); tests start the same complete server in process.
 //!
 //! # Layout
 //!
@@ -26,7 +26,9 @@
 //! * [`text_format`] (idc-core): prints a message exactly as Python's `print(message)` does with
 //!   protobuf's default (upb) backend, so that `idc_client` prints what the article's client
 //!   prints.
-//! * [`config`]: everything the server can be told, with every other default defined once.
+//! * [`config`]: everything the server can be told, each setting declared once (flag, default,
+//!   range, help and `Config` field together, one file per group), the whole `idc_server`
+//!   command line, and the Markdown of docs/configuration.md rendered from it.
 //! * [`data`]: loads the bars a config names, and writes `--render-chart`'s file.
 //! * [`service`]: the gRPC handlers. Each validates its request, calls the domain, and maps
 //!   domain errors to a gRPC status. Blocking work (file reads, chart renders) runs on
@@ -43,6 +45,7 @@
 //! * [`catalog`]: the instruments served, shared by every call and swapped whole on reload.
 //! * [`blocking`]: a small fixed pool of threads for blocking work, with a bounded queue.
 //! * [`output`]: files that appear whole or not at all (downloads, rendered charts).
+//! * [`signals`]: removes those files' temporary parts when a signal ends the process.
 //! * `bin/`: the three binaries, thin over [`config`], [`server`] and [`client`].
 
 pub mod auth;
@@ -56,6 +59,7 @@ pub mod output;
 pub mod protocol;
 pub mod server;
 pub mod service;
+pub mod signals;
 pub mod tls;
 
 pub use idc_core::{domain, text_format};

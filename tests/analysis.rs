@@ -272,13 +272,11 @@ fn other_calls_are_answered_while_a_chart_renders() {
     // few hundred milliseconds to draw and encode; its first chunk can only leave once that is
     // done. If the render ran on the completion-queue thread, GetMACD would wait behind it and
     // be answered no sooner than that first chunk.
-    let server = common::InProcess::start(Config {
-        data: Some(DataSource::Sample),
-        completion_queues: 1,
-        blocking_threads: 1,
-        chart_size: ChartSize { width: 8192, height: 8192 },
-        ..Config::default()
-    });
+    let mut config = Config::default();
+    config.data.source = Some(DataSource::Sample);
+    (config.threads.completion_queues, config.threads.blocking_threads) = (1, 1);
+    config.chart.chart_size = ChartSize { width: 8192, height: 8192 };
+    let server = common::InProcess::start(config);
     let env = std::sync::Arc::new(EnvBuilder::new().cq_count(1).build());
     let graph = IndicatorGraphClient::new(ChannelBuilder::new(env).connect(&server.address()));
     let mut chunks = graph

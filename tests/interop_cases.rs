@@ -153,7 +153,9 @@ fn the_python_client_cancelling_after_the_first_chunk_stops_the_servers_reads() 
     let dir = scratch();
     // 64 MiB in 1 KiB chunks: a thousand 64 KiB reads, far more than flow control sends ahead.
     let file = write_file(dir.path(), "big.png", &pseudo_random_bytes(64 << 20, 4));
-    let server = common::InProcess::start(Config { graph_file: Some(file), ..Config::default() });
+    let mut config = Config::default();
+    config.chart.graph_file = Some(file);
+    let server = common::InProcess::start(config);
     let code = "import sys, grpc\n\
         sys.path.insert(0, sys.argv[2])\n\
         import stubs\n\

@@ -33,7 +33,9 @@ fn a_request_larger_than_the_limit_gets_resource_exhausted() {
     assert_eq!(code, RpcStatusCode::RESOURCE_EXHAUSTED, "{message}");
 
     // With the limit raised, the same request reaches the handler, which refuses it as too long.
-    let roomy = InProcess::start(Config { max_receive_message: 4 * 1024 * 1024, ..Config::default() });
+    let mut config = Config::default();
+    config.limits.max_receive_message = 4 * 1024 * 1024;
+    let roomy = InProcess::start(config);
     let (code, message) = status_of(client::get_macd(&roomy.target(), &huge, ""));
     assert_eq!(code, RpcStatusCode::INVALID_ARGUMENT, "{message}");
 }
@@ -42,8 +44,12 @@ fn a_request_larger_than_the_limit_gets_resource_exhausted() {
 fn strings_longer_than_a_date_are_refused_before_any_work_by_both_methods() {
     let dir = scratch();
     let graph = write_file(dir.path(), "graph.png", b"png");
-    let parity = InProcess::start(Config { graph_file: Some(graph.clone()), ..Config::default() });
-    let data = InProcess::start(Config { data: Some(DataSource::Sample), ..Config::default() });
+    let mut config = Config::default();
+    config.chart.graph_file = Some(graph.clone());
+    let parity = InProcess::start(config.clone());
+    config.data.source = Some(DataSource::Sample);
+    config.chart.graph_file = None;
+    let data = InProcess::start(config);
     let long = "2018-01-01".repeat(7); // 70 bytes: longer than anything a date needs
     for server in [&parity, &data] {
         for (start, end) in [(long.as_str(), ""), ("2018-01-01", long.as_str())] {
@@ -66,7 +72,9 @@ fn a_range_of_more_rows_than_a_reply_carries_is_out_of_range() {
     // 150,000 calendar days from 1600-01-01: more than the 100,000 rows one reply may carry.
     let csv = common::daily_bars_csv(1600, 150_000);
     let path = write_file(dir.path(), "long.csv", csv.as_bytes());
-    let server = InProcess::start(Config { data: Some(DataSource::Csv(path)), ..Config::default() });
+    let mut config = Config::default();
+    config.data.source = Some(DataSource::Csv(path));
+    let server = InProcess::start(config);
     let (code, message) = status_of(client::get_macd(&server.target(), "", ""));
     assert_eq!(code, RpcStatusCode::OUT_OF_RANGE, "{message}");
     assert!(message.contains("150000 rows") && message.contains("shorter range"), "{message}");
@@ -80,12 +88,10 @@ fn get_macd_answered_beside_a_stream(max_concurrent_streams: u32) -> bool {
     let dir = scratch();
     // One byte per message: the stream lasts far longer than the GetMACD deadline below.
     let graph = write_file(dir.path(), "big.png", &pseudo_random_bytes(4 << 20, 9));
-    let server = InProcess::start(Config {
-        graph_file: Some(graph),
-        chunk_size: 1,
-        max_concurrent_streams,
-        ..Config::default()
-    });
+    let mut config = Config::default();
+    (config.chart.graph_file, config.chart.chunk_size) = (Some(graph), 1);
+    config.limits.max_concurrent_streams = max_concurrent_streams;
+    let server = InProcess::start(config);
     let channel = common::channel(&format!("127.0.0.1:{}", server.port));
     let graph_client = IndicatorGraphClient::new(channel.clone());
     let mut stream = graph_client.get_macd_graph(&MACDGraphRequest::new()).unwrap();

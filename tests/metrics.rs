@@ -103,7 +103,10 @@ fn listing(samples: &[Sample]) -> String {
 
 fn graph_server(dir: &std::path::Path) -> InProcess {
     let file = write_file(dir, "graph.bin", &pseudo_random_bytes(GRAPH_LEN, 3));
-    InProcess::start(Config { graph_file: Some(file), metrics_addr: Some("127.0.0.1:0".into()), ..Config::default() })
+    let mut config = Config::default();
+    config.chart.graph_file = Some(file);
+    config.listen.metrics_addr = Some("127.0.0.1:0".into());
+    InProcess::start(config)
 }
 
 #[test]

@@ -44,7 +44,9 @@ fn python_health(address: &str, extra: &[&str]) -> common::Output {
 
 #[test]
 fn health_says_serving_for_each_service_and_not_serving_once_shutdown_starts() {
-    let mut server = InProcess::start(Config { drain_delay: Duration::from_secs(3), ..Config::default() });
+    let mut config = Config::default();
+    config.drain.drain_delay = Duration::from_secs(3);
+    let mut server = InProcess::start(config);
     let address = server.address();
     for service in ["", "idc.Indicator", "idc.IndicatorGraph"] {
         assert_eq!(check(&address, service), Ok(ServingStatus::SERVING), "{service:?}");
@@ -79,7 +81,9 @@ fn watch_open(server: &InProcess) -> bool {
 fn health_needs_no_token_when_everything_else_does() {
     let dir = scratch();
     let token = write_file(dir.path(), "token", b"health-needs-none\n");
-    let server = InProcess::start(Config { auth_token_file: Some(token.clone()), ..Config::default() });
+    let mut config = Config::default();
+    config.security.auth_token_file = Some(token.clone());
+    let server = InProcess::start(config);
     let address = server.address();
     assert_eq!(check(&address, ""), Ok(ServingStatus::SERVING));
     python_health(&address, &[]).assert_success("Python health check without a token");
@@ -92,13 +96,10 @@ fn health_needs_no_token_when_everything_else_does() {
 /// A data-mode server drawing small charts on one thread, its work held by `gate`: the tests
 /// put the end of a call at a known point of the work, not a timer against the drawing.
 fn gated_chart_server(max_blocking_queue: usize, gate: &Arc<Gate>) -> InProcess {
-    let config = Config {
-        data: Some(DataSource::Sample),
-        chart_size: ChartSize::MIN,
-        blocking_threads: 1,
-        max_blocking_queue,
-        ..Config::default()
-    };
+    let mut config = Config::default();
+    config.data.source = Some(DataSource::Sample);
+    config.chart.chart_size = ChartSize::MIN;
+    (config.threads.blocking_threads, config.threads.max_blocking_queue) = (1, max_blocking_queue);
     InProcess::start_gated(config, Some(gate))
 }
 
@@ -225,7 +226,9 @@ fn a_cancelled_file_stream_reads_no_more_of_the_file() {
     let dir = scratch();
     // 64 MiB: a thousand 64 KiB blocks, far more than flow control lets the server send ahead.
     let file = write_file(dir.path(), "big.png", &pseudo_random_bytes(64 << 20, 5));
-    let server = InProcess::start(Config { graph_file: Some(file), ..Config::default() });
+    let mut config = Config::default();
+    config.chart.graph_file = Some(file);
+    let server = InProcess::start(config);
     let client = IndicatorGraphClient::new(channel(&server.address()));
     let mut stream = client.get_macd_graph(&MACDGraphRequest::new()).unwrap();
     block_on(stream.next()).expect("a first chunk").expect("no error");

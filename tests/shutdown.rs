@@ -11,13 +11,11 @@ use idc::config::Config;
 use idc::server;
 
 fn loopback_config() -> Config {
-    Config {
-        host: "127.0.0.1".into(),
-        port: 0,
-        completion_queues: 1,
-        grace: Duration::from_secs(2),
-        ..Config::default()
-    }
+    let mut config = Config::default();
+    (config.listen.host, config.listen.port) = ("127.0.0.1".into(), 0);
+    config.threads.completion_queues = 1;
+    config.drain.grace_period = Duration::from_secs(2);
+    config
 }
 
 #[test]

@@ -1,6 +1,7 @@
 //! What the three binaries share on the command line: logging set-up, error lines that never
-//! panic, and the clients' common flags. Flags and their parsing live with the binaries; the
-//! defaults they show come from the library.
+//! panic, and the clients' common flags. The server's flags are declared in the library
+//! (`idc::config`), beside the settings they set; the clients' flags live here and with the
+//! client binaries, with the defaults they show taken from the library.
 
 #![allow(dead_code)] // each binary uses its own part of this module
 

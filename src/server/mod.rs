@@ -4,7 +4,7 @@
 //! the token, builds the services, checks the listening address, binds, and starts. It returns at
 //! once with the real port, so the caller can announce it; [`RunningServer::serve_until`] then
 //! blocks until the shutdown future it is given resolves, and stops gracefully: no new calls are
-//! accepted, calls in flight get [`Config::grace`] to finish, and whatever is left is cancelled.
+//! accepted, calls in flight get the grace period to finish, and whatever is left is cancelled.
 //! `idc_server` passes [`shutdown::signal`]; tests start a complete server in process and pass a
 //! channel of their own.
 //!
@@ -13,10 +13,10 @@
 //! * [`reflection`]: server reflection, v1 and v1alpha.
 //! * [`shutdown`]: the SIGINT/SIGTERM future.
 //!
-//! A shutdown drains in steps: health turns NOT_SERVING at once; new calls are still taken for
-//! [`Config::drain_delay`], so that load balancers notice; then the server stops taking calls,
-//! health watches end, and calls in flight get [`Config::grace`] to finish; what is left is
-//! cancelled.
+//! A shutdown drains in steps ([`Drain`](crate::config::Drain) holds both durations): health
+//! turns NOT_SERVING at once; new calls are still taken for the drain delay, so that load
+//! balancers notice; then the server stops taking calls, health watches end, and calls in flight
+//! get the grace period to finish; what is left is cancelled.
 //!
 //! TLS ([`crate::tls`]) and the token ([`crate::auth`]) live beside this module, since the
 //! clients use them too.
@@ -38,7 +38,7 @@ use futures::future::{self, Either};
 use grpcio::{ChannelBuilder, EnvBuilder, Environment, ResourceQuota, ServerBuilder, ServerCredentials};
 
 use crate::auth::{AuthChecker, Token, TokenError};
-use crate::config::{Config, ConfigError, GrpcArgValue};
+use crate::config::{seconds, Config, ConfigError, GrpcArgValue, Listen};
 use crate::data::{self, DataError};
 use crate::metrics::{Metrics, MetricsEndpoint};
 use crate::protocol::health_grpc;
@@ -86,50 +86,23 @@ pub struct RunningServer {
 pub fn start(config: &Config) -> Result<RunningServer, StartError> {
     config.validate()?;
     let analysis = data::load_for(config)?;
-    let credentials = match &config.tls {
-        Some(files) => tls::server_credentials(files)?,
+    let security = &config.security;
+    let credentials = match security.tls() {
+        Some(files) => tls::server_credentials(&files)?,
         None => ServerCredentials::insecure(),
     };
-    let token = config.auth_token_file.as_deref().map(Token::from_file).transpose()?;
+    let token = security.auth_token_file.as_deref().map(Token::from_file).transpose()?;
     let metrics = Arc::new(Metrics::new());
     let health = HealthState::default();
     let services = Services::new(config, analysis, &metrics)?;
-    let address = listen::grpc_address(&config.host, config.port)?;
-    listen::check_available(&config.host, config.port, config.reuse_port)?;
+    let Listen { host, port, reuse_port, metrics_addr } = &config.listen;
+    let address = listen::grpc_address(host, *port)?;
+    listen::check_available(host, *port, *reuse_port)?;
 
-    let env = Arc::new(EnvBuilder::new().cq_count(config.completion_queues).name_prefix("idc-cq").build());
-    let mut channel_args = ChannelBuilder::new(Arc::clone(&env))
-        // C-core sets SO_REUSEPORT unless told not to; then a second server on the same port
-        // starts without complaint and the kernel splits the clients between the two.
-        .reuse_port(config.reuse_port)
-        .max_receive_message_len(clamp_i32(config.max_receive_message))
-        .max_concurrent_stream(clamp_i32(config.max_concurrent_streams as usize))
-        .keepalive_time(config.keepalive_time)
-        .keepalive_timeout(config.keepalive_timeout);
-    if config.memory_quota_mib > 0 {
-        let quota = ResourceQuota::new(Some("idc")).resize_memory(config.memory_quota_mib << 20);
-        channel_args = channel_args.set_resource_quota(quota);
-    }
-    for arg in &config.grpc_args {
-        // The names and values were checked for NUL bytes when they were parsed.
-        let name = CString::new(arg.name.clone()).expect("no NUL in a checked argument name");
-        channel_args = match &arg.value {
-            GrpcArgValue::Int(v) => channel_args.raw_cfg_int(name, *v),
-            GrpcArgValue::Text(v) => channel_args.raw_cfg_string(name, CString::new(v.clone()).expect("no NUL")),
-        };
-    }
-    let channel_args = channel_args.build_args();
-    let mut builder = ServerBuilder::new(Arc::clone(&env)).channel_args(channel_args);
-    let mut all = services.into_grpc();
-    all.push(health_grpc::create_health(HealthService::new(health.clone(), Arc::clone(&metrics))));
-    all.extend(reflection::services(Arc::clone(&metrics), token.clone()));
-    for service in all {
-        builder = builder.register_service(service);
-    }
-    if let Some(token) = token {
-        builder = builder.add_checker(AuthChecker::new(token, Arc::clone(&metrics)));
-    }
-    let endpoint = match &config.metrics_addr {
+    let env = Arc::new(EnvBuilder::new().cq_count(config.threads.completion_queues).name_prefix("idc-cq").build());
+    let builder = ServerBuilder::new(Arc::clone(&env)).channel_args(channel_args(config, &env).build_args());
+    let builder = register(builder, services, &health, token, &metrics);
+    let endpoint = match metrics_addr {
         Some(address) => Some(
             MetricsEndpoint::start(address, Arc::clone(&metrics))
                 .map_err(|reason| StartError::Metrics { address: address.clone(), reason })?,
@@ -137,33 +110,89 @@ pub fn start(config: &Config) -> Result<RunningServer, StartError> {
         None => None,
     };
     let mut server = builder.build()?;
-    let port = server.add_listening_port(address.clone(), credentials).map_err(|_| ListenError::Grpc {
-        address,
-        // The address was free and resolved a moment ago; with TLS, C-core also loads the key
-        // here, and a key that does not belong to the certificate is the usual cause.
-        detail: if config.tls.is_some() {
-            ": check that --tls-key is the key of --tls-cert, or whether another server took the port just now"
-        } else {
-            ": another server may have taken the port just now; choose another --port"
-        },
-    })?;
+    let port = bind(&mut server, config, address, credentials)?;
     server.start();
     log::info!(
         "listening on {} ({}, {}), {} completion queue(s)",
-        listen::grpc_address(&config.host, port)?,
-        if config.tls.is_some() { "TLS" } else { "plaintext" },
-        if config.auth_token_file.is_some() { "token required" } else { "no token" },
-        config.completion_queues
+        listen::grpc_address(host, port)?,
+        if security.tls().is_some() { "TLS" } else { "plaintext" },
+        if security.auth_token_file.is_some() { "token required" } else { "no token" },
+        config.threads.completion_queues
     );
     Ok(RunningServer {
         server,
         port,
-        drain_delay: config.drain_delay,
-        grace: config.grace,
+        drain_delay: config.drain.drain_delay,
+        grace: config.drain.grace_period,
         health,
         metrics,
         endpoint,
         _env: env,
+    })
+}
+
+/// C-core's channel arguments: idc's limits first, then `--grpc-arg`'s, so that those win.
+fn channel_args(config: &Config, env: &Arc<Environment>) -> ChannelBuilder {
+    let limits = &config.limits;
+    let mut args = ChannelBuilder::new(Arc::clone(env))
+        // C-core sets SO_REUSEPORT unless told not to; then a second server on the same port
+        // starts without complaint and the kernel splits the clients between the two.
+        .reuse_port(config.listen.reuse_port)
+        .max_receive_message_len(clamp_i32(limits.max_receive_message))
+        .max_concurrent_stream(clamp_i32(limits.max_concurrent_streams as usize))
+        .keepalive_time(limits.keepalive_time)
+        .keepalive_timeout(limits.keepalive_timeout);
+    if limits.memory_quota_mib > 0 {
+        let quota = ResourceQuota::new(Some("idc")).resize_memory(limits.memory_quota_mib << 20);
+        args = args.set_resource_quota(quota);
+    }
+    for arg in &config.tuning.grpc_args {
+        // Config::validate has checked the names and values for NUL bytes.
+        let name = CString::new(arg.name.clone()).expect("no NUL in a checked argument name");
+        args = match &arg.value {
+            GrpcArgValue::Int(v) => args.raw_cfg_int(name, *v),
+            GrpcArgValue::Text(v) => args.raw_cfg_string(name, CString::new(v.clone()).expect("no NUL")),
+        };
+    }
+    args
+}
+
+/// The two idc services, health and reflection, and the token check when there is a token.
+fn register(
+    mut builder: ServerBuilder,
+    services: Services,
+    health: &HealthState,
+    token: Option<Token>,
+    metrics: &Arc<Metrics>,
+) -> ServerBuilder {
+    let mut all = services.into_grpc();
+    all.push(health_grpc::create_health(HealthService::new(health.clone(), Arc::clone(metrics))));
+    all.extend(reflection::services(Arc::clone(metrics), token.clone()));
+    for service in all {
+        builder = builder.register_service(service);
+    }
+    if let Some(token) = token {
+        builder = builder.add_checker(AuthChecker::new(token, Arc::clone(metrics)));
+    }
+    builder
+}
+
+/// Binds the address [`listen::check_available`] found free, and returns the real port.
+fn bind(
+    server: &mut grpcio::Server,
+    config: &Config,
+    address: String,
+    credentials: ServerCredentials,
+) -> Result<u16, ListenError> {
+    server.add_listening_port(address.clone(), credentials).map_err(|_| ListenError::Grpc {
+        address,
+        // The address was free and resolved a moment ago; with TLS, C-core also loads the key
+        // here, and a key that does not belong to the certificate is the usual cause.
+        detail: if config.security.tls().is_some() {
+            ": check that --tls-key is the key of --tls-cert, or whether another server took the port just now"
+        } else {
+            ": another server may have taken the port just now; choose another --port"
+        },
     })
 }
 
@@ -217,11 +246,6 @@ impl RunningServer {
     }
 }
 
-/// `5 s`, `0.25 s`: a duration as an operator would write it.
-pub fn seconds(duration: Duration) -> String {
-    format!("{} s", duration.as_secs_f64())
-}
-
 /// Resolves after `duration`. A sleeping thread is plenty for the one timer a shutdown needs.
 fn timer(duration: Duration) -> oneshot::Receiver<()> {
     let (tx, rx) = oneshot::channel();
@@ -230,16 +254,4 @@ fn timer(duration: Duration) -> oneshot::Receiver<()> {
         let _ = tx.send(());
     });
     rx
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn durations_read_as_seconds() {
-        assert_eq!(seconds(Duration::ZERO), "0 s");
-        assert_eq!(seconds(Duration::from_millis(250)), "0.25 s");
-        assert_eq!(seconds(Duration::from_secs(5)), "5 s");
-    }
 }

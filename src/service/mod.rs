@@ -28,6 +28,9 @@ use futures::{future, Sink};
 use grpcio::{RpcStatus, RpcStatusCode, ServerStreamingSink, ServiceBuilder, WriteFlags};
 
 use crate::blocking::BlockingPool;
+use crate::catalog::SharedCatalog;
+use crate::domain::catalog::{Catalog, Instrument};
+use crate::domain::series::BarColumns;
 use crate::config::{Config, DEFAULT_GRAPH_FILE};
 use crate::domain::analysis::Analysis;
 use crate::domain::bar::BarsError;
@@ -54,12 +57,17 @@ pub enum ServiceError {
     Sample(#[from] BarsError),
     #[error(transparent)]
     Params(#[from] crate::domain::macd::ParamsError),
+    #[error("{0}")]
+    Data(String),
 }
 
-/// Both services, ready to be registered with a server.
+/// The services, ready to be registered with a server.
 pub struct Services {
     pub indicator: IndicatorService,
     pub graph: GraphService,
+    pub v2: v2::V2Service,
+    /// What v2 serves; the catalog's watcher replaces it when files change.
+    pub catalog: Arc<SharedCatalog>,
 }
 
 impl Services {
@@ -72,20 +80,20 @@ impl Services {
     ) -> Result<Services, ServiceError> {
         let pool = BlockingPool::new(
             "idc-blocking",
-            config.blocking_threads,
-            config.max_blocking_queue,
+            config.threads.blocking_threads,
+            config.threads.max_blocking_queue,
             metrics.queue_depth(),
         )
         .map_err(ServiceError::Threads)?;
         let m = || Arc::clone(metrics);
-        let (indicator, source) = match (analysis, &config.graph_file) {
+        let (indicator, source) = match (analysis, &config.chart.graph_file) {
             (None, Some(path)) => (IndicatorService::parity(m()), GraphSource::File(path.clone())),
             (None, None) => {
                 // The fallback chart is always the sample's, with the default parameters: the
                 // MACD flags belong to data mode.
                 let sample =
                     Analysis::new(sample::INSTRUMENT, sample::bars()?, MacdParams::default(), Convention::default())?;
-                let fallback = Fallback::new(Arc::new(sample), config.chart_size);
+                let fallback = Fallback::new(Arc::new(sample), config.chart.chart_size);
                 let path = PathBuf::from(DEFAULT_GRAPH_FILE);
                 (IndicatorService::parity(m()), GraphSource::FileOrChart { path, fallback })
             }
@@ -94,19 +102,22 @@ impl Services {
             }
             (Some(analysis), None) => (
                 IndicatorService::data(Arc::clone(&analysis), m()),
-                GraphSource::Chart { analysis, size: config.chart_size },
+                GraphSource::Chart { analysis, size: config.chart.chart_size },
             ),
         };
-        let graph = GraphService::new(source, config.chunk_size, config.write_batching, pool, m());
-        Ok(Services { indicator, graph })
+        let graph = GraphService::new(source, config.chart.chunk_size, config.tuning.write_batching, pool.clone(), m());
+        let catalog = Arc::new(SharedCatalog::new(initial_catalog(config)?));
+        let v2 = v2::V2Service::new(Arc::clone(&catalog), config.data.convention, pool, m());
+        Ok(Services { indicator, graph, v2, catalog })
     }
 
     /// The grpcio services, for registration with a server. They are registered by hand rather
     /// than with the generated `create_indicator` functions, because their replies are the
     /// hand-encoded ones of [`wire`].
     pub fn into_grpc(self) -> Vec<grpcio::Service> {
-        let Services { indicator, graph } = self;
+        let Services { indicator, graph, v2, catalog: _ } = self;
         vec![
+            v2.into_grpc(),
             ServiceBuilder::new()
                 .add_unary_handler(&wire::GET_MACD, move |ctx, request, sink| indicator.get_macd(ctx, request, sink))
                 .build(),
@@ -116,6 +127,25 @@ impl Services {
                 })
                 .build(),
         ]
+    }
+}
+
+/// The catalog v2 starts with: `--data`'s file as one instrument, or the embedded sample (also in
+/// parity mode, so that v2 answers out of the box).
+fn initial_catalog(config: &Config) -> Result<Catalog, ServiceError> {
+    let instrument = |symbol: &str, name: &str, bars: &[crate::domain::bar::Bar]| Instrument {
+        symbol: symbol.to_string(),
+        name: name.to_string(),
+        bars: BarColumns::from_bars(bars, None),
+    };
+    match &config.data.source {
+        Some(crate::config::DataSource::Csv(path)) => {
+            let bytes = std::fs::read(path).map_err(|e| ServiceError::Data(format!("cannot read {}: {e}", path.display())))?;
+            let bars = crate::domain::bar::parse_csv_with(&path.display().to_string(), &bytes, config.data.csv_delimiter)?;
+            let stem = path.file_stem().map_or_else(|| "data".to_string(), |s| s.to_string_lossy().into_owned());
+            Ok(Catalog::new([instrument(&stem, &stem, &bars)]))
+        }
+        _ => Ok(Catalog::new([instrument("SPX", sample::INSTRUMENT, &sample::bars()?)])),
     }
 }
 

@@ -302,7 +302,8 @@ impl InProcess {
     /// [`start`](Self::start), with `gate` (if any) holding the server's blocking work at its
     /// place until the test opens it.
     pub fn start_gated(config: idc::config::Config, gate: Option<&std::sync::Arc<idc::blocking::Gate>>) -> InProcess {
-        let config = idc::config::Config { host: "127.0.0.1".into(), port: 0, ..config };
+        let mut config = config;
+        (config.listen.host, config.listen.port) = ("127.0.0.1".into(), 0);
         let installed = gate.map(idc::blocking::install_gate);
         let running = idc::server::start(&config).expect("the server starts");
         drop(installed);

@@ -1,0 +1,102 @@
+//! Limits: how large a request, how many calls on one connection, how much memory gRPC may use,
+//! and how long a silent connection is kept.
+
+use std::time::Duration;
+
+use super::bounds::Bounds;
+
+/// The largest request message accepted. Both requests are two dates, a few dozen bytes; 64 KiB
+/// leaves room for clients that add fields we do not know, and keeps a hostile client from making
+/// C-core buffer megabytes (gRPC's own default is 4 MiB).
+pub const DEFAULT_MAX_RECEIVE_MESSAGE: usize = 64 * 1024;
+/// A request needs at least a few bytes, and gRPC's own default is the most it makes sense to
+/// allow for two dates.
+pub const MAX_RECEIVE_MESSAGE: Bounds<usize> = Bounds::new(64, 4 * 1024 * 1024, "a number of bytes");
+/// Concurrent calls one connection may have open; gRPC's own default is unlimited. 100 is what
+/// HTTP/2 recommends as the least a server should allow, and far more than one client needs.
+pub const DEFAULT_MAX_CONCURRENT_STREAMS: u32 = 100;
+pub const MAX_CONCURRENT_STREAMS: Bounds<u32> = Bounds::new(1, 1_000_000, "a number");
+/// The memory C-core may use for connections and calls (read buffers, received messages), in
+/// MiB; under pressure it shrinks buffers and then resets the streams that hold the most.
+/// Without a quota, C-core 1.56 buffers a request whose length prefix announces more than
+/// `--max-receive-message` until the whole of it has arrived (it checks the size only then), so a
+/// client could make the server hold gigabytes (measured in `tests/hostile.rs`: 64 MiB ends such
+/// a stream within a second; 256 MiB let 64 MiB through). The server's own use under load is far
+/// below it (a 200-client soak runs in about 25 MB of RSS). 0: no quota.
+pub const DEFAULT_MEMORY_QUOTA_MIB: usize = 64;
+pub const MEMORY_QUOTA_MIB: Bounds<usize> = Bounds::new(0, 1_048_576, "a number of MiB");
+/// After this long without activity on a connection, the server pings the client, so that a
+/// vanished peer (a pulled cable, a NAT that forgot the flow) is noticed; in seconds.
+pub const DEFAULT_KEEPALIVE_TIME: &str = "60";
+/// How long the server waits for the answer to a keepalive ping before it closes the connection,
+/// in seconds.
+pub const DEFAULT_KEEPALIVE_TIMEOUT: &str = "20";
+/// Both keepalive durations: C-core counts milliseconds in an `int`.
+pub const KEEPALIVE: Bounds<Duration> =
+    Bounds::new(Duration::from_secs(1), Duration::from_secs(24 * 3600), "a number of seconds");
+
+/// What one client may ask of the server.
+#[derive(Debug, Clone, PartialEq, Eq, clap::Args)]
+#[command(next_help_heading = "Limits")]
+pub struct Limits {
+    /// The largest request message, in bytes; larger ones get `RESOURCE_EXHAUSTED`.
+    #[arg(long, default_value_t = DEFAULT_MAX_RECEIVE_MESSAGE, value_parser = MAX_RECEIVE_MESSAGE.parser(),
+          help = format!("Largest request message in bytes, {MAX_RECEIVE_MESSAGE}; larger ones get RESOURCE_EXHAUSTED"))]
+    pub max_receive_message: usize,
+
+    /// Concurrent calls per connection.
+    #[arg(long, default_value_t = DEFAULT_MAX_CONCURRENT_STREAMS, value_parser = MAX_CONCURRENT_STREAMS.parser(),
+          help = format!("Concurrent calls one connection may have open, {MAX_CONCURRENT_STREAMS}"))]
+    pub max_concurrent_streams: u32,
+
+    /// C-core's memory quota in MiB; 0: none.
+    #[arg(long, default_value_t = DEFAULT_MEMORY_QUOTA_MIB, value_parser = MEMORY_QUOTA_MIB.parser(),
+          help = format!("MiB of memory gRPC may use for connections and requests, {MEMORY_QUOTA_MIB} (0: no limit); \
+                          past it, gRPC shrinks its buffers and then resets the streams holding the most (a client \
+                          sending a request far larger than --max-receive-message, for one)"))]
+    pub memory_quota_mib: usize,
+
+    /// Silence on a connection after which the server pings the client.
+    #[arg(long, value_name = "SECONDS", default_value = DEFAULT_KEEPALIVE_TIME, value_parser = KEEPALIVE.parser(),
+          help = format!("Seconds, {KEEPALIVE}, of silence on a connection after which the server pings the client"))]
+    pub keepalive_time: Duration,
+
+    /// How long to wait for a keepalive ping's answer.
+    #[arg(long, value_name = "SECONDS", default_value = DEFAULT_KEEPALIVE_TIMEOUT, value_parser = KEEPALIVE.parser(),
+          help = format!("Seconds, {KEEPALIVE}, to wait for a keepalive ping's answer before closing the connection"))]
+    pub keepalive_timeout: Duration,
+}
+
+/// `max-receive-message 65536 max-concurrent-streams 100 memory-quota 64 MiB keepalive-time 60 s
+/// keepalive-timeout 20 s`, for the start-up log line.
+impl std::fmt::Display for Limits {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let quota = match self.memory_quota_mib {
+            0 => "off".to_string(),
+            mib => format!("{mib} MiB"),
+        };
+        write!(
+            f,
+            "max-receive-message {} max-concurrent-streams {}",
+            self.max_receive_message, self.max_concurrent_streams
+        )?;
+        write!(f, " memory-quota {quota} keepalive-time {}", super::seconds(self.keepalive_time))?;
+        write!(f, " keepalive-timeout {}", super::seconds(self.keepalive_timeout))
+    }
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        super::defaults()
+    }
+}
+
+impl Limits {
+    pub(super) fn validate(&self) -> Result<(), super::ConfigError> {
+        MAX_RECEIVE_MESSAGE.check("max-receive-message", self.max_receive_message)?;
+        MAX_CONCURRENT_STREAMS.check("max-concurrent-streams", self.max_concurrent_streams)?;
+        MEMORY_QUOTA_MIB.check("memory-quota-mib", self.memory_quota_mib)?;
+        KEEPALIVE.check("keepalive-time", self.keepalive_time)?;
+        KEEPALIVE.check("keepalive-timeout", self.keepalive_timeout)
+    }
+}
