@@ -1,9 +1,17 @@
 //! docs/configuration.md is what the flags' declarations say: the page equals what
 //! `idc::config::docs::markdown` renders from them now, and every long flag that the built
-//! `idc_server --help` lists is on the page.
+//! `idc_server --help` lists is on the page. And `--max-connection-age`, the setting added to
+//! show that a flag is one declaration, does what it says.
+
+mod common;
 
 use std::path::PathBuf;
 use std::process::Command;
+use std::time::Duration;
+
+use futures::executor::block_on;
+use grpcio::ConnectivityState;
+use idc::config::Config;
 
 fn page_path() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("docs/configuration.md")
@@ -48,4 +56,22 @@ fn every_flag_in_help_is_on_the_page() {
         let row = format!("| `{flag}");
         assert!(page.contains(&row), "{flag} is in --help but has no row on {}", page_path().display());
     }
+}
+
+#[test]
+fn an_old_connection_is_sent_away_and_a_young_one_kept() {
+    let mut config = Config::default();
+    config.limits.max_connection_age = Some(Duration::from_secs(1));
+    let aged = common::InProcess::start(config);
+    let ageless = common::InProcess::start(Config::default());
+    let [aged_channel, ageless_channel] =
+        [aged.port, ageless.port].map(|port| common::channel(&format!("127.0.0.1:{port}")));
+    for channel in [&aged_channel, &ageless_channel] {
+        assert!(block_on(channel.wait_for_connected(Duration::from_secs(10))), "no connection");
+    }
+    // The GOAWAY after about a second takes the aged connection out of READY; without the
+    // setting, nothing would for the next 60 s (the keepalive).
+    let ready = ConnectivityState::GRPC_CHANNEL_READY;
+    assert!(block_on(aged_channel.wait_for_state_change(ready, Duration::from_secs(10))), "still connected");
+    assert_eq!(ageless_channel.check_connectivity_state(false), ready);
 }

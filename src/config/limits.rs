@@ -34,6 +34,11 @@ pub const DEFAULT_KEEPALIVE_TIMEOUT: &str = "20";
 /// Both keepalive durations: C-core counts milliseconds in an `int`.
 pub const KEEPALIVE: Bounds<Duration> =
     Bounds::new(Duration::from_secs(1), Duration::from_secs(24 * 3600), "a number of seconds");
+/// A connection older than this is asked to go away (GOAWAY), so that clients reconnect and a
+/// load balancer spreads them again over the replicas there are now; calls in flight finish.
+/// C-core adds up to 10 % of jitter, so that clients do not reconnect all at once.
+pub const MAX_CONNECTION_AGE: Bounds<Duration> =
+    Bounds::new(Duration::from_secs(1), Duration::from_secs(7 * 24 * 3600), "a number of seconds");
 
 /// What one client may ask of the server.
 #[derive(Debug, Clone, PartialEq, Eq, clap::Args)]
@@ -65,6 +70,13 @@ pub struct Limits {
     #[arg(long, value_name = "SECONDS", default_value = DEFAULT_KEEPALIVE_TIMEOUT, value_parser = KEEPALIVE.parser(),
           help = format!("Seconds, {KEEPALIVE}, to wait for a keepalive ping's answer before closing the connection"))]
     pub keepalive_timeout: Duration,
+
+    /// The age at which a connection is asked to go away; `None`: never.
+    #[arg(long, value_name = "SECONDS", value_parser = MAX_CONNECTION_AGE.parser(),
+          help = format!("Seconds, {MAX_CONNECTION_AGE}, after which a connection is asked to go away (its calls \
+                          finish), so that clients reconnect and a load balancer spreads them over the replicas \
+                          there are now (off by default)"))]
+    pub max_connection_age: Option<Duration>,
 }
 
 /// `max-receive-message 65536 max-concurrent-streams 100 memory-quota 64 MiB keepalive-time 60 s
@@ -81,7 +93,9 @@ impl std::fmt::Display for Limits {
             self.max_receive_message, self.max_concurrent_streams
         )?;
         write!(f, " memory-quota {quota} keepalive-time {}", super::seconds(self.keepalive_time))?;
-        write!(f, " keepalive-timeout {}", super::seconds(self.keepalive_timeout))
+        write!(f, " keepalive-timeout {}", super::seconds(self.keepalive_timeout))?;
+        let age = self.max_connection_age.map_or_else(|| "off".to_string(), super::seconds);
+        write!(f, " max-connection-age {age}")
     }
 }
 
@@ -97,6 +111,7 @@ impl Limits {
         MAX_CONCURRENT_STREAMS.check("max-concurrent-streams", self.max_concurrent_streams)?;
         MEMORY_QUOTA_MIB.check("memory-quota-mib", self.memory_quota_mib)?;
         KEEPALIVE.check("keepalive-time", self.keepalive_time)?;
-        KEEPALIVE.check("keepalive-timeout", self.keepalive_timeout)
+        KEEPALIVE.check("keepalive-timeout", self.keepalive_timeout)?;
+        self.max_connection_age.map_or(Ok(()), |age| MAX_CONNECTION_AGE.check("max-connection-age", age))
     }
 }

@@ -68,6 +68,8 @@ fn a_config_built_in_code_is_refused_with_the_flags_message() {
         "86401",
         with(&|c| c.limits.keepalive_timeout = Duration::from_secs(86401)),
     );
+    let young = Some(Duration::from_millis(500));
+    assert_same_refusal("max-connection-age", "0.5", with(&|c| c.limits.max_connection_age = young));
     assert_same_refusal("fast", "0", with(&|c| c.data.fast = 0));
     assert_same_refusal("signal", "10001", with(&|c| c.data.signal = 10_001));
     let not_grpc = GrpcArg { name: "http2.bdp_probe".into(), value: GrpcArgValue::Int(0) };
@@ -113,7 +115,7 @@ fn the_description_is_one_line_of_paths_never_of_secrets() {
          completion-queues 3 blocking-threads 4 max-blocking-queue 256 drain-delay 0 s grace-period 0.25 s \
          tls cert /etc/idc/cert.pem key /etc/idc/key.pem client-ca none auth-token-file /etc/idc/token \
          max-receive-message 65536 max-concurrent-streams 100 memory-quota off keepalive-time 60 s \
-         keepalive-timeout 20 s write-batching true grpc-args [grpc.http2.bdp_probe=0]"
+         keepalive-timeout 20 s max-connection-age off write-batching true grpc-args [grpc.http2.bdp_probe=0]"
     );
     assert_eq!(config.data.source, Some(DataSource::Csv(PathBuf::from("prices.csv"))));
 }

@@ -142,6 +142,9 @@ fn channel_args(config: &Config, env: &Arc<Environment>) -> ChannelBuilder {
         .max_concurrent_stream(clamp_i32(limits.max_concurrent_streams as usize))
         .keepalive_time(limits.keepalive_time)
         .keepalive_timeout(limits.keepalive_timeout);
+    if let Some(age) = limits.max_connection_age {
+        args = args.raw_cfg_int(c"grpc.max_connection_age_ms".into(), clamp_i32(age.as_millis() as usize));
+    }
     if limits.memory_quota_mib > 0 {
         let quota = ResourceQuota::new(Some("idc")).resize_memory(limits.memory_quota_mib << 20);
         args = args.set_resource_quota(quota);
