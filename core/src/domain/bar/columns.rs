@@ -1,19 +1,28 @@
 //! Where each column of a CSV sits in a row, and one row's fields read as a date and numbers
 //! (the checks shared with Parquet are in `check`).
 
-use super::check::{check_adj_factor, check_bar, is_missing_text};
+use super::aliases::{self, ADJ_FACTOR, ALIASES, DATE, PRICES, VOLUME};
+use super::check::{check_adj_factor, check_bar, is_missing_text, PRICE_COLUMNS};
+use super::dates::parse_date;
 use super::number::number;
-use super::{quoted, Bar, Problem};
-use crate::domain::date::Date;
-
-pub(super) const REQUIRED_COLUMNS: [&str; 5] = ["date", "open", "high", "low", "close"];
+use super::{quoted, quoted_header, Bar, Problem};
 
 const UNQUOTED_COMMA: &str = " (a field that holds a comma, such as 1,000.5, must be quoted)";
 const OPEN_QUOTE: &str = " (a quoted field runs on over the next lines: is a closing `\"` missing?)";
 
 /// The header's column names, trimmed and lowercased.
-pub(super) fn header_names(header: &csv::StringRecord) -> impl Iterator<Item = String> + '_ {
-    header.iter().map(|name| name.trim().to_ascii_lowercase())
+fn header_names(header: &csv::StringRecord) -> Vec<String> {
+    header.iter().map(aliases::normalized).collect()
+}
+
+/// How many of the five needed columns a header has (detection keeps the best delimiter's).
+pub(super) fn required_found(header: &csv::StringRecord) -> usize {
+    aliases::locate(&header_names(header))[..=PRICES[3]].iter().filter(|found| found.is_some()).count()
+}
+
+/// The header as it was read, for messages: its fields joined by the delimiter, quoted.
+pub(super) fn shown(header: &csv::StringRecord, separator: u8) -> String {
+    quoted_header(&header.iter().collect::<Vec<_>>().join(&char::from(separator).to_string()))
 }
 
 /// Where each field sits in a row.
@@ -35,21 +44,21 @@ pub(super) enum Row {
 
 impl Columns {
     pub(super) fn parse(header: &csv::StringRecord, separator: u8) -> Result<Columns, Problem> {
-        let names: Vec<String> = header_names(header).collect();
+        let names = header_names(header);
         for (i, name) in names.iter().enumerate() {
             if !name.is_empty() && names[..i].contains(name) {
                 return Err(Problem::DuplicateColumn(quoted(name)));
             }
         }
-        let find = |wanted: &'static str| names.iter().position(|name| name == wanted);
-        let require = |wanted: &'static str| find(wanted).ok_or(Problem::MissingColumn(wanted));
+        let located = aliases::locate(&names);
+        let require = |column: usize| located[column].ok_or(Problem::MissingColumn(ALIASES[column].0));
         Ok(Columns {
             separator,
             count: names.len(),
-            date: require("date")?,
-            prices: [require("open")?, require("high")?, require("low")?, require("close")?],
-            volume: find("volume"),
-            adj_factor: find("adj_factor"),
+            date: require(DATE)?,
+            prices: [require(PRICES[0])?, require(PRICES[1])?, require(PRICES[2])?, require(PRICES[3])?],
+            volume: located[VOLUME],
+            adj_factor: located[ADJ_FACTOR],
         })
     }
 
@@ -65,12 +74,12 @@ impl Columns {
             return Err(Problem::FieldCount { expected: self.count, found: record.len(), hint });
         }
         let field = |index: usize| record[index].trim();
-        let date = Date::parse(field(self.date)).map_err(|e| Problem::BadDate(e.to_string()))?;
+        let date = parse_date(field(self.date))?;
         if self.prices.iter().all(|&index| is_missing_text(field(index))) {
             return Ok(Row::Skipped);
         }
         let mut prices = [0.0; 4];
-        for (slot, (&index, column)) in prices.iter_mut().zip(self.prices.iter().zip(super::check::PRICE_COLUMNS)) {
+        for (slot, (&index, column)) in prices.iter_mut().zip(self.prices.iter().zip(PRICE_COLUMNS)) {
             *slot = number(column, field(index), self.separator)?;
         }
         let volume = match self.volume {

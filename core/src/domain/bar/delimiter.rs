@@ -91,15 +91,17 @@ mod tests {
         assert_eq!(
             message_with(Delimiter::Comma, semicolons),
             "bars.csv:1: the header has no `date` column: expected `date,open,high,low,close[,volume]` (with `,` as \
-             the delimiter)"
+             the delimiter); the header read is \"date;open;high;low;close\"; the date column may be named `date`, \
+             `trade_date`, `日期`, `datetime` or `time` (any case)"
         );
-        assert!(message_with(Delimiter::Tab, semicolons).ends_with("(with tab as the delimiter)"));
+        assert!(message_with(Delimiter::Tab, semicolons).contains("(with tab as the delimiter); the header read is"));
         let (line, _, msg) = problem("date;open;high;close\n2020-01-02;1;2;1\n");
         assert_eq!(line, 1);
         assert_eq!(
             msg,
             "bars.csv:1: the header has no `low` column: expected `date,open,high,low,close[,volume]` (tried `,`, \
-             `;` and tab as the delimiter)"
+             `;` and tab as the delimiter); the header read is \"date;open;high;close\"; the low column may be named \
+             `low` or `最低` (any case)"
         );
         for name in ["auto", "comma", "semicolon", "tab"] {
             assert_eq!(name.parse::<Delimiter>().unwrap().to_string(), name);

@@ -1,10 +1,30 @@
-//! Daily bars and their CSV loader.
+//! Daily bars and their loaders: CSV here, Parquet in `domain::parquet`, with the same
+//! column names, date forms and checks.
 //!
-//! The CSV has a header naming `date,open,high,low,close` and optionally `volume` (any order,
-//! any case; other columns are ignored), ISO dates, and rows in any order. It is read with the
-//! `csv` crate: fields may be quoted (`"1,000.5"`, `"date"`), lines may end in LF or CRLF, a
-//! UTF-8 byte order mark is skipped, and so are blank lines. The delimiter is `,`, `;` or tab,
-//! given or detected from the header ([`Delimiter`]).
+//! The CSV has a header naming `date,open,high,low,close` and optionally `volume` and
+//! `adj_factor` (any order, any case; other columns are ignored), and rows in any order. Each
+//! column may go by the names its tools give it (tushare's `trade_date` and `vol`, akshare's
+//! `日期`, `开盘`, ...), all in one table in `aliases`:
+//!
+//! | column | names |
+//! |---|---|
+//! | date | `date`, `trade_date`, `日期`, `datetime`, `time` |
+//! | open | `open`, `开盘` |
+//! | high | `high`, `最高` |
+//! | low | `low`, `最低` |
+//! | close | `close`, `收盘` |
+//! | volume | `volume`, `vol`, `成交量` |
+//! | adj_factor | `adj_factor`, `复权因子` |
+//!
+//! `Adj Close` (Yahoo's adjusted close) is not a factor and is ignored. Dates are `YYYY-MM-DD`,
+//! `YYYYMMDD` or `YYYY/MM/DD`, optionally followed by the midnight time ` 00:00:00`; any other
+//! time of day is refused, since these are daily bars (`dates`). A row whose four prices are all
+//! empty or NaN is a suspended day: it is skipped and counted ([`Table::skipped`]).
+//!
+//! It is read with the `csv` crate: fields may be quoted (`"1,000.5"`, `"date"`), lines may end
+//! in LF or CRLF, a UTF-8 byte order mark is skipped, and so are blank lines. The delimiter is
+//! `,`, `;` or tab, given or detected from the header ([`Delimiter`]). A file that is not UTF-8
+//! but reads as GBK is refused with the `iconv` command that converts it.
 //!
 //! Numbers use `.` as the decimal point. In a comma-separated file a quoted number may group
 //! thousands with commas (`"1,000.5"`); in a `;`- or tab-separated file a number may use a
@@ -15,27 +35,37 @@
 //! where the record starts in the file), because a server that starts on half its data, or on a
 //! typo, gives wrong answers quietly; better to refuse to start. Beyond being numbers, prices
 //! must be positive, fit the `float` that carries them on the wire, and be consistent: low <=
-//! open, close <= high.
+//! open, close <= high; an `adj_factor` must be finite and positive. A refused header is quoted
+//! back with the names its missing column may have.
 //!
 //! The loader is in parts: [`Delimiter`] (given or detected), the records with the physical
-//! lines they start on (`records`), where each column sits and the checks of a row (`columns`),
-//! and the numbers with their locale's separators (`number`).
+//! lines they start on (`records`), where each column sits (`columns`, by the names in
+//! `aliases`), the dates (`dates`) and the numbers with their locale's separators (`number`); the
+//! checks of a row (`check`) and the gathering of rows into a sorted [`Table`] (`table`) are
+//! shared with the Parquet loader, and so are the errors (`error`).
 
-mod check;
+mod aliases;
+pub(crate) mod check;
 mod columns;
+pub(crate) mod dates;
 mod delimiter;
+mod error;
 mod number;
+#[cfg(test)]
+mod quant_files;
 mod records;
 mod table;
 
 use std::fmt;
 
 use super::date::Date;
-use columns::{header_names, Columns, Row, REQUIRED_COLUMNS};
+use columns::{Columns, Row};
 pub use delimiter::Delimiter;
+pub(crate) use error::{quoted, quoted_header};
+pub use error::{BarsError, Format, Problem};
 use records::Records;
 pub use table::Table;
-use table::TableBuilder;
+pub(crate) use table::TableBuilder;
 
 /// One trading day.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -52,74 +82,6 @@ pub struct Bar {
 impl fmt::Display for Bar {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} o={} h={} l={} c={} v={}", self.date, self.open, self.high, self.low, self.close, self.volume)
-    }
-}
-
-/// Why a CSV was refused: where, and what was wrong.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[error("{source_name}:{line}: {problem}")]
-pub struct BarsError {
-    pub source_name: String,
-    /// 1-based line number in the file: where the offending record starts.
-    pub line: usize,
-    pub problem: Problem,
-}
-
-/// What was wrong with a CSV line.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub enum Problem {
-    #[error("the file is empty: it needs a header `date,open,high,low,close[,volume]` and at least one row")]
-    Empty,
-    #[error("the file has a header but no rows")]
-    NoRows,
-    #[error("the file has no bars: all its rows ({0}) have prices that are empty or NaN")]
-    OnlySkipped(usize),
-    #[error("the text is not UTF-8")]
-    NotUtf8,
-    #[error("the header has no `{0}` column: expected `date,open,high,low,close[,volume]`")]
-    MissingColumn(&'static str),
-    #[error("the header names `{0}` twice")]
-    DuplicateColumn(String),
-    /// A header problem, with the delimiter or delimiters it was read with.
-    #[error("{problem} ({delimiters})")]
-    Header { problem: Box<Problem>, delimiters: String },
-    /// `hint` is empty, or says what probably went wrong.
-    #[error("expected {expected} fields as in the header, found {found}{hint}")]
-    FieldCount { expected: usize, found: usize, hint: &'static str },
-    #[error("{0}")]
-    BadDate(String),
-    /// `hint` is empty, or says which separators a number may have in this file.
-    #[error("{column} {text:?} is not a number{hint}")]
-    BadNumber { column: &'static str, text: String, hint: &'static str },
-    #[error("{column} is {value}: prices must be positive")]
-    NonPositivePrice { column: &'static str, value: f64 },
-    #[error(
-        "{column} {text} does not fit a 32-bit float (the wire type of prices), which holds about 1e-45 to 3.4e38"
-    )]
-    NotFloat32 { column: &'static str, text: String },
-    #[error("volume is {0}: it must be 0 or more")]
-    NegativeVolume(f64),
-    #[error("adj_factor is {0}: it must be a finite number above 0")]
-    BadAdjFactor(f64),
-    #[error("high {high} is below low {low}")]
-    HighBelowLow { high: f64, low: f64 },
-    /// Open or close outside [low, high]: `relation` is `above high` or `below low`.
-    #[error("{column} {value} is {relation} {bound}")]
-    OutsideRange { column: &'static str, value: f64, relation: &'static str, bound: f64 },
-    #[error("date {date} appears again (first on line {first_line})")]
-    DuplicateDate { date: Date, first_line: usize },
-    /// An error of the CSV reader itself (not expected on text already checked as UTF-8).
-    #[error("{0}")]
-    Unreadable(String),
-}
-
-/// At most this many characters of a bad field are quoted back.
-const QUOTED_CHARS: usize = 32;
-
-pub(super) fn quoted(text: &str) -> String {
-    match text.char_indices().nth(QUOTED_CHARS) {
-        Some((cut, _)) => format!("{}…", &text[..cut]),
-        None => text.to_string(),
     }
 }
 
@@ -140,10 +102,19 @@ pub fn parse_csv_with(source_name: &str, bytes: &[u8], delimiter: Delimiter) -> 
 /// Parses and checks a CSV of daily bars: the bars sorted by date, their `adj_factor` when the
 /// file has the column, and how many suspended days (all prices empty or NaN) were skipped.
 pub fn parse_table(source_name: &str, bytes: &[u8], delimiter: Delimiter) -> Result<Table, BarsError> {
-    let fail = |line: usize, problem: Problem| BarsError { source_name: source_name.to_string(), line, problem };
+    let fail = |line: usize, problem: Problem| BarsError {
+        source_name: source_name.to_string(),
+        line,
+        problem,
+        format: Format::Csv,
+    };
     if let Err(e) = std::str::from_utf8(bytes) {
         let line = 1 + bytes[..e.valid_up_to()].iter().filter(|&&b| b == b'\n').count();
-        return Err(fail(line, Problem::NotUtf8));
+        let problem = match error::looks_like_gbk(bytes) {
+            true => Problem::NotUtf8Gbk(error::shell_word(source_name)),
+            false => Problem::NotUtf8,
+        };
+        return Err(fail(line, problem));
     }
     let bytes = bytes.strip_prefix("\u{feff}".as_bytes()).unwrap_or(bytes);
 
@@ -154,7 +125,8 @@ pub fn parse_table(source_name: &str, bytes: &[u8], delimiter: Delimiter) -> Res
                 records.next_header().map_err(|(line, p)| fail(line, p))?.ok_or_else(|| fail(1, Problem::Empty))?;
             let columns = Columns::parse(&header, separator).map_err(|problem| {
                 let delimiters = format!("with {} as the delimiter", delimiter.shown());
-                fail(line, Problem::Header { problem: Box::new(problem), delimiters })
+                let found = columns::shown(&header, separator);
+                fail(line, Problem::Header { problem: Box::new(problem), delimiters, found })
             })?;
             (records, line, columns)
         }
@@ -181,7 +153,7 @@ pub fn parse_table(source_name: &str, bytes: &[u8], delimiter: Delimiter) -> Res
 /// every needed column. When none does, the problem reported is that of the delimiter that found
 /// the most needed columns, with what was tried.
 fn detect(bytes: &[u8]) -> Result<(Records<'_>, usize, Columns), (usize, Problem)> {
-    let mut best: Option<(usize, usize, Problem)> = None;
+    let mut best: Option<(usize, usize, Problem, String)> = None;
     for delimiter in Delimiter::DETECTED {
         let separator = delimiter.byte().expect("a detected delimiter is a byte");
         let mut records = Records::new(bytes, separator);
@@ -189,17 +161,16 @@ fn detect(bytes: &[u8]) -> Result<(Records<'_>, usize, Columns), (usize, Problem
         match Columns::parse(&header, separator) {
             Ok(columns) => return Ok((records, line, columns)),
             Err(problem) => {
-                let found =
-                    REQUIRED_COLUMNS.iter().filter(|&&wanted| header_names(&header).any(|n| n == wanted)).count();
-                if best.as_ref().is_none_or(|(most, _, _)| found > *most) {
-                    best = Some((found, line, problem));
+                let found = columns::required_found(&header);
+                if best.as_ref().is_none_or(|(most, ..)| found > *most) {
+                    best = Some((found, line, problem, columns::shown(&header, separator)));
                 }
             }
         }
     }
-    let (_, line, problem) = best.expect("at least one delimiter was tried");
+    let (_, line, problem, found) = best.expect("at least one delimiter was tried");
     let delimiters = "tried `,`, `;` and tab as the delimiter".to_string();
-    Err((line, Problem::Header { problem: Box::new(problem), delimiters }))
+    Err((line, Problem::Header { problem: Box::new(problem), delimiters, found }))
 }
 
 #[cfg(test)]
