@@ -28,12 +28,15 @@ use futures::{future, Sink};
 use grpcio::{RpcStatus, RpcStatusCode, ServerStreamingSink, ServiceBuilder, WriteFlags};
 
 use crate::blocking::BlockingPool;
+use crate::catalog::SharedCatalog;
 use crate::config::{Config, DEFAULT_GRAPH_FILE};
 use crate::domain::analysis::Analysis;
 use crate::domain::bar::BarsError;
+use crate::domain::catalog::{Catalog, Instrument};
 use crate::domain::date::{DateRange, RangeError};
 use crate::domain::macd::{Convention, MacdParams};
 use crate::domain::sample;
+use crate::domain::series::BarColumns;
 use crate::metrics::Metrics;
 
 pub use graph::{Fallback, GraphService, GraphSource};
@@ -54,12 +57,17 @@ pub enum ServiceError {
     Sample(#[from] BarsError),
     #[error(transparent)]
     Params(#[from] crate::domain::macd::ParamsError),
+    #[error("{0}")]
+    Data(String),
 }
 
-/// Both services, ready to be registered with a server.
+/// The services, ready to be registered with a server.
 pub struct Services {
     pub indicator: IndicatorService,
     pub graph: GraphService,
+    pub v2: v2::V2Service,
+    /// What v2 serves; the catalog's watcher replaces it when files change.
+    pub catalog: Arc<SharedCatalog>,
 }
 
 impl Services {
@@ -97,16 +105,19 @@ impl Services {
                 GraphSource::Chart { analysis, size: config.chart.chart_size },
             ),
         };
-        let graph = GraphService::new(source, config.chart.chunk_size, config.tuning.write_batching, pool, m());
-        Ok(Services { indicator, graph })
+        let graph = GraphService::new(source, config.chart.chunk_size, config.tuning.write_batching, pool.clone(), m());
+        let catalog = Arc::new(SharedCatalog::new(initial_catalog(config)?));
+        let v2 = v2::V2Service::new(Arc::clone(&catalog), config.data.convention, pool, m());
+        Ok(Services { indicator, graph, v2, catalog })
     }
 
     /// The grpcio services, for registration with a server. They are registered by hand rather
     /// than with the generated `create_indicator` functions, because their replies are the
     /// hand-encoded ones of [`wire`].
     pub fn into_grpc(self) -> Vec<grpcio::Service> {
-        let Services { indicator, graph } = self;
+        let Services { indicator, graph, v2, catalog: _ } = self;
         vec![
+            v2.into_grpc(),
             ServiceBuilder::new()
                 .add_unary_handler(&wire::GET_MACD, move |ctx, request, sink| indicator.get_macd(ctx, request, sink))
                 .build(),
@@ -116,6 +127,27 @@ impl Services {
                 })
                 .build(),
         ]
+    }
+}
+
+/// The catalog v2 starts with: `--data`'s file as one instrument, or the embedded sample (also in
+/// parity mode, so that v2 answers out of the box).
+fn initial_catalog(config: &Config) -> Result<Catalog, ServiceError> {
+    let instrument = |symbol: &str, name: &str, bars: &[crate::domain::bar::Bar]| Instrument {
+        symbol: symbol.to_string(),
+        name: name.to_string(),
+        bars: BarColumns::from_bars(bars, None),
+    };
+    match &config.data.source {
+        Some(crate::config::DataSource::Csv(path)) => {
+            let bytes =
+                std::fs::read(path).map_err(|e| ServiceError::Data(format!("cannot read {}: {e}", path.display())))?;
+            let bars =
+                crate::domain::bar::parse_csv_with(&path.display().to_string(), &bytes, config.data.csv_delimiter)?;
+            let stem = path.file_stem().map_or_else(|| "data".to_string(), |s| s.to_string_lossy().into_owned());
+            Ok(Catalog::new([instrument(&stem, &stem, &bars)]))
+        }
+        _ => Ok(Catalog::new([instrument("SPX", sample::INSTRUMENT, &sample::bars()?)])),
     }
 }
 
