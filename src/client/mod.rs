@@ -1,6 +1,10 @@
 //! What `idc_client` and `idc_graph_client` share: a checked target, a channel to the server
 //! (plaintext or TLS, with or without a token), the two calls, and a download that never leaves a
 //! truncated file behind. Their defaults, the reference clients', are defined here once.
+//!
+//! [`v2`] adds the `idc.v2.Indicators` calls of their subcommands over the same machinery.
+
+pub mod v2;
 
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};

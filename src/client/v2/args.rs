@@ -1,0 +1,214 @@
+//! The flags of the v2 subcommands (`idc_client instruments`, `idc_client compute`,
+//! `idc_graph_client chart`) beyond the connection flags the binaries share, and the requests
+//! they describe. Declared here, beside the calls, so that the binaries stay thin.
+//!
+//! Indicators are given as text, `MACD(12,26,9),RSI(6)` (split at the commas outside parentheses
+//! and parsed by [`crate::domain::indicators`]), each optionally as `LABEL=SPEC` to name its
+//! columns. Only the syntax is checked here; the server checks names and parameters, and its
+//! `INVALID_ARGUMENT` says which spec and parameter are wrong.
+
+use std::path::PathBuf;
+
+use clap::ValueEnum;
+
+use super::table::Format;
+use super::V2Error;
+use crate::domain::indicators::{parse_spec, split_specs};
+use crate::protocol::indicators as pb;
+
+/// `--convention`: the server's own (`--convention` of idc_server) when not given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ConventionArg {
+    /// 通达信 / MyTT.
+    Cn,
+    /// TA-Lib.
+    Talib,
+}
+
+/// `--adjust`: the prices as held, or adjusted with the instrument's adj_factor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum AdjustArg {
+    #[default]
+    None,
+    /// 前复权 (qfq), anchored at the latest bar held.
+    Forward,
+    /// 后复权 (hfq).
+    Backward,
+}
+
+/// `--frequency`: daily bars, or ISO weeks or calendar months of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum FrequencyArg {
+    #[default]
+    Daily,
+    Weekly,
+    Monthly,
+}
+
+/// How the bars are shaped before the indicators run: Compute's and Chart's common flags.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ShapeArgs {
+    /// Indicator convention; default: the server's.
+    #[arg(long, value_enum)]
+    pub convention: Option<ConventionArg>,
+
+    /// Price adjustment (forward and backward need the instrument's adj_factor column).
+    #[arg(long, value_enum, default_value_t)]
+    pub adjust: AdjustArg,
+
+    /// Bar frequency.
+    #[arg(long, value_enum, default_value_t)]
+    pub frequency: FrequencyArg,
+}
+
+impl ShapeArgs {
+    fn convention(&self) -> pb::Convention {
+        match self.convention {
+            None => pb::Convention::CONVENTION_UNSPECIFIED,
+            Some(ConventionArg::Cn) => pb::Convention::CN,
+            Some(ConventionArg::Talib) => pb::Convention::TALIB,
+        }
+    }
+
+    fn adjust(&self) -> pb::Adjust {
+        match self.adjust {
+            AdjustArg::None => pb::Adjust::ADJUST_NONE,
+            AdjustArg::Forward => pb::Adjust::FORWARD,
+            AdjustArg::Backward => pb::Adjust::BACKWARD,
+        }
+    }
+
+    fn frequency(&self) -> pb::Frequency {
+        match self.frequency {
+            FrequencyArg::Daily => pb::Frequency::DAILY,
+            FrequencyArg::Weekly => pb::Frequency::WEEKLY,
+            FrequencyArg::Monthly => pb::Frequency::MONTHLY,
+        }
+    }
+}
+
+/// `idc_client instruments`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct InstrumentsArgs {
+    /// Output format: CSV with a header, or one JSON object per line.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+}
+
+/// `idc_client compute`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ComputeArgs {
+    /// Symbols, comma-separated, in the order wanted (`idc_client instruments` lists them);
+    /// default: every instrument.
+    #[arg(long, value_delimiter = ',', value_name = "SYMBOL,...")]
+    pub symbols: Vec<String>,
+
+    /// Indicators, comma-separated, e.g. 'MACD(12,26,9),RSI(6)'; `LABEL=SPEC` names a spec's
+    /// columns. Repeatable. Default: none (the bars alone).
+    #[arg(long, value_name = "SPECS")]
+    pub indicators: Vec<String>,
+
+    #[command(flatten)]
+    pub shape: ShapeArgs,
+
+    /// Output format: CSV with a header (an empty field where a value is missing), or one JSON
+    /// object per line (null where a value is missing).
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+}
+
+impl ComputeArgs {
+    /// The request these flags describe, for `start_date` to `end_date` (empty: open ends).
+    pub fn request(&self, start_date: &str, end_date: &str) -> Result<pb::ComputeRequest, V2Error> {
+        Ok(pb::ComputeRequest {
+            symbols: self.symbols.iter().map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect(),
+            start_date: start_date.to_string(),
+            end_date: end_date.to_string(),
+            indicators: specs("--indicators", &self.indicators)?,
+            convention: self.shape.convention().into(),
+            adjust: self.shape.adjust().into(),
+            frequency: self.shape.frequency().into(),
+            ..Default::default()
+        })
+    }
+}
+
+/// `idc_graph_client chart`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ChartArgs {
+    /// The instrument to draw.
+    #[arg(long)]
+    pub symbol: String,
+
+    /// Indicators drawn over the candles, e.g. 'MA(5),MA(10)' or 'BOLL'. Repeatable.
+    #[arg(long, value_name = "SPECS")]
+    pub overlay: Vec<String>,
+
+    /// A panel below the candles, e.g. VOL or 'MACD(12,26,9)'. Repeatable: one panel each.
+    #[arg(long, value_name = "SPECS")]
+    pub panel: Vec<String>,
+
+    #[command(flatten)]
+    pub shape: ShapeArgs,
+
+    /// Width in pixels; default: the server's --chart-size.
+    #[arg(long, default_value_t = 0, hide_default_value = true)]
+    pub width: u32,
+
+    /// Height in pixels; default: the server's --chart-size.
+    #[arg(long, default_value_t = 0, hide_default_value = true)]
+    pub height: u32,
+
+    /// Where to write the PNG, replaced only when the whole stream has arrived. `-` (stdout), a
+    /// character device or a FIFO is written as it arrives.
+    #[arg(long, default_value = "./received_chart.png")]
+    pub output: PathBuf,
+}
+
+impl ChartArgs {
+    /// The request these flags describe, for `start_date` to `end_date` (empty: open ends).
+    pub fn request(&self, start_date: &str, end_date: &str) -> Result<pb::ChartRequest, V2Error> {
+        Ok(pb::ChartRequest {
+            symbol: self.symbol.clone(),
+            start_date: start_date.to_string(),
+            end_date: end_date.to_string(),
+            overlays: specs("--overlay", &self.overlay)?,
+            panels: specs("--panel", &self.panel)?,
+            convention: self.shape.convention().into(),
+            adjust: self.shape.adjust().into(),
+            frequency: self.shape.frequency().into(),
+            width: self.width,
+            height: self.height,
+            ..Default::default()
+        })
+    }
+}
+
+/// Every spec in `texts` (each a comma-separated list), in order.
+pub fn specs(flag: &'static str, texts: &[String]) -> Result<Vec<pb::IndicatorSpec>, V2Error> {
+    let mut specs = Vec::new();
+    for text in texts.iter().flat_map(|t| split_specs(t)) {
+        let (label, spec) = match text.split_once('=') {
+            Some((label, spec)) => (label.trim(), spec),
+            None => ("", text),
+        };
+        let (name, params) = parse_spec(spec).map_err(|e| V2Error::Flag { flag, reason: e.to_string() })?;
+        specs.push(pb::IndicatorSpec { name, params, label: label.to_string(), ..Default::default() });
+    }
+    Ok(specs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn specs_split_at_top_level_commas_and_take_labels() {
+        let got = specs("--indicators", &["MACD(12,26,9), fast=RSI(6)".into(), "VOL".into()]).unwrap();
+        let got: Vec<(&str, &[f64], &str)> =
+            got.iter().map(|s| (s.name.as_str(), s.params.as_slice(), s.label.as_str())).collect();
+        assert_eq!(got, [("MACD", &[12.0, 26.0, 9.0][..], ""), ("RSI", &[6.0][..], "fast"), ("VOL", &[][..], "")]);
+        let e = specs("--panel", &["MACD(12,26".into()]).unwrap_err().to_string();
+        assert!(e.starts_with("invalid --panel: \"MACD(12,26\" is not an indicator spec"), "{e}");
+    }
+}
