@@ -262,37 +262,39 @@ fn a_bad_data_file_stops_the_server_at_start_with_file_and_line() {
 fn other_calls_are_answered_while_a_chart_renders() {
     use futures::TryStreamExt;
     use grpcio::{CallOption, ChannelBuilder, EnvBuilder};
+    use idc::blocking::Gate;
     use idc::config::{Config, DataSource};
-    use idc::domain::chart::ChartSize;
     use idc::protocol::indicator_graph::MACDGraphRequest;
     use idc::protocol::indicator_graph_grpc::IndicatorGraphClient;
-    use std::time::Instant;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
 
-    // One completion queue and one render thread. An 8192x8192 chart of all 5,031 bars takes a
-    // few hundred milliseconds to draw and encode; its first chunk can only leave once that is
-    // done. If the render ran on the completion-queue thread, GetMACD would wait behind it and
-    // be answered no sooner than that first chunk.
+    // One completion queue and one render thread, and the render held by a gate once it has
+    // drawn, so it is certainly in progress while GetMACD is asked. If the render ran on the
+    // completion-queue thread, GetMACD could not be answered until the gate opened.
     let mut config = Config::default();
     config.data.source = Some(DataSource::Sample);
     (config.threads.completion_queues, config.threads.blocking_threads) = (1, 1);
-    config.chart.chart_size = ChartSize { width: 8192, height: 8192 };
-    let server = common::InProcess::start(config);
-    let env = std::sync::Arc::new(EnvBuilder::new().cq_count(1).build());
+    let gate = Gate::at(idc::service::graph::CHART_DRAWN);
+    let server = common::InProcess::start_gated(config, Some(&gate));
+    let env = Arc::new(EnvBuilder::new().cq_count(1).build());
     let graph = IndicatorGraphClient::new(ChannelBuilder::new(env).connect(&server.address()));
     let mut chunks = graph
         .get_macd_graph_opt(&MACDGraphRequest::new(), CallOption::default().timeout(Duration::from_secs(60)))
         .unwrap();
+    let first_arrived = Arc::new(AtomicBool::new(false));
+    let arrived = Arc::clone(&first_arrived);
     let first_chunk = std::thread::spawn(move || {
         let first = futures::executor::block_on(chunks.try_next());
-        (Instant::now(), first.map(|chunk| chunk.map(|c| c.macd_chunk.len())))
+        arrived.store(true, Ordering::SeqCst);
+        first.map(|chunk| chunk.map(|c| c.macd_chunk.len()))
     });
-    // The render has begun drawing, as the server counts it.
-    common::wait_for("the render to start", Duration::from_secs(30), || server.metrics.renders().started == 1);
+    assert!(gate.wait_arrived(1, Duration::from_secs(30)), "the render reaches the gate");
 
     let rows = idc::client::get_macd(&server.target(), "2018-12-24", "").unwrap();
-    let answered = Instant::now();
     assert_eq!(rows.macd.len(), 5);
-    let (first_chunk_at, first) = first_chunk.join().unwrap();
-    assert!(matches!(first, Ok(Some(len)) if len > 0), "the chart's first chunk arrives: {first:?}");
-    assert!(answered < first_chunk_at, "GetMACD was answered before the render finished");
+    assert!(!first_arrived.load(Ordering::SeqCst), "the chart is still held while GetMACD is answered");
+    gate.open();
+    let first = first_chunk.join().unwrap();
+    assert!(matches!(first, Ok(Some(len)) if len > 0), "the chart's first chunk arrives once released: {first:?}");
 }
