@@ -78,6 +78,30 @@ pub struct RenderCounts {
     pub cached: u64,
 }
 
+/// What one catalog file's reload did (`idc_catalog_reloads{outcome}`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReloadOutcome {
+    /// A new or changed file loaded and is served.
+    Loaded,
+    /// A file (or `instruments.csv`, or the directory) no longer loads; the last good version is
+    /// still served.
+    Failed,
+    /// A file went away, and its instrument with it.
+    Removed,
+}
+
+impl ReloadOutcome {
+    const ALL: [ReloadOutcome; 3] = [ReloadOutcome::Loaded, ReloadOutcome::Failed, ReloadOutcome::Removed];
+
+    fn label(self) -> &'static str {
+        match self {
+            ReloadOutcome::Loaded => "loaded",
+            ReloadOutcome::Failed => "failed",
+            ReloadOutcome::Removed => "removed",
+        }
+    }
+}
+
 type LatencyFamily = Family<MethodLabel, Histogram, fn() -> Histogram>;
 
 /// The series a call of one method moves, looked up once when the server starts. A family
@@ -105,6 +129,8 @@ pub struct Metrics {
     renders_started: Counter,
     renders: Family<OutcomeLabel, Counter>,
     file_reads: Counter,
+    catalog_reloads: Family<OutcomeLabel, Counter>,
+    catalog_instruments: Gauge,
     served: Vec<MethodSeries>,
 }
 
@@ -148,6 +174,14 @@ impl Metrics {
         registry.register("idc_renders", "Chart renders, by outcome: done, cancelled or refused", renders.clone());
         let file_reads = Counter::default();
         registry.register("idc_graph_file_reads", "Blocks read from graph files", file_reads.clone());
+        let catalog_reloads = Family::<OutcomeLabel, Counter>::default();
+        registry.register(
+            "idc_catalog_reloads",
+            "Catalog files reloaded, by outcome: loaded, failed (the last good version still served) or removed",
+            catalog_reloads.clone(),
+        );
+        let catalog_instruments = Gauge::default();
+        registry.register("idc_catalog_instruments", "Instruments the catalog holds", catalog_instruments.clone());
         // A labelled series appears only once it is used; create the ones every scrape should
         // show, so that dashboards and alerts see zeros rather than nothing on a fresh server.
         let served = SERVED_METHODS
@@ -165,6 +199,9 @@ impl Metrics {
         for outcome in [RenderOutcome::Done, RenderOutcome::Cancelled, RenderOutcome::Refused, RenderOutcome::Cached] {
             let _ = renders.get_or_create(&OutcomeLabel { outcome: outcome.label().into() });
         }
+        for outcome in ReloadOutcome::ALL {
+            let _ = catalog_reloads.get_or_create(&OutcomeLabel { outcome: outcome.label().into() });
+        }
         Metrics {
             registry,
             calls,
@@ -176,6 +213,8 @@ impl Metrics {
             renders_started,
             renders,
             file_reads,
+            catalog_reloads,
+            catalog_instruments,
             served,
         }
     }
@@ -247,6 +286,26 @@ impl Metrics {
             refused: count(RenderOutcome::Refused),
             cached: count(RenderOutcome::Cached),
         }
+    }
+
+    /// One catalog file reloaded with `outcome`.
+    pub fn catalog_reloaded(&self, outcome: ReloadOutcome) {
+        self.catalog_reloads.get_or_create(&OutcomeLabel { outcome: outcome.label().into() }).inc();
+    }
+
+    /// Catalog reloads so far that ended with `outcome`.
+    pub fn catalog_reloads(&self, outcome: ReloadOutcome) -> u64 {
+        self.catalog_reloads.get_or_create(&OutcomeLabel { outcome: outcome.label().into() }).get()
+    }
+
+    /// The catalog now holds `count` instruments.
+    pub fn set_catalog_instruments(&self, count: usize) {
+        self.catalog_instruments.set(i64::try_from(count).unwrap_or(i64::MAX));
+    }
+
+    /// Instruments the catalog holds, as last set.
+    pub fn catalog_instruments(&self) -> i64 {
+        self.catalog_instruments.get()
     }
 
     /// Blocks read from graph files so far.
