@@ -1,0 +1,332 @@
+//! Keeping a served catalog in step with its files: what the [`super::Watcher`] and SIGHUP call.
+//!
+//! A [`Reloader`] loads its [`Source`] once, strictly (see [`super::load`]), and then, on each
+//! [`Reloader::scan`], compares every file's version (length, modification time, inode) with the
+//! one it loaded, and parses only the files that changed. What changed is swapped into the
+//! [`SharedCatalog`] in one [`SharedCatalog::update`], so a call sees one version of every
+//! instrument. Each file that loads, fails or goes away writes a log line and moves
+//! `idc_catalog_reloads{outcome}`; `idc_catalog_instruments` follows the count.
+//!
+//! A file that no longer loads keeps its last good version served; its reason is logged and
+//! counted once for that version of the file, not at every scan. A file written in place may be
+//! read half-written: then it fails (or loads short) and the next scan, which sees its final
+//! version, loads it whole. Writing to a temporary name and renaming it over (what `mv`, rsync
+//! and pandas-then-`os.replace` do) never shows a half file.
+//!
+//! [`Reloader::reload_all`] (SIGHUP) rereads every file whatever its version, for a file
+//! rewritten in place with the same length within one tick of the clock.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use super::load::{self, CatalogError, FileVersion, InstrumentFile, Source, NAMES_FILE};
+use super::SharedCatalog;
+use crate::domain::bar::Delimiter;
+use crate::domain::catalog::{Catalog, Instrument};
+use crate::domain::plural;
+use crate::metrics::{Metrics, ReloadOutcome};
+
+/// Keeps a [`SharedCatalog`] in step with the files of its [`Source`]; cheap to clone (the clones
+/// share one state, so the watcher and SIGHUP never disagree on what is served).
+#[derive(Clone)]
+pub struct Reloader {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    source: Source,
+    delimiter: Delimiter,
+    shared: Arc<SharedCatalog>,
+    metrics: Option<Arc<Metrics>>,
+    /// Held for a whole scan: scans never overlap.
+    state: Mutex<State>,
+}
+
+/// What was loaded from where, and what was already reported as failing.
+struct State {
+    /// The file each served symbol was loaded from, with the version loaded.
+    files: BTreeMap<String, InstrumentFile>,
+    names: BTreeMap<String, String>,
+    names_version: Option<FileVersion>,
+    /// Versions (by path) that failed and were reported; `None` for a path that failed without
+    /// a version (a directory that cannot be read, a missing `--data FILE`).
+    failed: HashMap<PathBuf, Option<FileVersion>>,
+}
+
+/// What one scan changed, in files.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ScanReport {
+    pub loaded: usize,
+    pub failed: usize,
+    pub removed: usize,
+}
+
+/// One change to apply to the catalog.
+enum Edit {
+    Put(Instrument),
+    Remove(String),
+}
+
+impl Reloader {
+    /// Loads `source` as start-up does (anything that fails stops it), into a new
+    /// [`SharedCatalog`]. `metrics`, when given, counts the reloads.
+    pub fn start(
+        source: Source,
+        delimiter: Delimiter,
+        metrics: Option<Arc<Metrics>>,
+    ) -> Result<Reloader, CatalogError> {
+        let loaded = load::load_all(&source, delimiter)?;
+        if let Some(metrics) = &metrics {
+            metrics.set_catalog_instruments(loaded.catalog.len());
+        }
+        let state = State {
+            files: loaded.files,
+            names: loaded.names,
+            names_version: loaded.names_version,
+            failed: HashMap::new(),
+        };
+        let shared = Arc::new(SharedCatalog::new(loaded.catalog));
+        Ok(Reloader { inner: Arc::new(Inner { source, delimiter, shared, metrics, state: Mutex::new(state) }) })
+    }
+
+    /// The catalog this keeps current: what the services read.
+    pub fn shared(&self) -> &Arc<SharedCatalog> {
+        &self.inner.shared
+    }
+
+    pub fn source(&self) -> &Source {
+        &self.inner.source
+    }
+
+    /// Loads the files that changed since they were last looked at, and drops the instruments
+    /// whose files went away.
+    pub fn scan(&self) -> ScanReport {
+        self.inner.scan(false)
+    }
+
+    /// Rereads every file, changed or not (SIGHUP).
+    pub fn reload_all(&self) -> ScanReport {
+        if self.inner.source == Source::Sample {
+            log::info!("catalog {}: the embedded sample never changes; nothing to reload", self.inner.source);
+            return ScanReport::default();
+        }
+        let report = self.inner.scan(true);
+        log::info!(
+            "catalog {}: reloaded every file: {} loaded, {} failed, {} removed",
+            self.inner.source,
+            report.loaded,
+            report.failed,
+            report.removed
+        );
+        report
+    }
+}
+
+impl Inner {
+    fn scan(&self, force: bool) -> ScanReport {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let mut report = ScanReport::default();
+        if force {
+            // Asked for: every failure is reported again.
+            state.failed.clear();
+        }
+        let listing = match &self.source {
+            Source::Sample => return report,
+            Source::Dir(dir) => match load::list_dir(dir) {
+                Ok(listing) => listing,
+                Err(e) => {
+                    self.failed(&mut state, &mut report, dir, None, &e, "every instrument");
+                    return report;
+                }
+            },
+            Source::File(path) => match state.files.values().next().cloned() {
+                Some(file) => match FileVersion::stat(path) {
+                    Some(version) => vec![Ok(InstrumentFile { version, ..file })],
+                    None => {
+                        let gone = std::io::Error::from(std::io::ErrorKind::NotFound);
+                        let e = CatalogError::Read { path: path.clone(), reason: gone };
+                        self.failed(&mut state, &mut report, path, None, &e, "its last good version");
+                        return report;
+                    }
+                },
+                None => return report,
+            },
+        };
+        // What failed without a version (a directory that could not be read, a missing file) is
+        // back: if it fails again, that is news.
+        state.failed.retain(|_, version| version.is_some());
+        let names_changed = self.reload_names(&mut state, &mut report, force);
+        let mut edits = Vec::new();
+        let mut listed = Vec::new();
+        for entry in listing {
+            match entry {
+                Ok(file) => {
+                    listed.push(file.symbol.clone());
+                    if let Some(edit) = self.reload_file(&mut state, &mut report, file, force) {
+                        edits.push(edit);
+                    }
+                }
+                Err(e) => {
+                    let (path, symbol) = match &e {
+                        CatalogError::SameSymbol { symbol, second, .. } => (second.clone(), Some(symbol.clone())),
+                        CatalogError::FileName { path } => (path.clone(), None),
+                        _ => unreachable!("list_dir refuses files only for their names"),
+                    };
+                    // A clash keeps the symbol's last good version: it is not a removal.
+                    listed.extend(symbol.clone());
+                    let keeps = if symbol.is_some_and(|s| state.files.contains_key(&s)) {
+                        "its last good version"
+                    } else {
+                        "nothing"
+                    };
+                    self.failed(&mut state, &mut report, &path, FileVersion::stat(&path), &e, keeps);
+                }
+            }
+        }
+        let gone: Vec<String> = state.files.keys().filter(|s| !listed.contains(s)).cloned().collect();
+        for symbol in gone {
+            let file = state.files.remove(&symbol).expect("listed from the map");
+            log::info!("catalog: {} is gone; no longer serving {symbol}", file.path.display());
+            self.count(&mut report, ReloadOutcome::Removed);
+            edits.push(Edit::Remove(symbol));
+        }
+        let renames = if names_changed { state.names.clone() } else { BTreeMap::new() };
+        let served: Vec<String> = state.files.keys().cloned().collect();
+        if !edits.is_empty() || names_changed {
+            let now = self.shared.update(|catalog| apply(catalog, edits, &served, &renames, names_changed));
+            if let Some(metrics) = &self.metrics {
+                metrics.set_catalog_instruments(now.len());
+            }
+        }
+        report
+    }
+
+    /// Rereads `instruments.csv` if it changed; whether the names did.
+    fn reload_names(&self, state: &mut State, report: &mut ScanReport, force: bool) -> bool {
+        let Source::Dir(dir) = &self.source else { return false };
+        let path = dir.join(NAMES_FILE);
+        let version = FileVersion::stat(&path);
+        if !force && (version == state.names_version || state.failed.get(&path) == Some(&version)) {
+            return false;
+        }
+        match load::read_names(&path) {
+            Ok(names) => {
+                state.failed.remove(&path);
+                state.names_version = version;
+                let changed = names != state.names;
+                if changed {
+                    log::info!("catalog: display names from {} ({})", path.display(), plural(names.len(), "name"));
+                    state.names = names;
+                }
+                changed
+            }
+            Err(e) => {
+                self.failed(state, report, &path, version, &e, "the names it had");
+                false
+            }
+        }
+    }
+
+    /// Loads `file` if it is new or changed; the edit that serves it.
+    fn reload_file(
+        &self,
+        state: &mut State,
+        report: &mut ScanReport,
+        file: InstrumentFile,
+        force: bool,
+    ) -> Option<Edit> {
+        let served = state.files.get(&file.symbol);
+        let unchanged = served.is_some_and(|s| s.path == file.path && s.version == file.version);
+        let reported = state.failed.get(&file.path) == Some(&Some(file.version));
+        if !force && (unchanged || reported) {
+            return None;
+        }
+        match load::read_bars(&file.path, self.delimiter) {
+            Ok(loaded) => {
+                log::info!(
+                    "catalog: loaded {} from {}: {}, {} skipped",
+                    file.symbol,
+                    file.path.display(),
+                    plural(loaded.bars.len(), "bar"),
+                    plural(loaded.skipped, "row")
+                );
+                self.count(report, ReloadOutcome::Loaded);
+                state.failed.remove(&file.path);
+                let instrument = Instrument {
+                    symbol: file.symbol.clone(),
+                    name: load::name_of(&state.names, &file.symbol),
+                    bars: loaded.bars,
+                };
+                state.files.insert(file.symbol.clone(), file);
+                Some(Edit::Put(instrument))
+            }
+            Err(e) => {
+                let keeps = if served.is_some() { "its last good version" } else { "nothing" };
+                self.failed(state, report, &file.path.clone(), Some(file.version), &e, keeps);
+                None
+            }
+        }
+    }
+
+    /// Logs and counts a failure, once per version of `path`.
+    fn failed(
+        &self,
+        state: &mut State,
+        report: &mut ScanReport,
+        path: &Path,
+        version: Option<FileVersion>,
+        error: &CatalogError,
+        keeps: &str,
+    ) {
+        if state.failed.get(path) == Some(&version) {
+            return;
+        }
+        state.failed.insert(path.to_path_buf(), version);
+        log::warn!("catalog: {error}; still serving {keeps} from {}", path.display());
+        self.count(report, ReloadOutcome::Failed);
+    }
+
+    fn count(&self, report: &mut ScanReport, outcome: ReloadOutcome) {
+        match outcome {
+            ReloadOutcome::Loaded => report.loaded += 1,
+            ReloadOutcome::Failed => report.failed += 1,
+            ReloadOutcome::Removed => report.removed += 1,
+        }
+        if let Some(metrics) = &self.metrics {
+            metrics.catalog_reloaded(outcome);
+        }
+    }
+}
+
+/// `catalog` with `edits` applied and, when the names changed, every other instrument of `served`
+/// renamed. Instruments of other symbols (pushed ones) are kept as they are.
+fn apply(
+    catalog: &Catalog,
+    edits: Vec<Edit>,
+    served: &[String],
+    names: &BTreeMap<String, String>,
+    names_changed: bool,
+) -> Catalog {
+    let mut next = catalog.clone();
+    let mut put = Vec::new();
+    for edit in edits {
+        next = match edit {
+            Edit::Put(instrument) => {
+                put.push(instrument.symbol.clone());
+                next.with(instrument)
+            }
+            Edit::Remove(symbol) => next.without(&symbol),
+        };
+    }
+    if names_changed {
+        for symbol in served.iter().filter(|s| !put.contains(s)) {
+            let name = load::name_of(names, symbol);
+            if let Some(held) = next.get(symbol).filter(|held| held.name != name) {
+                let renamed = Instrument { name, ..Instrument::clone(held) };
+                next = next.with(renamed);
+            }
+        }
+    }
+    next
+}
