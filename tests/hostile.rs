@@ -36,7 +36,7 @@ const GET_MACD_GRAPH: &str = "/idc.IndicatorGraph/GetMACDGraph";
 /// as responsive.
 const HEALTH_LIMIT: Duration = Duration::from_secs(5);
 /// The server's default `--max-receive-message`.
-const RECEIVE_LIMIT: usize = 64 * 1024;
+const RECEIVE_LIMIT: usize = idc::config::DEFAULT_MAX_RECEIVE_MESSAGE;
 
 // ---------------------------------------------------------------------------------------------
 // Servers and the checks after each case
@@ -247,7 +247,7 @@ fn a_field_with_the_wrong_wire_type_is_skipped_as_an_unknown_field() {
     }
 }
 
-/// A 10 MB start_date is far over the 64 KiB receive limit: gRPC refuses the message with
+/// A 10 MB start_date is far over the 1 MiB receive limit: gRPC refuses the message with
 /// RESOURCE_EXHAUSTED, naming both sizes, before any handler runs.
 #[test]
 fn a_ten_megabyte_field_is_resource_exhausted() {

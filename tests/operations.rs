@@ -271,7 +271,7 @@ fn each_finished_call_is_one_log_line_and_start_up_logs_the_config() {
     assert!(rpc[0].contains(" ms, 156 bytes sent"), "{}", rpc[0]);
     assert!(rpc[1].contains("GetMACDGraph from ipv4:127.0.0.1:") && rpc[1].contains("10000 bytes sent"), "{}", rpc[1]);
     let config = stderr.lines().find(|l| l.contains("configuration:")).expect("the config is logged");
-    for setting in ["port 0", "chunk-size 1024", "grace-period 5 s", "max-receive-message 65536", "auth-token-file"] {
+    for setting in ["port 0", "chunk-size 1024", "grace-period 5 s", "max-receive-message 1048576", "auth-token-file"] {
         assert!(config.contains(setting), "{setting}: {config}");
     }
     assert!(!stderr.contains("never-in-the-log"), "the token reached the log:\n{stderr}");
