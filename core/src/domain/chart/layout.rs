@@ -26,22 +26,22 @@ use crate::domain::macd::MacdPoint;
 /// Sizes in pixels for a chart size: everything scales with the smaller side of the 1280x800
 /// design, so a small chart keeps its proportions and a large one stays readable; text never
 /// gets smaller than a legible minimum.
-struct Metrics {
+pub(super) struct Metrics {
     scale: f64,
 }
 
 impl Metrics {
-    fn new(size: ChartSize) -> Metrics {
+    pub(super) fn new(size: ChartSize) -> Metrics {
         Metrics { scale: (f64::from(size.width) / 1280.0).min(f64::from(size.height) / 800.0) }
     }
 
     /// `v` pixels of the 1280x800 design, at this size.
-    fn px(&self, v: f64) -> u32 {
+    pub(super) fn px(&self, v: f64) -> u32 {
         ((v * self.scale).round() as u32).max(1)
     }
 
     /// A font size, in whole pixels: `design` at 1280x800, scaled, and at least `min`.
-    fn font(&self, design: f64, min: f64) -> f64 {
+    pub(super) fn font(&self, design: f64, min: f64) -> f64 {
         (design * self.scale).max(min).round()
     }
 }
@@ -129,27 +129,27 @@ pub(super) fn macd_points(window: &Window<'_>) -> Vec<(f64, MacdPoint)> {
 }
 
 /// The sizes of the chart's parts, in pixels, at one chart size.
-struct Sizes {
-    m: Metrics,
+pub(super) struct Sizes {
+    pub(super) m: Metrics,
     /// Tick and date labels, and the gap between a label and what it labels.
-    label: f64,
-    gap: i32,
-    tick: i32,
+    pub(super) label: f64,
+    pub(super) gap: i32,
+    pub(super) tick: i32,
     /// The least room left and right of the title and the legend.
-    side: i32,
-    margin: i32,
-    x_label_area: i32,
-    legend: f64,
-    legend_height: i32,
+    pub(super) side: i32,
+    pub(super) margin: i32,
+    pub(super) x_label_area: i32,
+    pub(super) legend: f64,
+    pub(super) legend_height: i32,
     /// The axis titles, "price" and "MACD".
-    desc: f64,
-    line_width: u32,
+    pub(super) desc: f64,
+    pub(super) line_width: u32,
     /// One value makes no line: a disc for each of DIF and DEA instead, this big.
-    marker: i32,
+    pub(super) marker: i32,
 }
 
 impl Sizes {
-    fn new(size: ChartSize) -> Sizes {
+    pub(super) fn new(size: ChartSize) -> Sizes {
         let m = Metrics::new(size);
         let label = m.font(13.0, 11.0);
         let gap = (label * 0.5).round() as i32;
@@ -175,7 +175,7 @@ impl Sizes {
 
     /// The frame every panel shares: its y label area holds the axis title, a gap and the
     /// widest tick label of any panel, and its right margin half the last date label.
-    fn frame(&self, date_width: i32, widest: i32) -> Frame {
+    pub(super) fn frame(&self, date_width: i32, widest: i32) -> Frame {
         Frame {
             left: self.m.px(10.0) as i32,
             right: (self.m.px(16.0) as i32).max(date_width / 2 + self.gap),
@@ -256,7 +256,7 @@ pub(super) fn plan(window: &Window<'_>, title: &str, size: ChartSize) -> Plan {
 
 /// The title, centred on top and fitted to the width: its lines, their box, and the height of
 /// the band they take.
-fn title_block(title: &str, s: &Sizes, width: i32) -> (Vec<Label>, Rect, i32) {
+pub(super) fn title_block(title: &str, s: &Sizes, width: i32) -> (Vec<Label>, Rect, i32) {
     let title_size = s.m.font(20.0, 12.0);
     let fitted = fit_title(title, width - 2 * s.side, title_size, (title_size * 0.75).max(12.0).min(title_size));
     let line_height = (fitted.size * 1.25).round() as i32;
@@ -276,12 +276,12 @@ fn title_block(title: &str, s: &Sizes, width: i32) -> (Vec<Label>, Rect, i32) {
 }
 
 /// The bands of the picture below the title, from `top` to `bottom`, `width` wide.
-struct Bands {
-    top: i32,
-    bottom: i32,
-    width: i32,
+pub(super) struct Bands {
+    pub(super) top: i32,
+    pub(super) bottom: i32,
+    pub(super) width: i32,
     /// Each panel's height beyond its plot: two margins and the date labels.
-    frame: i32,
+    pub(super) frame: i32,
 }
 
 impl Bands {
@@ -289,20 +289,29 @@ impl Bands {
     /// its frame and its share of what legends and frames leave, the last what remains. Returns
     /// each panel's band and its legend's band.
     fn split<const N: usize>(&self, panels: [(i32, i32); N]) -> [(Rect, Rect); N] {
-        let legends: i32 = panels.iter().map(|(_, legend)| legend).sum();
-        let weights: i32 = panels.iter().map(|(weight, _)| weight).sum();
-        let plots = (self.bottom - self.top - legends - N as i32 * self.frame).max(2);
+        let bands = self.split_all(&panels.map(|(weight, legend)| (weight, legend, self.frame)));
+        std::array::from_fn(|i| bands[i])
+    }
+
+    /// [`split`](Self::split) for any number of panels, each with its own frame height (a panel
+    /// without date labels needs less): (weight, legend height, frame height) each.
+    pub(super) fn split_all(&self, panels: &[(i32, i32, i32)]) -> Vec<(Rect, Rect)> {
+        let legends: i32 = panels.iter().map(|(_, legend, _)| legend).sum();
+        let weights: i32 = panels.iter().map(|(weight, _, _)| weight).sum();
+        let frames: i32 = panels.iter().map(|(_, _, frame)| frame).sum();
+        let plots = (self.bottom - self.top - legends - frames).max(2);
         let mut top = self.top;
-        let mut i = 0;
-        panels.map(|(weight, legend)| {
+        let last = panels.len().saturating_sub(1);
+        let mut out = Vec::with_capacity(panels.len());
+        for (i, &(weight, legend, frame)) in panels.iter().enumerate() {
             let legend_band = (0, top, self.width, top + legend);
             top += legend;
-            i += 1;
-            let height = if i == N { self.bottom - top } else { plots * weight / weights.max(1) + self.frame };
+            let height = if i == last { self.bottom - top } else { plots * weight / weights.max(1) + frame };
             let band = (0, top, self.width, top + height);
             top += height;
-            (band, legend_band)
-        })
+            out.push((band, legend_band));
+        }
+        out
     }
 }
 
@@ -338,18 +347,18 @@ fn macd_axis(
 }
 
 /// The x axis every panel shares.
-struct XAxis<'a> {
-    range: Range<f64>,
-    ticks: &'a [f64],
+pub(super) struct XAxis<'a> {
+    pub(super) range: Range<f64>,
+    pub(super) ticks: &'a [f64],
     /// The date label at an x position: the bar's date, or nothing between bars.
-    dates: &'a dyn Fn(f64) -> String,
+    pub(super) dates: &'a dyn Fn(f64) -> String,
 }
 
 impl Frame {
     /// The panel in band `area`: its plotting area, where plotters' `ChartBuilder` puts it with
     /// these margins and label areas, and its labels: dates below, the tick labels and the axis
     /// title at the left.
-    fn panel(
+    pub(super) fn panel(
         &self,
         name: &str,
         area: Rect,
@@ -401,7 +410,7 @@ impl Frame {
 
 /// `message` centred in the plotting area `plot`: what comes before its first colon on a line
 /// of its own, the rest wrapped to the width. Its lines and their box.
-fn message(plot: Rect, message: &str, size: f64) -> (Vec<Label>, Rect) {
+pub(super) fn message(plot: Rect, message: &str, size: f64) -> (Vec<Label>, Rect) {
     let width = plot.2 - plot.0 - 2 * (size.round() as i32);
     let mut lines = Vec::new();
     let (head, rest) = message.split_once(": ").unwrap_or((message, ""));
@@ -423,7 +432,7 @@ fn message(plot: Rect, message: &str, size: f64) -> (Vec<Label>, Rect) {
 }
 
 /// The smallest rectangle around both.
-fn union(a: Rect, b: Rect) -> Rect {
+pub(super) fn union(a: Rect, b: Rect) -> Rect {
     (a.0.min(b.0), a.1.min(b.1), a.2.max(b.2), a.3.max(b.3))
 }
 

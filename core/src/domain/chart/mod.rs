@@ -29,6 +29,9 @@
 //! * `layout`: a pure function from the bars, the title and the size to a `Plan` of where every
 //!   panel, label and legend goes: a price panel and any number of panels below it.
 //! * `paint`: draws a plan with plotters.
+//! * `periods`: the v2 chart's date ticks, on the starts of weeks, months, quarters or years.
+//! * [`v2`], `v2_layout`, `v2_paint`: the v2 chart (candles, overlays, any number of indicator
+//!   panels) from a `Series`, built from the pieces above.
 
 use image::codecs::png::{CompressionType, FilterType, PngEncoder};
 use image::{ExtendedColorType, ImageEncoder};
@@ -42,10 +45,15 @@ mod fit;
 mod layout;
 mod legend;
 mod paint;
+mod periods;
 mod text;
 mod ticks;
+pub mod v2;
+mod v2_layout;
+mod v2_paint;
 
 pub use ticks::axis_ticks;
+pub use v2::{render_series, render_series_rgb, SeriesChart, SeriesLayout};
 
 /// Chart size in pixels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -29,18 +29,7 @@ where
         draw_label(root, label)?;
     }
     let mut price = panel(root, plan, &plan.price)?;
-    price.draw_series(window.bars.iter().enumerate().map(|(i, bar)| {
-        CandleStick::new(
-            i as f64,
-            bar.open,
-            bar.high,
-            bar.low,
-            bar.close,
-            palette::RISING.filled().stroke_width(plan.wick),
-            palette::FALLING.filled().stroke_width(plan.wick),
-            plan.candle_width,
-        )
-    }))?;
+    draw_candles(&mut price, plan, window.bars.iter().map(|bar| (bar.open, bar.high, bar.low, bar.close)))?;
     let [macd_panel] = &plan.panels[..] else {
         return Err(format!("the chart has one panel below the price panel, not {}", plan.panels.len()).into());
     };
@@ -57,7 +46,7 @@ where
     Ok(())
 }
 
-fn draw_label<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, label: &Label) -> DrawResult<()>
+pub(super) fn draw_label<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, label: &Label) -> DrawResult<()>
 where
     DB::ErrorType: 'static,
 {
@@ -69,7 +58,7 @@ where
 }
 
 /// A linear axis with grid lines and labels at the given values only.
-struct Axis {
+pub(super) struct Axis {
     linear: RangedCoordf64,
     ticks: Vec<f64>,
 }
@@ -101,12 +90,12 @@ impl Ranged for Axis {
     }
 }
 
-type Chart<'a, DB> = ChartContext<'a, DB, Cartesian2d<Axis, Axis>>;
+pub(super) type Chart<'a, DB> = ChartContext<'a, DB, Cartesian2d<Axis, Axis>>;
 
 /// The panel `rect` as a plotters chart over the bars' x positions (bar `i` at `x = i`), with
 /// its grid, axes and labels drawn: plotters draws the grid lines and tick marks at the plan's
 /// ticks only, and the text is drawn glyph by glyph (see [`text`]).
-fn panel<'a, DB: DrawingBackend>(
+pub(super) fn panel<'a, DB: DrawingBackend>(
     root: &'a DrawingArea<DB, Shift>,
     plan: &Plan,
     rect: &PanelRect,
@@ -114,7 +103,20 @@ fn panel<'a, DB: DrawingBackend>(
 where
     DB::ErrorType: 'static,
 {
-    let frame: &Frame = &plan.frame;
+    panel_in(root, &plan.frame, plan, rect)
+}
+
+/// [`panel`] with a frame of its own: the v2 chart's panels above the last have no date labels,
+/// so a smaller label area below them.
+pub(super) fn panel_in<'a, DB: DrawingBackend>(
+    root: &'a DrawingArea<DB, Shift>,
+    frame: &Frame,
+    plan: &Plan,
+    rect: &PanelRect,
+) -> DrawResult<Chart<'a, DB>>
+where
+    DB::ErrorType: 'static,
+{
     let area = root.clone().shrink((rect.area.0, rect.area.1), (rect.area.2 - rect.area.0, rect.area.3 - rect.area.1));
     let y_values = rect.y_ticks.iter().map(|(v, _)| *v).collect();
     let mut chart = ChartBuilder::on(&area)
@@ -153,7 +155,11 @@ where
 }
 
 /// The legend above `panel`: each entry's swatch, then its name.
-fn draw_legend<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, panel: &PanelRect, line_width: u32) -> DrawResult<()>
+pub(super) fn draw_legend<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    panel: &PanelRect,
+    line_width: u32,
+) -> DrawResult<()>
 where
     DB::ErrorType: 'static,
 {
@@ -172,6 +178,30 @@ where
         }
         draw_label(root, &entry.label)?;
     }
+    Ok(())
+}
+
+/// Candles at x = 0, 1, ... from (open, high, low, close), rising red and falling green.
+pub(super) fn draw_candles<DB: DrawingBackend>(
+    chart: &mut Chart<'_, DB>,
+    plan: &Plan,
+    bars: impl Iterator<Item = (f64, f64, f64, f64)>,
+) -> DrawResult<()>
+where
+    DB::ErrorType: 'static,
+{
+    chart.draw_series(bars.enumerate().map(|(i, (open, high, low, close))| {
+        CandleStick::new(
+            i as f64,
+            open,
+            high,
+            low,
+            close,
+            palette::RISING.filled().stroke_width(plan.wick),
+            palette::FALLING.filled().stroke_width(plan.wick),
+            plan.candle_width,
+        )
+    }))?;
     Ok(())
 }
 
