@@ -20,7 +20,10 @@ fn the_default_is_the_articles_server_and_valid() {
     // Today's values, which docs/configuration.md and the README give.
     assert_eq!((config.drain.drain_delay, config.drain.grace_period), (Duration::ZERO, Duration::from_secs(5)));
     let limits = &config.limits;
-    assert_eq!((limits.max_receive_message, limits.max_concurrent_streams, limits.memory_quota_mib), (65536, 100, 64));
+    assert_eq!(
+        (limits.max_receive_message, limits.max_concurrent_streams, limits.memory_quota_mib),
+        (1 << 20, 100, 64)
+    );
     assert_eq!((limits.keepalive_time, limits.keepalive_timeout), (Duration::from_secs(60), Duration::from_secs(20)));
     assert_eq!(config.threads.max_blocking_queue, 256);
     assert!(config.threads.blocking_threads >= 2 && config.threads.completion_queues >= 1);
@@ -114,7 +117,7 @@ fn the_description_is_one_line_of_paths_never_of_secrets() {
          instrument default convention cn macd 12,26,9 chart-size 1280x800 graph-file none chunk-size 1024 \
          completion-queues 3 blocking-threads 4 max-blocking-queue 256 drain-delay 0 s grace-period 0.25 s \
          tls cert /etc/idc/cert.pem key /etc/idc/key.pem client-ca none auth-token-file /etc/idc/token \
-         max-receive-message 65536 max-concurrent-streams 100 memory-quota off keepalive-time 60 s \
+         max-receive-message 1048576 max-concurrent-streams 100 memory-quota off keepalive-time 60 s \
          keepalive-timeout 20 s max-connection-age off write-batching true grpc-args [grpc.http2.bdp_probe=0]"
     );
     assert_eq!(config.data.source, Some(DataSource::Csv(PathBuf::from("prices.csv"))));
