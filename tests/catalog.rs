@@ -6,13 +6,40 @@ mod common;
 
 use std::fs;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use common::{daily_bars_csv, scratch, wait_for, write_file};
 use idc::catalog::{self, reload_on_sighup, CatalogError, Reloader, Source, Watcher, POLL_EVERY};
 use idc::domain::bar::Delimiter;
 use idc::metrics::{Metrics, ReloadOutcome};
+
+/// Every line logged by this test binary, for the tests that check what an operator reads.
+static LOGGED: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+struct Capture;
+
+impl log::Log for Capture {
+    fn enabled(&self, _: &log::Metadata) -> bool {
+        true
+    }
+
+    fn log(&self, record: &log::Record) {
+        LOGGED.lock().unwrap().push(format!("{} {}", record.level(), record.args()));
+    }
+
+    fn flush(&self) {}
+}
+
+/// The lines logged so far that contain `part` (installs the capture on first use).
+fn logged(part: &str) -> Vec<String> {
+    static INSTALLED: OnceLock<()> = OnceLock::new();
+    INSTALLED.get_or_init(|| {
+        log::set_boxed_logger(Box::new(Capture)).unwrap();
+        log::set_max_level(log::LevelFilter::Info);
+    });
+    LOGGED.lock().unwrap().iter().filter(|line| line.contains(part)).cloned().collect()
+}
 
 /// What the issue promises: a change is served within 2 s.
 const SERVED_WITHIN: Duration = Duration::from_secs(2);
@@ -49,11 +76,23 @@ fn a_directory_is_one_instrument_a_file_with_names_from_instruments_csv() {
     write_file(dir.path(), ".hidden.csv", b"garbage");
     write_file(dir.path(), "AAPL.csv.tmp", b"garbage");
     fs::create_dir(dir.path().join("old.csv")).unwrap();
+    // A tushare-style file with its factors and a suspended day (no prices), which is skipped.
+    let factors =
+        "date,open,high,low,close,adj_factor\n2020-01-02,1,2,1,1,1.5\n2020-01-03,,,,,1.5\n2020-01-06,1,2,1,1,3\n";
+    write_file(dir.path(), "000002.SZ.csv", factors.as_bytes());
+    logged("");
     let catalog = catalog::load(&Source::Dir(dir.path().to_path_buf())).unwrap();
     let held: Vec<_> = catalog.iter().map(|i| (i.symbol.as_str(), i.name.as_str(), i.bars.len())).collect();
-    assert_eq!(held, [("600519.SH", "贵州茅台", 30), ("AAPL", "AAPL", 20)]);
+    assert_eq!(held, [("000002.SZ", "000002.SZ", 2), ("600519.SH", "贵州茅台", 30), ("AAPL", "AAPL", 20)]);
     let first = catalog.get("AAPL").unwrap().first_date().unwrap();
     assert_eq!(first.to_string(), "2021-01-01");
+    assert!(catalog.get("000002.SZ").unwrap().has_adj_factor());
+    assert!(!catalog.get("AAPL").unwrap().has_adj_factor());
+    // One line for the catalog, with what was skipped.
+    let lines = logged(&format!("catalog {}:", dir.path().display()));
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(lines[0].starts_with("INFO "), "{lines:?}");
+    assert!(lines[0].contains(": 3 instruments, 52 bars, 1 row skipped; loaded in "), "{lines:?}");
 }
 
 #[test]
@@ -144,8 +183,14 @@ fn a_broken_replacement_keeps_the_last_good_version_and_is_counted_once() {
     let watcher = Watcher::start(&reloader, POLL_EVERY).unwrap();
 
     replace(dir.path(), "AAPL.csv", b"date,open,high,low,close\n2021-01-01,1,2,1,1\n2021-01-02,5,2,1,1\n");
+    logged("");
     wait_for("the failure counted", SERVED_WITHIN, || metrics.catalog_reloads(ReloadOutcome::Failed) == 1);
     assert_eq!(bars_of(&reloader, "AAPL"), Some(20), "the last good AAPL is still served");
+    let path = dir.path().join("AAPL.csv");
+    let lines = logged(&format!("{}:3: ", path.display()));
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(lines[0].starts_with("WARN "), "{lines:?}");
+    assert!(lines[0].contains("open 5 is above high 2; still serving its last good version"), "{lines:?}");
     watcher.stop();
     // The same broken version is not reread, nor counted again, at later scans.
     assert_eq!(reloader.scan(), catalog::ScanReport::default());

@@ -18,7 +18,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Instant, SystemTime};
 
-use crate::domain::bar::{parse_csv_with, BarsError, Delimiter};
+use crate::domain::bar::{parse_table, BarsError, Delimiter};
 use crate::domain::catalog::{Catalog, Instrument};
 use crate::domain::series::BarColumns;
 use crate::domain::{plural, sample};
@@ -123,8 +123,8 @@ pub(crate) struct LoadedBars {
 
 /// Parses the bars of the file at `path`, already read as `bytes`.
 pub(crate) fn parse_bars(path: &Path, bytes: &[u8], delimiter: Delimiter) -> Result<LoadedBars, BarsError> {
-    let bars = parse_csv_with(&path.display().to_string(), bytes, delimiter)?;
-    Ok(LoadedBars { bars: BarColumns::from_bars(&bars, None), skipped: 0 })
+    let table = parse_table(&path.display().to_string(), bytes, delimiter)?;
+    Ok(LoadedBars { bars: BarColumns::from_bars(&table.bars, table.adj_factor.as_deref()), skipped: table.skipped })
 }
 
 /// Reads and parses one instrument file.
