@@ -32,8 +32,23 @@ fn grpcurl_lists_describes_and_calls_through_reflection() {
     assert_eq!(
         list.stdout_text(),
         "grpc.health.v1.Health\ngrpc.reflection.v1.ServerReflection\ngrpc.reflection.v1alpha.ServerReflection\n\
-         idc.Indicator\nidc.IndicatorGraph\n"
+         idc.Indicator\nidc.IndicatorGraph\nidc.v2.Indicators\n"
     );
+    let describe = call(&target, &[], &["describe", "idc.v2.Indicators"]);
+    describe.assert_success("grpcurl describe idc.v2.Indicators");
+    assert!(
+        describe.stdout_text().contains("rpc Compute ( .idc.v2.ComputeRequest ) returns ( stream .idc.v2.Series )"),
+        "{}",
+        describe.stdout_text()
+    );
+    let mut cmd = grpcurl();
+    cmd.args(["-plaintext", "-max-time", "30", "-d"]);
+    cmd.arg(r#"{"symbols": ["SPX"], "start_date": "2018-12-28", "indicators": [{"name": "MA", "params": [5]}]}"#);
+    cmd.arg(&target).arg("idc.v2.Indicators/Compute");
+    let series = run(cmd);
+    series.assert_success("grpcurl Compute");
+    let text = series.stdout_text();
+    assert!(text.contains("\"symbol\": \"SPX\"") && text.contains("\"name\": \"MA(5)\""), "{text}");
     let describe = call(&target, &[], &["describe", "idc.IndicatorGraph"]);
     describe.assert_success("grpcurl describe");
     assert!(

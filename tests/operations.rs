@@ -48,7 +48,7 @@ fn health_says_serving_for_each_service_and_not_serving_once_shutdown_starts() {
     config.drain.drain_delay = Duration::from_secs(3);
     let mut server = InProcess::start(config);
     let address = server.address();
-    for service in ["", "idc.Indicator", "idc.IndicatorGraph"] {
+    for service in ["", "idc.Indicator", "idc.IndicatorGraph", "idc.v2.Indicators"] {
         assert_eq!(check(&address, service), Ok(ServingStatus::SERVING), "{service:?}");
         let out = python_health(&address, &["--service", service]);
         out.assert_success("grpcio-health-checking client");

@@ -27,7 +27,7 @@ macd {\n  date: \"2023-01-01\"\n  open: 4.4\n  close: 8.4\n  high: 12.4\n  low: 
 
 /// Every service the server registers, as list_services names them, sorted.
 const SERVICES_LINE: &str = "services: grpc.health.v1.Health, grpc.reflection.v1.ServerReflection, \
-grpc.reflection.v1alpha.ServerReflection, idc.Indicator, idc.IndicatorGraph";
+grpc.reflection.v1alpha.ServerReflection, idc.Indicator, idc.IndicatorGraph, idc.v2.Indicators";
 
 const VERSIONS: [&str; 2] = ["v1", "v1alpha"];
 

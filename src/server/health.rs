@@ -33,7 +33,7 @@ use crate::protocol::health_grpc::Health;
 use crate::service::call_ended;
 
 /// The services health answers for: the server as a whole, and each of ours.
-pub const SERVICES: &[&str] = &["", "idc.Indicator", "idc.IndicatorGraph"];
+pub const SERVICES: &[&str] = &["", "idc.Indicator", "idc.IndicatorGraph", "idc.v2.Indicators"];
 
 /// The serving state, shared by the health service and the server that drains.
 #[derive(Clone)]

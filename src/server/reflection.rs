@@ -268,7 +268,8 @@ mod tests {
                 "grpc.reflection.v1.ServerReflection",
                 "grpc.reflection.v1alpha.ServerReflection",
                 "idc.Indicator",
-                "idc.IndicatorGraph"
+                "idc.IndicatorGraph",
+                "idc.v2.Indicators"
             ]
         );
         for (symbol, file) in [
@@ -276,6 +277,8 @@ mod tests {
             ("idc.Indicator.GetMACD", "indicator.proto"),
             ("idc.MACDData", "indicator.proto"),
             (".idc.MACDGraphReply", "indicator_graph.proto"),
+            ("idc.v2.Indicators.Compute", "idc/v2/indicators.proto"),
+            ("idc.v2.Update", "idc/v2/indicators.proto"),
             ("grpc.health.v1.HealthCheckResponse.ServingStatus", "grpc/health/v1/health.proto"),
         ] {
             let mut request = ServerReflectionRequest::new();
