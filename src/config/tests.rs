@@ -17,7 +17,7 @@ fn the_default_is_the_articles_server_and_valid() {
     assert_eq!((config.listen.host.as_str(), config.listen.port, config.chart.chunk_size), ("[::]", 50051, 1024));
     assert!(!config.listen.reuse_port && config.security.tls().is_none() && config.security.auth_token_file.is_none());
     assert!(!config.is_data_mode());
-    // Today's values, which docs/configuration.md and the README give.
+    // Today's values, which docs/configuration.md gives.
     assert_eq!((config.drain.drain_delay, config.drain.grace_period), (Duration::ZERO, Duration::from_secs(5)));
     let limits = &config.limits;
     assert_eq!(
