@@ -12,7 +12,8 @@
 //!   values. The first `(slow − 1) + (signal − 1)` bars (33 for 12/26/9) have no value.
 //!   `macd = DIF − DEA` (TA-Lib's `macdhist`).
 //!
-//! Values are computed over the whole history once; a request for a window takes a slice, so a
+//! The computation is the indicator engine's MACD ([`crate::domain::indicators`]), so the article's
+//! `GetMACD` and v2's `MACD(12,26,9)` are one code. Values are computed over the whole history once; a request for a window takes a slice, so a
 //! day's value never depends on the window asked for, and the bars before the window serve as
 //! warm-up.
 
@@ -111,71 +112,7 @@ pub fn compute(
     convention: Convention,
 ) -> Result<Vec<Option<MacdPoint>>, ParamsError> {
     let params = params.validate()?;
-    Ok(match convention {
-        Convention::Cn => cn(closes, params),
-        Convention::Talib => talib(closes, params),
-    })
-}
-
-/// The smoothing factor of an `n`-period EMA.
-fn alpha(n: usize) -> f64 {
-    2.0 / (n as f64 + 1.0)
-}
-
-/// One EMA step, in TA-Lib's form (pandas' `(1 − α)·prev + α·x` differs in the last bit only).
-fn step(prev: f64, x: f64, k: f64) -> f64 {
-    (x - prev) * k + prev
-}
-
-fn cn(closes: &[f64], p: MacdParams) -> Vec<Option<MacdPoint>> {
-    let (kf, ks, kg) = (alpha(p.fast), alpha(p.slow), alpha(p.signal));
-    let Some(&first) = closes.first() else { return Vec::new() };
-    let (mut fast, mut slow, mut dea) = (first, first, 0.0);
-    closes
-        .iter()
-        .enumerate()
-        .map(|(i, &close)| {
-            if i > 0 {
-                fast = step(fast, close, kf);
-                slow = step(slow, close, ks);
-            }
-            let dif = fast - slow;
-            dea = if i == 0 { dif } else { step(dea, dif, kg) };
-            Some(MacdPoint { dif, dea, macd: 2.0 * (dif - dea) })
-        })
-        .collect()
-}
-
-fn talib(closes: &[f64], p: MacdParams) -> Vec<Option<MacdPoint>> {
-    let (kf, ks, kg) = (alpha(p.fast), alpha(p.slow), alpha(p.signal));
-    let lookback = (p.slow - 1) + (p.signal - 1);
-    let mut out = vec![None; closes.len()];
-    if closes.len() <= lookback {
-        return out;
-    }
-    // Both seed windows end on bar slow − 1.
-    let seed_end = p.slow;
-    let mean = |window: &[f64]| window.iter().sum::<f64>() / window.len() as f64;
-    let mut fast = mean(&closes[seed_end - p.fast..seed_end]);
-    let mut slow = mean(&closes[..seed_end]);
-    let mut difs = Vec::with_capacity(p.signal);
-    difs.push(fast - slow);
-    for &close in &closes[seed_end..=lookback] {
-        fast = step(fast, close, kf);
-        slow = step(slow, close, ks);
-        difs.push(fast - slow);
-    }
-    let mut dea = mean(&difs);
-    let mut dif = *difs.last().expect("the signal seed has `signal` values");
-    out[lookback] = Some(MacdPoint { dif, dea, macd: dif - dea });
-    for (i, &close) in closes.iter().enumerate().skip(lookback + 1) {
-        fast = step(fast, close, kf);
-        slow = step(slow, close, ks);
-        dif = fast - slow;
-        dea = step(dea, dif, kg);
-        out[i] = Some(MacdPoint { dif, dea, macd: dif - dea });
-    }
-    out
+    Ok(crate::domain::indicators::macd::points(closes, params, convention))
 }
 
 #[cfg(test)]

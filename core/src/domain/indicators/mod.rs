@@ -26,7 +26,8 @@ mod dmi;
 mod ema;
 mod kdj;
 mod ma;
-mod macd;
+/// Crate-visible: the article's MACD ([`crate::domain::macd`]) is this one.
+pub(crate) mod macd;
 mod mfi;
 mod mtm;
 mod obv;
