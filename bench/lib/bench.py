@@ -422,6 +422,18 @@ class Bench:
         for name, version in report.versions(ROOT, TONIC_DIR):
             out.append("- %s: %s" % (name, version))
         out.append("")
+        if "parity" in self.sections or "data" in self.sections:
+            # The verdicts first, one line each, so a reader sees what was met before the method.
+            targets = self.targets()
+            met = sum(1 for _, m, _ in targets if m is True)
+            missed = sum(1 for _, m, _ in targets if m is False)
+            out.append("## Summary\n")
+            out.append("Each target of this run, met or missed (%d met, %d missed); the figures behind each are in "
+                       "\"Targets\", the reasons for the misses in \"What profiling found\".\n" % (met, missed))
+            out.append(table(["target", "result", "measured"],
+                             [[name, "met" if m is True else "**missed**" if m is False else "not measured", detail]
+                              for name, m, detail in targets]))
+            out.append("")
         out.append(METHOD)
         if self.sections != set(SECTIONS):
             out.append("\nOnly the section%s %s ran (`--only`): the others, and the targets they measure, are "
