@@ -110,19 +110,20 @@ pub struct ChartKey {
     pub size: ChartSize,
 }
 
-/// Recently rendered charts, most recently used last.
-pub struct ChartCache {
+/// Recently rendered charts, most recently used last, keyed by what they were drawn from: a
+/// [`ChartKey`] for `GetMACDGraph`'s, v2's own key for `Chart`'s.
+pub struct ChartCache<K = ChartKey> {
     max_charts: usize,
     max_bytes: usize,
-    entries: Mutex<Vec<(ChartKey, Arc<[u8]>)>>,
+    entries: Mutex<Vec<(K, Arc<[u8]>)>>,
 }
 
-impl ChartCache {
-    pub fn new(max_charts: usize, max_bytes: usize) -> ChartCache {
+impl<K: PartialEq> ChartCache<K> {
+    pub fn new(max_charts: usize, max_bytes: usize) -> ChartCache<K> {
         ChartCache { max_charts, max_bytes, entries: Mutex::new(Vec::new()) }
     }
 
-    pub fn get(&self, key: &ChartKey) -> Option<Arc<[u8]>> {
+    pub fn get(&self, key: &K) -> Option<Arc<[u8]>> {
         let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
         let at = entries.iter().position(|(k, _)| k == key)?;
         let entry = entries.remove(at);
@@ -133,7 +134,7 @@ impl ChartCache {
 
     /// Keeps `png`, dropping the least recently used charts to stay within bounds; a chart larger
     /// than the whole budget is not kept.
-    pub fn insert(&self, key: ChartKey, png: Arc<[u8]>) {
+    pub fn insert(&self, key: K, png: Arc<[u8]>) {
         if png.len() > self.max_bytes || self.max_charts == 0 {
             return;
         }

@@ -128,14 +128,14 @@ enum Png {
 /// Set once the call has ended (cancelled, disconnected, past its deadline): blocking work for it
 /// checks this between stages and stops.
 #[derive(Clone, Default)]
-struct Cancelled(Arc<AtomicBool>);
+pub(super) struct Cancelled(Arc<AtomicBool>);
 
 impl Cancelled {
-    fn set(&self) {
+    pub(super) fn set(&self) {
         self.0.store(true, Ordering::Relaxed);
     }
 
-    fn is_set(&self) -> bool {
+    pub(super) fn is_set(&self) -> bool {
         self.0.load(Ordering::Relaxed)
     }
 }
@@ -237,7 +237,7 @@ impl GraphService {
 }
 
 /// How a call that ended under us ended, as far as the server can tell.
-fn ended_code(deadline: Deadline) -> RpcStatusCode {
+pub(super) fn ended_code(deadline: Deadline) -> RpcStatusCode {
     if deadline.exceeded() {
         RpcStatusCode::DEADLINE_EXCEEDED
     } else {
@@ -252,7 +252,7 @@ async fn fail(sink: ServerStreamingSink<GraphChunk>, status: RpcStatus) {
 }
 
 /// `RESOURCE_EXHAUSTED` for a full blocking queue.
-fn busy(busy: Busy) -> RpcStatus {
+pub(super) fn busy(busy: Busy) -> RpcStatus {
     status(RpcStatusCode::RESOURCE_EXHAUSTED, busy.to_string())
 }
 
@@ -316,9 +316,9 @@ async fn prepare(
 
 /// A render waiting in the blocking queue. The pool drops, without running it, a job whose caller
 /// has gone; that render then counts as cancelled.
-struct QueuedRender {
-    metrics: Arc<Metrics>,
-    ran: bool,
+pub(super) struct QueuedRender {
+    pub(super) metrics: Arc<Metrics>,
+    pub(super) ran: bool,
 }
 
 impl Drop for QueuedRender {
@@ -401,7 +401,7 @@ fn read_failed(path: &Path, e: &io::Error) -> RpcStatus {
     status(RpcStatusCode::INTERNAL, format!("cannot read graph file {} on the server: {e}", path.display()))
 }
 
-fn chart_failed(e: ChartError) -> RpcStatus {
+pub(super) fn chart_failed(e: ChartError) -> RpcStatus {
     log::error!("chart rendering failed: {e}");
     status(RpcStatusCode::INTERNAL, format!("the server could not draw the chart: {e}"))
 }

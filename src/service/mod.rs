@@ -107,7 +107,8 @@ impl Services {
         };
         let graph = GraphService::new(source, config.chart.chunk_size, config.tuning.write_batching, pool.clone(), m());
         let catalog = Arc::new(SharedCatalog::new(initial_catalog(config)?));
-        let v2 = v2::V2Service::new(Arc::clone(&catalog), config.data.convention, pool, m());
+        let v2 = v2::V2Service::new(Arc::clone(&catalog), config.data.convention, pool, m())
+            .with_chart(config.chart.chart_size, config.chart.chunk_size);
         Ok(Services { indicator, graph, v2, catalog })
     }
 

@@ -1,14 +1,16 @@
 //! `idc.v2.Indicators`: many instruments, many indicators, in both conventions, over one catalog.
 //!
 //! * [`compute`]: `Compute`, one `Series` message per instrument.
+//! * [`chart`]: `Chart`, one instrument's chart with overlays and panels, a PNG in chunks.
 //! * `ListInstruments` is answered here: it is one read of the catalog.
-//! * `Chart`, `PushBars` and `Subscribe` belong to later work (the v2 chart, live bars); until
-//!   then they answer `UNIMPLEMENTED`, saying so.
+//! * `PushBars` and `Subscribe` belong to later work (live bars); until then they answer
+//!   `UNIMPLEMENTED`, saying so.
 //!
 //! Every request is checked by [`idc_core::query`] before any work, so a refusal costs nothing and
 //! reads the same whether it comes from the service or a fuzz target. CPU work (indicators over a
 //! whole history) runs on the blocking pool, never on a completion-queue thread.
 
+mod chart;
 mod compute;
 
 use std::sync::Arc;
@@ -19,6 +21,7 @@ use idc_core::query::{Kind, QueryError};
 
 use crate::blocking::BlockingPool;
 use crate::catalog::SharedCatalog;
+use crate::domain::chart::ChartSize;
 use crate::domain::indicators::Convention;
 use crate::metrics::Metrics;
 use crate::protocol::indicators as pb;
@@ -31,11 +34,23 @@ pub struct V2Service {
     convention: Convention,
     pool: BlockingPool,
     metrics: Arc<Metrics>,
+    /// `Chart`'s defaults (`--chart-size`, `--chunk-size`) and its recent charts.
+    chart_size: ChartSize,
+    chunk_size: usize,
+    charts: Arc<chart::Charts>,
 }
 
 impl V2Service {
     pub fn new(catalog: Arc<SharedCatalog>, convention: Convention, pool: BlockingPool, metrics: Arc<Metrics>) -> Self {
-        V2Service { catalog, convention, pool, metrics }
+        let charts = chart::Charts::new(crate::config::CHART_CACHE_CHARTS, crate::config::CHART_CACHE_BYTES);
+        let (chart_size, chunk_size) = (ChartSize::default(), crate::config::DEFAULT_CHUNK_SIZE);
+        V2Service { catalog, convention, pool, metrics, chart_size, chunk_size, charts: Arc::new(charts) }
+    }
+
+    /// `Chart`'s size and chunk size when a request leaves them 0: the server's `--chart-size`
+    /// and `--chunk-size`.
+    pub fn with_chart(self, chart_size: ChartSize, chunk_size: usize) -> Self {
+        V2Service { chart_size, chunk_size, ..self }
     }
 
     pub fn into_grpc(self) -> grpcio::Service {
@@ -101,8 +116,8 @@ impl Indicators for V2Service {
         compute::compute(self, ctx, request, sink);
     }
 
-    fn chart(&mut self, ctx: RpcContext, _request: pb::ChartRequest, sink: ServerStreamingSink<pb::ChartChunk>) {
-        not_yet(&ctx, sink, "Chart (the v2 chart with panels)");
+    fn chart(&mut self, ctx: RpcContext, request: pb::ChartRequest, sink: ServerStreamingSink<pb::ChartChunk>) {
+        chart::chart(self, ctx, request, sink);
     }
 
     fn push_bars(&mut self, ctx: RpcContext, _request: pb::PushBarsRequest, sink: UnarySink<pb::PushBarsReply>) {
