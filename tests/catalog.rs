@@ -108,6 +108,13 @@ fn a_file_that_does_not_load_stops_start_up_with_file_and_line() {
     let e = catalog::load(&Source::Dir(dir.path().to_path_buf())).unwrap_err().to_string();
     assert_eq!(e, format!("{}:3: AAPL is named again (first on line 2)", names.display()));
 
+    // Two files that give one symbol: neither is taken silently.
+    write_file(dir.path(), "instruments.csv", b"symbol,name\n");
+    write_file(dir.path(), "AAPL.CSV", daily_bars_csv(2021, 2).as_bytes());
+    let e = catalog::load(&Source::Dir(dir.path().to_path_buf())).unwrap_err().to_string();
+    let (upper, lower) = (dir.path().join("AAPL.CSV"), dir.path().join("AAPL.csv"));
+    assert_eq!(e, format!("{} and {} both give the symbol AAPL: keep one of them", upper.display(), lower.display()));
+
     let empty = scratch();
     let e = catalog::load(&Source::Dir(empty.path().to_path_buf())).unwrap_err().to_string();
     assert!(e.contains("no instrument files"), "{e}");

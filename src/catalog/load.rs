@@ -14,7 +14,7 @@
 //! that starts on half its data gives wrong answers quietly. A reload ([`super::reload`]) uses the
 //! same pieces, but keeps the last good version of what fails.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::{Instant, SystemTime};
 
@@ -143,45 +143,58 @@ fn symbol_of(name: &str) -> Option<&str> {
     (known && !stem.is_empty()).then_some(stem)
 }
 
-/// The instrument files directly in `dir`, by symbol. Each entry is the file, or why it cannot be
-/// one (a name that is not UTF-8, or two files with the same symbol: `SameSymbol` is then given
-/// under that symbol). `Err` when the directory cannot be read.
-pub(crate) fn list_dir(dir: &Path) -> Result<Vec<Result<InstrumentFile, CatalogError>>, CatalogError> {
+/// A file in a catalog directory that looks like an instrument but cannot be one.
+#[derive(Debug)]
+pub(crate) struct Refused {
+    pub path: PathBuf,
+    /// The symbol it would give, when it has one (two files with the same symbol).
+    pub symbol: Option<String>,
+    pub error: CatalogError,
+}
+
+/// What a catalog directory holds.
+#[derive(Debug, Default)]
+pub(crate) struct Listing {
+    /// In symbol order.
+    pub files: Vec<InstrumentFile>,
+    /// Names that are not UTF-8, and every file of a symbol that two files give.
+    pub refused: Vec<Refused>,
+}
+
+/// The instrument files directly in `dir`; `Err` when the directory cannot be read.
+pub(crate) fn list_dir(dir: &Path) -> Result<Listing, CatalogError> {
     let read_error = |reason| CatalogError::Read { path: dir.to_path_buf(), reason };
     let mut found: BTreeMap<String, InstrumentFile> = BTreeMap::new();
-    let mut refused = Vec::new();
+    let mut listing = Listing::default();
     for entry in std::fs::read_dir(dir).map_err(read_error)? {
         let entry = entry.map_err(read_error)?;
         let path = entry.path();
         let Some(name) = entry.file_name().to_str().map(str::to_owned) else {
             let lossy = entry.file_name().to_string_lossy().into_owned();
             if symbol_of(&lossy).is_some() && FileVersion::stat(&path).is_some() {
-                refused.push(Err(CatalogError::FileName { path }));
+                let error = CatalogError::FileName { path: path.clone() };
+                listing.refused.push(Refused { path, symbol: None, error });
             }
             continue;
         };
         let (Some(symbol), Some(version)) = (symbol_of(&name), FileVersion::stat(&path)) else { continue };
         let file = InstrumentFile { symbol: symbol.to_string(), path, version };
-        if let Some(first) = found.get(symbol) {
-            // Report the pair in name order, whatever order the directory lists them in.
-            let (first, second) =
-                if first.path < file.path { (&first.path, &file.path) } else { (&file.path, &first.path) };
-            let (first, second) = (first.clone(), second.clone());
-            refused.push(Err(CatalogError::SameSymbol { symbol: symbol.to_string(), first, second }));
-        } else {
-            found.insert(symbol.to_string(), file);
+        match found.get(symbol) {
+            Some(held) => {
+                // The pair in name order, whatever order the directory lists them in.
+                let (first, second) =
+                    if held.path < file.path { (held.path.clone(), file.path) } else { (file.path, held.path.clone()) };
+                let error = CatalogError::SameSymbol { symbol: symbol.to_string(), first, second: second.clone() };
+                listing.refused.push(Refused { path: second, symbol: Some(symbol.to_string()), error });
+            }
+            None => {
+                found.insert(symbol.to_string(), file);
+            }
         }
     }
-    let clashing: Vec<String> = refused
-        .iter()
-        .filter_map(|r| match r {
-            Err(CatalogError::SameSymbol { symbol, .. }) => Some(symbol.clone()),
-            _ => None,
-        })
-        .collect();
-    found.retain(|symbol, _| !clashing.contains(symbol));
-    // The refusals first, so that start-up stops before parsing anything.
-    Ok(refused.into_iter().chain(found.into_values().map(Ok)).collect())
+    let clashing: HashSet<&str> = listing.refused.iter().filter_map(|r| r.symbol.as_deref()).collect();
+    listing.files = found.into_values().filter(|file| !clashing.contains(file.symbol.as_str())).collect();
+    Ok(listing)
 }
 
 /// The display names of `DIR/instruments.csv`, by symbol; empty when there is no such file.
@@ -280,8 +293,12 @@ pub(crate) fn load_all(source: &Source, delimiter: Delimiter) -> Result<Loaded, 
             names_version = FileVersion::stat(&names_path);
             names = read_names(&names_path)?;
             let mut instruments = Vec::new();
-            for file in list_dir(dir)? {
-                let file = file?;
+            let listing = list_dir(dir)?;
+            // The refusals first, so that start-up stops before parsing anything.
+            if let Some(refused) = listing.refused.into_iter().next() {
+                return Err(refused.error);
+            }
+            for file in listing.files {
                 let loaded = read_bars(&file.path, delimiter)?;
                 skipped += loaded.skipped;
                 let name = name_of(&names, &file.symbol);

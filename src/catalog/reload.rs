@@ -16,11 +16,11 @@
 //! [`Reloader::reload_all`] (SIGHUP) rereads every file whatever its version, for a file
 //! rewritten in place with the same length within one tick of the clock.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use super::load::{self, CatalogError, FileVersion, InstrumentFile, Source, NAMES_FILE};
+use super::load::{self, CatalogError, FileVersion, InstrumentFile, Listing, Source, NAMES_FILE};
 use super::SharedCatalog;
 use crate::domain::bar::Delimiter;
 use crate::domain::catalog::{Catalog, Instrument};
@@ -131,75 +131,66 @@ impl Inner {
             // Asked for: every failure is reported again.
             state.failed.clear();
         }
-        let listing = match &self.source {
-            Source::Sample => return report,
-            Source::Dir(dir) => match load::list_dir(dir) {
-                Ok(listing) => listing,
-                Err(e) => {
-                    self.failed(&mut state, &mut report, dir, None, &e, "every instrument");
-                    return report;
-                }
-            },
-            Source::File(path) => match state.files.values().next().cloned() {
-                Some(file) => match FileVersion::stat(path) {
-                    Some(version) => vec![Ok(InstrumentFile { version, ..file })],
-                    None => {
-                        let gone = std::io::Error::from(std::io::ErrorKind::NotFound);
-                        let e = CatalogError::Read { path: path.clone(), reason: gone };
-                        self.failed(&mut state, &mut report, path, None, &e, "its last good version");
-                        return report;
-                    }
-                },
-                None => return report,
-            },
-        };
+        let Some(listing) = self.list(&mut state, &mut report) else { return report };
         // What failed without a version (a directory that could not be read, a missing file) is
         // back: if it fails again, that is news.
         state.failed.retain(|_, version| version.is_some());
         let names_changed = self.reload_names(&mut state, &mut report, force);
         let mut edits = Vec::new();
-        let mut listed = Vec::new();
-        for entry in listing {
-            match entry {
-                Ok(file) => {
-                    listed.push(file.symbol.clone());
-                    if let Some(edit) = self.reload_file(&mut state, &mut report, file, force) {
-                        edits.push(edit);
-                    }
-                }
-                Err(e) => {
-                    let (path, symbol) = match &e {
-                        CatalogError::SameSymbol { symbol, second, .. } => (second.clone(), Some(symbol.clone())),
-                        CatalogError::FileName { path } => (path.clone(), None),
-                        _ => unreachable!("list_dir refuses files only for their names"),
-                    };
-                    // A clash keeps the symbol's last good version: it is not a removal.
-                    listed.extend(symbol.clone());
-                    let keeps = if symbol.is_some_and(|s| state.files.contains_key(&s)) {
-                        "its last good version"
-                    } else {
-                        "nothing"
-                    };
-                    self.failed(&mut state, &mut report, &path, FileVersion::stat(&path), &e, keeps);
-                }
-            }
+        // A symbol that two files give keeps its last good version: it is not a removal.
+        let mut listed: HashSet<String> = listing.refused.iter().filter_map(|r| r.symbol.clone()).collect();
+        for refused in listing.refused {
+            let held = refused.symbol.as_ref().is_some_and(|s| state.files.contains_key(s));
+            let keeps = if held { "its last good version" } else { "nothing" };
+            let version = FileVersion::stat(&refused.path);
+            self.failed(&mut state, &mut report, &refused.path, version, &refused.error, keeps);
         }
-        let gone: Vec<String> = state.files.keys().filter(|s| !listed.contains(s)).cloned().collect();
+        for file in listing.files {
+            listed.insert(file.symbol.clone());
+            edits.extend(self.reload_file(&mut state, &mut report, file, force));
+        }
+        let gone: Vec<String> = state.files.keys().filter(|s| !listed.contains(*s)).cloned().collect();
         for symbol in gone {
             let file = state.files.remove(&symbol).expect("listed from the map");
             log::info!("catalog: {} is gone; no longer serving {symbol}", file.path.display());
             self.count(&mut report, ReloadOutcome::Removed);
             edits.push(Edit::Remove(symbol));
         }
-        let renames = if names_changed { state.names.clone() } else { BTreeMap::new() };
-        let served: Vec<String> = state.files.keys().cloned().collect();
         if !edits.is_empty() || names_changed {
-            let now = self.shared.update(|catalog| apply(catalog, edits, &served, &renames, names_changed));
+            let renames = names_changed.then(|| (state.names.clone(), state.files.keys().cloned().collect()));
+            let now = self.shared.update(|catalog| apply(catalog, edits, renames));
             if let Some(metrics) = &self.metrics {
                 metrics.set_catalog_instruments(now.len());
             }
         }
         report
+    }
+
+    /// The files to look at now; `None` when there are none to look at (the sample), or when the
+    /// directory cannot be read or `--data FILE` is gone, which keeps everything served.
+    fn list(&self, state: &mut State, report: &mut ScanReport) -> Option<Listing> {
+        match &self.source {
+            Source::Sample => None,
+            Source::Dir(dir) => match load::list_dir(dir) {
+                Ok(listing) => Some(listing),
+                Err(e) => {
+                    self.failed(state, report, dir, None, &e, "every instrument");
+                    None
+                }
+            },
+            Source::File(path) => {
+                let file = state.files.values().next().cloned()?;
+                match FileVersion::stat(path) {
+                    Some(version) => Some(Listing { files: vec![InstrumentFile { version, ..file }], refused: vec![] }),
+                    None => {
+                        let reason = std::io::Error::from(std::io::ErrorKind::NotFound);
+                        let e = CatalogError::Read { path: path.clone(), reason };
+                        self.failed(state, report, path, None, &e, "its last good version");
+                        None
+                    }
+                }
+            }
+        }
     }
 
     /// Rereads `instruments.csv` if it changed; whether the names did.
@@ -299,33 +290,27 @@ impl Inner {
     }
 }
 
-/// `catalog` with `edits` applied and, when the names changed, every other instrument of `served`
-/// renamed. Instruments of other symbols (pushed ones) are kept as they are.
-fn apply(
-    catalog: &Catalog,
-    edits: Vec<Edit>,
-    served: &[String],
-    names: &BTreeMap<String, String>,
-    names_changed: bool,
-) -> Catalog {
+/// `catalog` with `edits` applied and, when the names changed (`renames`: the names and the
+/// symbols loaded from files), every instrument not just loaded renamed. Instruments of other
+/// symbols (pushed ones) are kept as they are.
+fn apply(catalog: &Catalog, edits: Vec<Edit>, renames: Option<(BTreeMap<String, String>, Vec<String>)>) -> Catalog {
     let mut next = catalog.clone();
-    let mut put = Vec::new();
+    let mut put = HashSet::new();
     for edit in edits {
         next = match edit {
             Edit::Put(instrument) => {
-                put.push(instrument.symbol.clone());
+                put.insert(instrument.symbol.clone());
                 next.with(instrument)
             }
             Edit::Remove(symbol) => next.without(&symbol),
         };
     }
-    if names_changed {
-        for symbol in served.iter().filter(|s| !put.contains(s)) {
-            let name = load::name_of(names, symbol);
-            if let Some(held) = next.get(symbol).filter(|held| held.name != name) {
-                let renamed = Instrument { name, ..Instrument::clone(held) };
-                next = next.with(renamed);
-            }
+    let Some((names, served)) = renames else { return next };
+    for symbol in served.iter().filter(|s| !put.contains(*s)) {
+        let name = load::name_of(&names, symbol);
+        if let Some(held) = next.get(symbol).filter(|held| held.name != name) {
+            let renamed = Instrument { name, ..Instrument::clone(held) };
+            next = next.with(renamed);
         }
     }
     next
