@@ -186,3 +186,29 @@ fn bad_chart_requests_get_their_statuses() {
     assert_eq!(server.metrics.renders().started, 0, "nothing drawn for a refused request");
     assert!(chart(&client, &request(320, 240)).is_ok(), "the server serves on");
 }
+
+#[test]
+fn a_cancelled_chart_stops_its_render_and_keeps_nothing() {
+    use idc::blocking::Gate;
+    use idc::service::graph::CHART_DRAWN;
+    let gate = Gate::at(CHART_DRAWN);
+    let server = common::InProcess::start_gated(Config::default(), Some(&gate));
+    let client = client(&server);
+    let limit = std::time::Duration::from_secs(30);
+    // No deadline: only the cancel can stop it. Drawn, held before encoding: the cancel comes
+    // between the two.
+    let mut stream = client.chart(&request(320, 240)).unwrap();
+    assert!(gate.wait_arrived(1, limit), "the render did not draw its chart");
+    stream.cancel();
+    drop(stream);
+    server.wait_for_counters("the server to see the cancel", limit, |metrics| {
+        metrics.calls("Chart", grpcio::RpcStatusCode::CANCELLED) == 1
+    });
+    gate.open();
+    server.wait_for_counters("the render to stop", limit, |metrics| metrics.renders().cancelled == 1);
+    let renders = server.metrics.renders();
+    assert_eq!((renders.started, renders.done, renders.cached), (1, 0, 0), "{renders:?}");
+    // Nothing was kept: the same request is drawn anew.
+    assert!(chart(&client, &request(320, 240)).is_ok());
+    assert_eq!(server.metrics.renders().done, 1);
+}
