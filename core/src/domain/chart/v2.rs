@@ -233,4 +233,41 @@ mod tests {
             }
         }
     }
+
+    #[test]
+    fn weekly_bars_name_their_frequency_and_a_warm_up_says_so() {
+        let bars = BarColumns::from_bars(&sample::bars().unwrap(), None);
+        let make = |name: &str| {
+            let indicator = Indicator::new(name, &[], Convention::Talib).unwrap();
+            Labelled { label: indicator.label(), indicator }
+        };
+        let (overlays, panels) = (vec![make("EMA")], vec![make("MACD"), make("RSI")]);
+        let all: Vec<Labelled> = overlays.iter().chain(&panels).cloned().collect();
+        let chart = |frequency| SeriesChart {
+            name: "Apple",
+            frequency,
+            convention: Convention::Talib,
+            adjust: Adjust::None,
+            overlays: &overlays,
+            panels: &panels,
+        };
+        let size = ChartSize::default();
+        let range = DateRange { start: Date::new(2015, 1, 1), end: Date::new(2018, 12, 31) };
+        let weekly = compute(&bars, Adjust::None, Frequency::Weekly, &all, range).unwrap();
+        assert!(title(&chart(Frequency::Weekly), &weekly).starts_with("Apple · weekly · talib · "));
+        let (pixels, layout) = render_series_rgb(&weekly, &chart(Frequency::Weekly), size).unwrap();
+        let years: Vec<&str> = layout.date_ticks.iter().map(|(_, l)| l.as_str()).collect();
+        assert!(years.iter().all(|l| l.len() == 7 || l.len() == 4), "months or years: {years:?}");
+        let first = weekly.bars.date[layout.date_ticks[0].0];
+        assert!(first.day() <= 7, "a tick on the first week of its period: {first}");
+        // The first 30 daily bars of the history: TA-Lib's MACD has no value yet; RSI(14) has.
+        let start = DateRange { start: None, end: Date::new(1999, 2, 16) };
+        let early = compute(&bars, Adjust::None, Frequency::Daily, &all, start).unwrap();
+        let (early_pixels, early_layout) = render_series_rgb(&early, &chart(Frequency::Daily), size).unwrap();
+        assert_eq!(early_layout.panels.len(), 2);
+        if let Ok(dir) = std::env::var("IDC_CHART_OUT") {
+            std::fs::write(format!("{dir}/v2_weekly.png"), encode_png(&pixels, size).unwrap()).unwrap();
+            std::fs::write(format!("{dir}/v2_warm_up.png"), encode_png(&early_pixels, size).unwrap()).unwrap();
+        }
+    }
 }

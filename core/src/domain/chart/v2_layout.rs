@@ -136,41 +136,7 @@ pub(super) fn plan(
         (0..axes.len()).map(|i| if i == axes.len() - 1 { bands.frame } else { upper_frame }).collect();
     let weights: Vec<i32> = weights.collect();
 
-    // Legends wrap to as many rows as their entries need in the width right of the plots, which
-    // the tick labels' width decides; two passes settle it (a wider label area, more rows).
-    let ticks = |range: &Range<f64>, plot: i32, most: usize| {
-        let max_ticks = ((f64::from(plot) / (s.label * 1.8)) as usize + 1).clamp(2, most);
-        compact(ticks_inside(range, max_ticks, s.label * 0.6 / f64::from(plot.max(1))))
-    };
-    let date_width = text::width("2000-00-00", s.label);
-    let mut rows: Vec<i32> = axes.iter().map(|a| legend::row_count(width - 2 * s.side, s.legend, &a.items)).collect();
-    let (split, y_ticks, frame) = loop {
-        let spec: Vec<(i32, i32, i32)> = (0..axes.len())
-            .map(|i| (weights[i], if axes[i].items.is_empty() { 0 } else { rows[i] * s.legend_height }, frames[i]))
-            .collect();
-        let split = bands.split_all(&spec);
-        let y_ticks: Vec<Vec<(f64, String)>> = axes
-            .iter()
-            .zip(&split)
-            .enumerate()
-            .map(|(i, (axis, (band, _)))| {
-                let plot = band.3 - band.1 - frames[i];
-                if axis.empty {
-                    Vec::new()
-                } else {
-                    ticks(&axis.range, plot, if i == 0 { 8 } else { 6 })
-                }
-            })
-            .collect();
-        let widest = y_ticks.iter().flatten().map(|(_, t)| text::width(t, s.label)).max().unwrap_or(0);
-        let frame = s.frame(date_width, widest);
-        let legend_width = width - s.side - (frame.left + frame.y_label_area);
-        let needed: Vec<i32> = axes.iter().map(|a| legend::row_count(legend_width, s.legend, &a.items)).collect();
-        if needed.iter().zip(&rows).all(|(n, r)| n <= r) {
-            break (split, y_ticks, frame);
-        }
-        rows = needed.iter().zip(&rows).map(|(n, r)| *n.max(r)).collect();
-    };
+    let (split, y_ticks, frame) = settle(&s, &bands, &axes, &weights, &frames, width);
 
     let n = bars.len();
     let plot_width = width - frame.left - frame.y_label_area - frame.right;
@@ -185,21 +151,8 @@ pub(super) fn plan(
     let no_dates = XAxis { range: x.range.clone(), ticks: &[], dates: &date_label };
     let upper = Frame { x_label_area: s.tick + 1, ..frame.clone() };
 
-    let mut rects: Vec<PanelRect> = Vec::with_capacity(axes.len());
-    for (i, ((axis, (band, legend_band)), ticks)) in axes.iter().zip(&split).zip(y_ticks).enumerate() {
-        let name = if i == 0 { "price" } else { panels[i - 1].axis.as_str() };
-        let last = i == axes.len() - 1;
-        let (f, xa) = if last { (&frame, &x) } else { (&upper, &no_dates) };
-        let mut rect = f.panel(name, *band, xa, axis.range.clone(), ticks);
-        let legend_width = width - s.side - rect.plot.0;
-        rect.legend = legend::rows((rect.plot.0, legend_band.1), legend_width, s.legend_height, s.legend, &axis.items);
-        if axis.empty {
-            let label = &panels[i - 1].label;
-            let text = format!("no {label} values in this range: it ends within the warm-up {label} needs");
-            rect.message = Some(message(rect.plot, &text, s.m.font(15.0, 11.0)));
-        }
-        rects.push(rect);
-    }
+    let xs = [&no_dates, &x];
+    let mut rects = panel_rects(&s, &axes, panels, &split, y_ticks, [&upper, &frame], xs, width);
     let price = rects.remove(0);
     let plot_width = price.plot.2 - price.plot.0;
     // As the article's chart: the body most of the space per bar, at least one pixel.
@@ -218,4 +171,79 @@ pub(super) fn plan(
         panels: rects,
     };
     V2Plan { plan, upper, date_ticks }
+}
+
+/// The bands, tick labels and frame of the chart's panels: legends wrap to as many rows as their
+/// entries need right of the plots, whose left edge the widest tick label decides, so a second
+/// pass settles it when a wider label area leaves a legend less room.
+fn settle(
+    s: &Sizes,
+    bands: &Bands,
+    axes: &[Axis],
+    weights: &[i32],
+    frames: &[i32],
+    width: i32,
+) -> (Vec<(Rect, Rect)>, Vec<Vec<(f64, String)>>, Frame) {
+    let ticks = |range: &Range<f64>, plot: i32, most: usize| {
+        let max_ticks = ((f64::from(plot) / (s.label * 1.8)) as usize + 1).clamp(2, most);
+        compact(ticks_inside(range, max_ticks, s.label * 0.6 / f64::from(plot.max(1))))
+    };
+    let date_width = text::width("2000-00-00", s.label);
+    let mut rows: Vec<i32> = axes.iter().map(|a| legend::row_count(width - 2 * s.side, s.legend, &a.items)).collect();
+    loop {
+        let spec: Vec<(i32, i32, i32)> = (0..axes.len())
+            .map(|i| (weights[i], if axes[i].items.is_empty() { 0 } else { rows[i] * s.legend_height }, frames[i]))
+            .collect();
+        let split = bands.split_all(&spec);
+        let y_ticks: Vec<Vec<(f64, String)>> = (0..axes.len())
+            .map(|i| {
+                let plot = split[i].0 .3 - split[i].0 .1 - frames[i];
+                let most = if i == 0 { 8 } else { 6 };
+                if axes[i].empty {
+                    Vec::new()
+                } else {
+                    ticks(&axes[i].range, plot, most)
+                }
+            })
+            .collect();
+        let widest = y_ticks.iter().flatten().map(|(_, t)| text::width(t, s.label)).max().unwrap_or(0);
+        let frame = s.frame(date_width, widest);
+        let legend_width = width - s.side - (frame.left + frame.y_label_area);
+        let needed: Vec<i32> = axes.iter().map(|a| legend::row_count(legend_width, s.legend, &a.items)).collect();
+        if needed.iter().zip(&rows).all(|(n, r)| n <= r) {
+            return (split, y_ticks, frame);
+        }
+        rows = needed.iter().zip(&rows).map(|(n, r)| *n.max(r)).collect();
+    }
+}
+
+/// Every panel, the price panel first: its plot and labels in its band, its legend in the band
+/// above it, and the words that stand in for values it has none of. `frames` and `xs` are those
+/// of the upper panels and of the bottom one.
+#[allow(clippy::too_many_arguments)]
+fn panel_rects(
+    s: &Sizes,
+    axes: &[Axis],
+    panels: &[Group<'_>],
+    split: &[(Rect, Rect)],
+    y_ticks: Vec<Vec<(f64, String)>>,
+    frames: [&Frame; 2],
+    xs: [&XAxis<'_>; 2],
+    width: i32,
+) -> Vec<PanelRect> {
+    let mut rects = Vec::with_capacity(axes.len());
+    for (i, ((axis, (band, legend_band)), ticks)) in axes.iter().zip(split).zip(y_ticks).enumerate() {
+        let name = if i == 0 { "price" } else { panels[i - 1].axis.as_str() };
+        let bottom = usize::from(i == axes.len() - 1);
+        let mut rect = frames[bottom].panel(name, *band, xs[bottom], axis.range.clone(), ticks);
+        let legend_width = width - s.side - rect.plot.0;
+        rect.legend = legend::rows((rect.plot.0, legend_band.1), legend_width, s.legend_height, s.legend, &axis.items);
+        if axis.empty {
+            let label = &panels[i - 1].label;
+            let text = format!("no {label} values in this range: it ends within the warm-up {label} needs");
+            rect.message = Some(message(rect.plot, &text, s.m.font(15.0, 11.0)));
+        }
+        rects.push(rect);
+    }
+    rects
 }
