@@ -42,7 +42,9 @@
 //!   writing a streamed file so that a failed stream never leaves a truncated file behind.
 //! * [`metrics`]: one log line and the Prometheus counters per call, and the `/metrics` endpoint
 //!   (hyper on a thread of its own; OpenMetrics or the classic text format, as the scraper asks).
-//! * [`catalog`]: the instruments served, shared by every call and swapped whole on reload.
+//! * [`catalog`]: the instruments served, loaded from `--data` (a directory with one CSV or
+//!   Parquet file an instrument, one file, or the sample), shared by every call, and swapped whole
+//!   when a file changes (a scan twice a second) or on SIGHUP.
 //! * [`blocking`]: a small fixed pool of threads for blocking work, with a bounded queue.
 //! * [`output`]: files that appear whole or not at all (downloads, rendered charts).
 //! * [`signals`]: removes those files' temporary parts when a signal ends the process.
