@@ -3,6 +3,8 @@
 //!
 //! * [`date`]: `YYYY-MM-DD` days and inclusive [`date::DateRange`]s.
 //! * [`bar`]: daily [`bar::Bar`]s and their checked CSV loader.
+//! * `parquet`: the Parquet loader of bars, with the CSV's names and checks (default feature
+//!   `parquet`).
 //! * [`catalog`]: the instruments a server holds, by symbol, swapped whole when files change.
 //! * [`macd`]: MACD in the `cn` and `talib` conventions.
 //! * [`indicators`]: the indicator engine: twenty built-ins in both conventions, one a file.
@@ -21,6 +23,8 @@ pub mod chart;
 pub mod date;
 pub mod indicators;
 pub mod macd;
+#[cfg(feature = "parquet")]
+pub mod parquet;
 pub mod placeholder;
 pub mod sample;
 pub mod series;

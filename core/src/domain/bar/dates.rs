@@ -62,6 +62,7 @@ fn bad_date(text: &str, error: DateError) -> Problem {
 }
 
 /// The day `days` after 1970-01-01 (Howard Hinnant's `civil_from_days`), within years 1 to 9999.
+#[cfg_attr(not(feature = "parquet"), allow(dead_code))]
 pub(crate) fn from_days(days: i64) -> Result<Date, Problem> {
     let out_of_range = || Problem::BadDate(format!("day {days} after 1970-01-01 is outside years 1 to 9999"));
     if !(-719_162..=2_932_896).contains(&days) {
@@ -81,17 +82,22 @@ pub(crate) fn from_days(days: i64) -> Result<Date, Problem> {
 }
 
 /// A timestamp of `per_day` units a day (86 400 000 for milliseconds, ...), since 1970-01-01
-/// 00:00: its day, if it is at midnight.
-pub(crate) fn from_timestamp(value: i64, per_day: i64, unit: &str) -> Result<Date, Problem> {
+/// 00:00: its day, if it is at midnight. `utc` when the column is time-zone aware, for the hint.
+#[cfg_attr(not(feature = "parquet"), allow(dead_code))]
+pub(crate) fn from_timestamp(value: i64, per_day: i64, unit: &str, utc: bool) -> Result<Date, Problem> {
     let (days, rest) = (value.div_euclid(per_day), value.rem_euclid(per_day));
     let date = from_days(days)?;
     if rest != 0 {
         let seconds = rest / (per_day / 86_400);
         let (h, m, s) = (seconds / 3600, seconds / 60 % 60, seconds % 60);
+        let fraction = if rest % (per_day / 86_400) != 0 { " and a fraction" } else { "" };
+        let hint = match utc {
+            true => " (a time-zone-aware column is read in UTC: write naive dates, e.g. with `.dt.tz_localize(None)`)",
+            false => "",
+        };
         return Err(Problem::BadDate(format!(
-            "timestamp {value} ({unit}) is {date} {h:02}:{m:02}:{s:02}{}: the bars must be daily, dated by midnight \
-             (a time-zone-aware column is read in UTC: write naive dates, e.g. with `.dt.tz_localize(None)`)",
-            if rest % (per_day / 86_400) != 0 { " and a fraction" } else { "" }
+            "timestamp {value} ({unit}) is {date} {h:02}:{m:02}:{s:02}{fraction}: the bars must be daily, dated by \
+             midnight{hint}"
         )));
     }
     Ok(date)
@@ -136,8 +142,8 @@ mod tests {
         }
         assert!(from_days(2_932_897).is_err() && from_days(-719_163).is_err());
         let ns = 86_400_000_000_000;
-        assert_eq!(from_timestamp(19_724 * ns, ns, "ns").unwrap().to_string(), "2024-01-02");
-        let late = from_timestamp(19_724 * 86_400_000 + 34_200_000, 86_400_000, "ms").unwrap_err().to_string();
+        assert_eq!(from_timestamp(19_724 * ns, ns, "ns", false).unwrap().to_string(), "2024-01-02");
+        let late = from_timestamp(19_724 * 86_400_000 + 34_200_000, 86_400_000, "ms", true).unwrap_err().to_string();
         assert!(
             late.starts_with("timestamp 1704187800000 (ms) is 2024-01-02 09:30:00: the bars must be daily"),
             "{late}"

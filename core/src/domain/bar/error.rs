@@ -45,6 +45,8 @@ pub enum Problem {
     Empty,
     #[error("the file has a header but no rows")]
     NoRows,
+    #[error("the file has no rows")]
+    NoParquetRows,
     #[error("the file has no bars: all its rows ({0}) have prices that are empty or NaN")]
     OnlySkipped(usize),
     #[error("the text is not UTF-8")]

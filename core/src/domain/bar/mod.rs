@@ -44,7 +44,7 @@
 //! checks of a row (`check`) and the gathering of rows into a sorted [`Table`] (`table`) are
 //! shared with the Parquet loader, and so are the errors (`error`).
 
-mod aliases;
+pub(crate) mod aliases;
 pub(crate) mod check;
 mod columns;
 pub(crate) mod dates;
