@@ -1,13 +1,16 @@
 //! `idc_client`: calls `idc.Indicator/GetMACD` and prints the reply exactly as the article's
 //! Python client does (`print("indicator client received: ")`, then `print(response)`).
+//! Its subcommands `instruments` and `compute` call `idc.v2.Indicators` ([`idc::client::v2`]).
 
 mod cli;
 
 use std::io::Write;
 use std::process::ExitCode;
 
+use anyhow::Context;
 use clap::Parser;
 use idc::client;
+use idc::client::v2::{args as v2, run, V2Error};
 use idc::protocol::indicator::MACDReply;
 use idc::text_format;
 use protobuf::MessageFull;
@@ -16,7 +19,7 @@ const PROGRAM: &str = "idc_client";
 
 /// Fetch MACD rows from an idc server and print them in protobuf text format.
 #[derive(Parser, Debug)]
-#[command(version)]
+#[command(version, args_conflicts_with_subcommands = true)]
 struct Args {
     #[command(flatten)]
     call: cli::CallArgs,
@@ -24,60 +27,72 @@ struct Args {
     /// Seconds to wait for the reply, above 0 and at most a week.
     #[arg(long, default_value_t = client::DEFAULT_UNARY_TIMEOUT_SECONDS, value_parser = cli::parse_timeout)]
     timeout: f64,
+
+    #[command(subcommand)]
+    v2: Option<V2>,
+}
+
+/// The idc.v2 calls; without one, idc_client makes the article's GetMACD call.
+#[derive(clap::Subcommand, Debug)]
+enum V2 {
+    /// List the instruments the server holds, as CSV or JSON lines.
+    #[command(mut_arg("start_date", v2::unused), mut_arg("end_date", v2::unused))]
+    Instruments(V2Call<v2::InstrumentsArgs>),
+    /// Bars and indicators of many symbols, written as CSV or JSON lines as each one arrives.
+    #[command(mut_arg("start_date", v2::open_start), mut_arg("end_date", v2::open_end))]
+    Compute(V2Call<v2::ComputeArgs>),
+}
+
+#[derive(clap::Args, Debug)]
+struct V2Call<A: clap::Args> {
+    #[command(flatten)]
+    call: cli::CallArgs,
+    #[command(flatten)]
+    args: A,
+    /// Seconds to wait for the whole stream, above 0 and at most a week.
+    #[arg(long, default_value_t = client::DEFAULT_STREAM_TIMEOUT_SECONDS, value_parser = cli::parse_timeout)]
+    timeout: f64,
 }
 
 fn main() -> ExitCode {
     let args = Args::parse();
     cli::init_logs("warn", "off");
-    let reply = args
-        .call
-        .target(args.timeout)
-        .and_then(|target| Ok(client::get_macd_bytes(&target, &args.call.start_date, &args.call.end_date)?))
-        .and_then(|bytes| {
-            let text = text_format::to_text(&MACDReply::descriptor(), &bytes)
-                .map_err(|e| anyhow::anyhow!("GetMACD reply: {e}"))?;
-            Ok((bytes.is_empty(), text))
-        });
-    let (empty, text) = match reply {
-        Ok(reply) => reply,
+    let done = match &args.v2 {
+        None => article(&args),
+        Some(V2::Instruments(v)) => {
+            v.call.target(v.timeout).and_then(|t| Ok(run::instruments(&t, &v.args, std::io::stdout())?))
+        }
+        Some(V2::Compute(v)) => v.call.target(v.timeout).and_then(|target| {
+            let dates = (v.call.start_date.as_str(), v.call.end_date.as_str());
+            let note = run::compute(&target, &v.args, dates, std::io::stdout())?.note(dates.0, dates.1);
+            Ok(note.into_iter().for_each(|note| cli::report(PROGRAM, note)))
+        }),
+    };
+    match done {
+        Ok(()) => ExitCode::SUCCESS,
+        // The reader has all it wanted (`| head`): end quietly.
+        Err(e) if e.downcast_ref().is_some_and(cli::is_closed_pipe) => ExitCode::SUCCESS,
+        Err(e) if e.downcast_ref().is_some_and(V2Error::is_closed_pipe) => ExitCode::SUCCESS,
         Err(e) => {
             cli::report(PROGRAM, format_args!("{e:#}"));
-            return ExitCode::FAILURE;
-        }
-    };
-    // One write, like Python's two prints once its buffer is flushed at exit.
-    let text = format!("indicator client received: \n{text}\n");
-    let mut stdout = std::io::stdout().lock();
-    match stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()) {
-        Ok(()) => {}
-        // The reader has all it wanted (`| head`): end quietly.
-        Err(e) if cli::is_closed_pipe(&e) => return ExitCode::SUCCESS,
-        Err(e) => {
-            cli::report(PROGRAM, format_args!("cannot write to stdout: {e}"));
-            return ExitCode::FAILURE;
+            ExitCode::FAILURE
         }
     }
-    // An empty reply prints as the article's client prints it; this says why it is empty.
-    if empty {
-        cli::report(PROGRAM, why_empty(&args.call.start_date, &args.call.end_date));
-    }
-    ExitCode::SUCCESS
 }
 
-/// Why a reply has no rows. A parity-mode server always sends the article's rows, so the server
-/// is in data mode; the article's protocol carries nothing more, so both reasons a data-mode
-/// server has are named: days outside its data (or without trading), and TA-Lib's warm-up,
-/// whose bars are in the data but have no MACD value.
-fn why_empty(start: &str, end: &str) -> String {
-    let asked = match (start.is_empty(), end.is_empty()) {
-        (false, false) => format!("for {start} to {end}"),
-        (false, true) => format!("from {start} on"),
-        (true, false) => format!("up to {end}"),
-        (true, true) => "for any date".to_string(),
-    };
-    format!(
-        "the server returned no rows {asked}: a data-mode server has rows only for the days of its data that \
-         have a MACD value; with --convention talib, the first bars of its data have none (TA-Lib's warm-up: \
-         slow + signal - 2 bars, 33 for MACD(12,26,9))"
-    )
+/// The article's client: GetMACD, printed as its Python client prints it.
+fn article(args: &Args) -> anyhow::Result<()> {
+    let (start, end) = (&args.call.start_date, &args.call.end_date);
+    let bytes = client::get_macd_bytes(&args.call.target(args.timeout)?, start, end)?;
+    let text =
+        text_format::to_text(&MACDReply::descriptor(), &bytes).map_err(|e| anyhow::anyhow!("GetMACD reply: {e}"))?;
+    // One write, like Python's two prints once its buffer is flushed at exit.
+    let mut stdout = std::io::stdout().lock();
+    let text = format!("indicator client received: \n{text}\n");
+    stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()).context("cannot write to stdout")?;
+    // An empty reply prints as the article's client prints it; this says why it is empty.
+    if bytes.is_empty() {
+        cli::report(PROGRAM, client::why_empty(start, end));
+    }
+    Ok(())
 }

@@ -254,6 +254,24 @@ pub fn get_macd(target: &Target, start_date: &str, end_date: &str) -> Result<MAC
     MACDReply::parse_from_bytes(&bytes).map_err(|e| rpc_error("GetMACD", target)(grpcio::Error::Codec(Box::new(e))))
 }
 
+/// Why a `GetMACD` reply has no rows, as `idc_client` says on stderr. A parity-mode server always
+/// sends the article's rows, so the server is in data mode; the article's protocol carries
+/// nothing more, so both reasons a data-mode server has are named: days outside its data (or without trading), and TA-Lib's warm-up,
+/// whose bars are in the data but have no MACD value.
+pub fn why_empty(start: &str, end: &str) -> String {
+    let asked = match (start.is_empty(), end.is_empty()) {
+        (false, false) => format!("for {start} to {end}"),
+        (false, true) => format!("from {start} on"),
+        (true, false) => format!("up to {end}"),
+        (true, true) => "for any date".to_string(),
+    };
+    format!(
+        "the server returned no rows {asked}: a data-mode server has rows only for the days of its data that \
+         have a MACD value; with --convention talib, the first bars of its data have none (TA-Lib's warm-up: \
+         slow + signal - 2 bars, 33 for MACD(12,26,9))"
+    )
+}
+
 /// `idc.Indicator/GetMACD`, as the reply's wire bytes.
 ///
 /// `idc_client` prints from these, as upb does (see [`crate::text_format`]): the parsed
@@ -316,6 +334,15 @@ pub fn download_graph(target: &Target, start_date: &str, end_date: &str, output:
     })?;
     file.commit().map_err(output_error)?;
     Ok(written)
+}
+
+/// `; ./x.png was left as it was`, when a failed download has an earlier file to speak of.
+pub fn kept_note(output: &Path) -> String {
+    if output.as_os_str() != "-" && output.is_file() {
+        format!("; {} was left as it was", output.display())
+    } else {
+        String::new()
+    }
 }
 
 /// Starts the download's output, with an error that names the user's path and the real cause

@@ -28,6 +28,7 @@ pub enum ConventionArg {
 /// `--adjust`: the prices as held, or adjusted with the instrument's adj_factor.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
 pub enum AdjustArg {
+    /// The prices as held.
     #[default]
     None,
     /// 前复权 (qfq), anchored at the latest bar held.
@@ -182,6 +183,22 @@ impl ChartArgs {
             ..Default::default()
         })
     }
+}
+
+/// For the binaries' `mut_arg("start_date", open_start)`: the connection flags they share
+/// default to the article's dates, but Compute's and Chart's range is open unless given.
+pub fn open_start(arg: clap::Arg) -> clap::Arg {
+    arg.default_value("").hide_default_value(true).help("First day, YYYY-MM-DD; default: the first bar held")
+}
+
+/// As [`open_start`], for `end_date`.
+pub fn open_end(arg: clap::Arg) -> clap::Arg {
+    arg.default_value("").hide_default_value(true).help("Last day, YYYY-MM-DD; default: the last bar held")
+}
+
+/// For the flags a subcommand takes but does not use (ListInstruments has no dates).
+pub fn unused(arg: clap::Arg) -> clap::Arg {
+    arg.hide(true)
 }
 
 /// Every spec in `texts` (each a comma-separated list), in order.

@@ -67,7 +67,9 @@ pub fn compute(
     mut each: impl FnMut(pb::Series) -> Result<(), V2Error>,
 ) -> Result<usize, V2Error> {
     let rpc_error = rpc_error("Compute", target);
-    let mut replies = client(target)?.compute_opt(request, call_option(target)).map_err(&rpc_error)?;
+    // Held until the stream ends: the client owns the channel and its completion queue.
+    let client = client(target)?;
+    let mut replies = client.compute_opt(request, call_option(target)).map_err(&rpc_error)?;
     block_on(async {
         let mut received = 0;
         while let Some(series) = replies.try_next().await.map_err(&rpc_error)? {
