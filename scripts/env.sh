@@ -62,6 +62,18 @@ idc_build_go_client() {
     exit 1
   fi
   export IDC_GO_CLIENT="$client"
+  idc_build_go_example
+}
+
+# Builds examples/go/compute.go into target/go/ (examples/go/build.sh, the same Debian packages)
+# and exports its path for tests/examples.rs, which otherwise builds it itself.
+idc_build_go_example() {
+  local example="$IDC_ROOT/target/go/compute_example"
+  if ! "$IDC_ROOT/examples/go/build.sh" "$example"; then
+    echo "idc: cannot build the Go example $example (see above and examples/README.md)" >&2
+    exit 1
+  fi
+  export IDC_GO_EXAMPLE="$example"
 }
 
 idc_pip_install cmake 'cmake>=3.16,<5'

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Build the Go example examples/go/compute.go, offline, from Debian packages only, as
+# tests/go/build.sh builds the Go test peer.
+#
+#   examples/go/build.sh OUT_BINARY [BUILD_DIR]
+#
+# BUILD_DIR (default: $(dirname OUT_BINARY)/go-example-build) holds a GOPATH with the code
+# generated from protos/idc/v2/indicators.proto (its go_package, idc/v2, is the import path) and
+# the example's source, and the build cache. Prints nothing on success; a second run comes from
+# the cache in well under a second. Missing packages are installed with apt-get when run as root;
+# otherwise the apt-get command is printed and the script fails.
+#
+# Why GOPATH mode: Debian ships Go libraries as source under /usr/share/gocode, usable only by
+# GOPATH builds; module mode would want to download them.
+set -euo pipefail
+
+if [[ $# -lt 1 || $# -gt 2 ]]; then
+    echo "usage: $0 OUT_BINARY [BUILD_DIR]" >&2
+    exit 2
+fi
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+protos=$(cd "$here/../../protos" && pwd)
+mkdir -p "$(dirname "$1")"
+out="$(cd "$(dirname "$1")" && pwd)/$(basename "$1")"
+build_dir=${2:-$(dirname "$out")/go-example-build}
+mkdir -p "$build_dir"
+build_dir=$(cd "$build_dir" && pwd)
+gocode=/usr/share/gocode/src
+
+# The same packages as the Go test peer; see tests/go/build.sh for why protobuf 1-5, not 1-3.
+# shellcheck source=../../scripts/debian_packages.sh
+source "$here/../../scripts/debian_packages.sh"
+idc_require_debian_packages \
+    "command -v go" golang-go \
+    "command -v protoc" protobuf-compiler \
+    "command -v protoc-gen-go" protoc-gen-go \
+    "command -v protoc-gen-go-grpc" protoc-gen-go-grpc \
+    "test -f $gocode/google.golang.org/grpc/status/status.go" golang-google-grpc-dev \
+    "test -d $gocode/google.golang.org/protobuf/proto" golang-google-protobuf-dev \
+    "test -f $gocode/github.com/golang/protobuf/proto/registry.go" golang-github-golang-protobuf-1-5-dev
+
+# One build at a time per BUILD_DIR (tests may call this concurrently).
+if command -v flock >/dev/null; then
+    exec 9>"$build_dir/.lock"
+    flock 9
+fi
+
+gopath=$build_dir/gopath
+mkdir -p "$gopath/src/idc/v2" "$gopath/src/idc/compute"
+rm -f "$gopath"/src/idc/v2/*.go "$gopath"/src/idc/compute/*.go
+protoc -I "$protos" --go_out="$gopath/src" --go-grpc_out="$gopath/src" "$protos/idc/v2/indicators.proto"
+cp "$here/compute.go" "$gopath/src/idc/compute/"
+
+# The cache is keyed by content, so rewriting identical files above keeps a second run quick.
+# GOENV=off and GOFLAGS= keep user settings out; GOPROXY=off makes sure nothing is fetched;
+# CGO_ENABLED=0 needs no C compiler.
+cd "$gopath"
+GO111MODULE=off GOPATH="$gopath:/usr/share/gocode" GOFLAGS= GOENV=off GOPROXY=off \
+    CGO_ENABLED=0 GOCACHE="$build_dir/cache" \
+    go build -o "$out" idc/compute
