@@ -138,6 +138,62 @@ fn one_file_is_one_instrument_and_the_sample_is_two() {
     assert_eq!(held, [("AAPL", "Apple", 3270), ("SPX", "S&P 500", 5031)]);
 }
 
+/// `--data FILE` reloads too; that file gone keeps its last good version (it is the only one).
+#[test]
+fn one_file_is_reloaded_and_kept_when_it_goes_away() {
+    let dir = scratch();
+    let file = write_file(dir.path(), "000001.SZ.csv", daily_bars_csv(2022, 7).as_bytes());
+    let reloader = Reloader::start(Source::File(file.clone()), Delimiter::Auto, None).unwrap();
+    assert_eq!(reloader.scan(), catalog::ScanReport::default());
+    replace(dir.path(), "000001.SZ.csv", daily_bars_csv(2022, 9).as_bytes());
+    assert_eq!(reloader.scan().loaded, 1);
+    assert_eq!(bars_of(&reloader, "000001.SZ"), Some(9));
+    fs::remove_file(&file).unwrap();
+    assert_eq!(reloader.scan().failed, 1);
+    assert_eq!(reloader.scan().failed, 0, "reported once");
+    assert_eq!(bars_of(&reloader, "000001.SZ"), Some(9));
+    write_file(dir.path(), "000001.SZ.csv", daily_bars_csv(2022, 4).as_bytes());
+    assert_eq!(reloader.scan().loaded, 1);
+    assert_eq!(bars_of(&reloader, "000001.SZ"), Some(4));
+}
+
+/// Writes argv[1] as pandas does with `to_parquet` (pyarrow): timestamps at midnight, a suspended
+/// day as NaN (stored as null), and an `adj_factor`.
+const WRITE_PARQUET: &str = r#"
+import sys
+import pandas as pd
+nan = float("nan")
+pd.DataFrame({
+    "date": pd.to_datetime(["2024-01-04", "2024-01-03", "2024-01-02"]),
+    "open": [11.0, nan, 10.0], "high": [12.0, nan, 11.0], "low": [10.5, nan, 9.5],
+    "close": [11.5, nan, 10.5], "volume": [200, 0, 100], "adj_factor": [2.0, 1.0, 1.0],
+}).to_parquet(sys.argv[1])
+"#;
+
+#[test]
+fn parquet_files_are_instruments_too() {
+    let dir = two_instruments();
+    let path = dir.path().join("000001.SZ.parquet");
+    let mut write = std::process::Command::new(common::python());
+    write.arg("-c").arg(WRITE_PARQUET).arg(&path);
+    common::run(write).assert_success("pandas' to_parquet");
+    let reloader = Reloader::start(Source::Dir(dir.path().to_path_buf()), Delimiter::Auto, None).unwrap();
+    let catalog = reloader.shared().current();
+    let parquet = catalog.get("000001.SZ").unwrap();
+    assert_eq!(parquet.bars.close, [10.5, 11.5]);
+    assert_eq!(parquet.first_date().unwrap().to_string(), "2024-01-02");
+    assert!(parquet.has_adj_factor());
+    assert_eq!(catalog.len(), 3);
+
+    // One that does not load is refused as Parquet words it: `file: reason`, or `file: row N`.
+    let bad = write_file(dir.path(), "BAD.parquet", b"PAR1 this is not parquet PAR1");
+    let e = catalog::load(&Source::Dir(dir.path().to_path_buf())).unwrap_err().to_string();
+    assert!(e.starts_with(&format!("{}: ", bad.display())), "{e}");
+    // While serving, it is counted and the rest stays served.
+    assert_eq!(reloader.scan(), catalog::ScanReport { failed: 1, ..Default::default() });
+    assert_eq!(reloader.shared().current().len(), 3);
+}
+
 #[test]
 fn added_replaced_and_removed_files_are_served_within_two_seconds() {
     let dir = two_instruments();

@@ -1,16 +1,19 @@
 //! Loading a catalog from what `--data` names: a directory of instrument files, one file, or the
 //! embedded sample.
 //!
-//! * `--data DIR`: every `*.csv` file directly in DIR is one instrument, its symbol the file name
-//!   without the extension (`600519.SH.csv` is `600519.SH`). Subdirectories, hidden files (a
+//! * `--data DIR`: every `*.csv` and `*.parquet` file directly in DIR is one instrument, its
+//!   symbol the file name without the extension (`600519.SH.csv` is `600519.SH`). Subdirectories, hidden files (a
 //!   leading `.`: editors' and rsync's temporaries) and other extensions are not instruments.
 //!   `DIR/instruments.csv` is not an instrument either: when present, its header `symbol,name`
 //!   (any order and case; other columns ignored) gives display names, UTF-8, Chinese included;
 //!   read with the `csv` crate like the bars. A name defaults to the symbol.
-//! * `--data FILE`: one instrument, the file's stem.
+//! * `--data FILE`: one instrument, the file's stem; Parquet when it ends in `.parquet`, CSV
+//!   otherwise.
 //! * `--data sample`: the two instruments of [`crate::domain::sample`].
 //!
-//! At start-up anything that does not load stops the server, with `file:line: reason`: a server
+//! At start-up anything that does not load stops the server, with `file:line: reason` (Parquet:
+//! `file: row N: reason`), as the loaders of [`crate::domain::bar`] and
+//! [`crate::domain::parquet`] word it: a server
 //! that starts on half its data gives wrong answers quietly. A reload ([`super::reload`]) uses the
 //! same pieces, but keeps the last good version of what fails.
 
@@ -21,13 +24,15 @@ use std::time::{Instant, SystemTime};
 use crate::domain::bar::{parse_table, BarsError, Delimiter};
 use crate::domain::catalog::{Catalog, Instrument};
 use crate::domain::series::BarColumns;
-use crate::domain::{plural, sample};
+use crate::domain::{parquet, plural, sample};
 
 /// The file of display names in a catalog directory.
 pub const NAMES_FILE: &str = "instruments.csv";
 
 /// The extensions of instrument files (compared ignoring ASCII case).
-const EXTENSIONS: [&str; 1] = ["csv"];
+const EXTENSIONS: [&str; 2] = ["csv", PARQUET];
+
+const PARQUET: &str = "parquet";
 
 /// What `--data` names.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -78,7 +83,7 @@ pub enum CatalogError {
     FileName { path: PathBuf },
     #[error("{} and {} both give the symbol {symbol}: keep one of them", .first.display(), .second.display())]
     SameSymbol { symbol: String, first: PathBuf, second: PathBuf },
-    #[error("--data {}: no instrument files (*.csv) in the directory", .dir.display())]
+    #[error("--data {}: no instrument files (*.csv, *.parquet) in the directory", .dir.display())]
     NoInstruments { dir: PathBuf },
 }
 
@@ -121,9 +126,12 @@ pub(crate) struct LoadedBars {
     pub skipped: usize,
 }
 
-/// Parses the bars of the file at `path`, already read as `bytes`.
+/// Parses the bars of the file at `path`, already read as `bytes`: Parquet when its name ends in
+/// `.parquet`, CSV otherwise.
 pub(crate) fn parse_bars(path: &Path, bytes: &[u8], delimiter: Delimiter) -> Result<LoadedBars, BarsError> {
-    let table = parse_table(&path.display().to_string(), bytes, delimiter)?;
+    let name = path.display().to_string();
+    let is_parquet = path.extension().is_some_and(|e| e.eq_ignore_ascii_case(PARQUET));
+    let table = if is_parquet { parquet::parse_table(&name, bytes)? } else { parse_table(&name, bytes, delimiter)? };
     Ok(LoadedBars { bars: BarColumns::from_bars(&table.bars, table.adj_factor.as_deref()), skipped: table.skipped })
 }
 
@@ -330,6 +338,7 @@ mod tests {
     fn symbols_are_file_names_without_the_extension() {
         assert_eq!(symbol_of("600519.SH.csv"), Some("600519.SH"));
         assert_eq!(symbol_of("AAPL.CSV"), Some("AAPL"));
+        assert_eq!(symbol_of("000001.SZ.parquet"), Some("000001.SZ"));
         for not_one in ["instruments.csv", ".600519.SH.csv", "x.csv.tmp", "README", ".csv", "notes.txt"] {
             assert_eq!(symbol_of(not_one), None, "{not_one}");
         }
