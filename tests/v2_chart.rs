@@ -111,7 +111,7 @@ fn the_sample_with_overlays_and_panels_is_drawn_where_the_layout_says() {
     }
     assert_eq!(count(&image, *kdj_plot, palette::RISING) + count(&image, *kdj_plot, palette::FALLING), 0);
     // Below the candles and above VOL's legend (whose swatch has a green bar): no candle leaks.
-    let gap = (0, layout.price.3 + 1, 1280, layout.legends[1][0].1.1);
+    let gap = (0, layout.price.3 + 1, 1280, layout.legends[1][0].1 .1);
     assert_eq!(count(&image, gap, palette::FALLING), 0, "below the price panel");
     // The legend names each overlay, then each panel's columns.
     let names: Vec<Vec<&str>> = layout.legends.iter().map(|l| l.iter().map(|(n, _)| n.as_str()).collect()).collect();
@@ -171,12 +171,28 @@ fn bad_chart_requests_get_their_statuses() {
         (request(100, 800), C::INVALID_ARGUMENT, "width 100 is out of range: charts are 320x240 to 8192x8192"),
         (request(1280, 9000), C::INVALID_ARGUMENT, "height 9000"),
         (pb::ChartRequest { chunk_size: 5 << 20, ..request(0, 0) }, C::INVALID_ARGUMENT, "chunk_size 5242880"),
-        (pb::ChartRequest { adjust: pb::Adjust::FORWARD.into(), ..request(0, 0) }, C::FAILED_PRECONDITION, "adj_factor"),
-        (pb::ChartRequest { panels: vec![spec("NOPE", &[])], ..request(0, 0) }, C::INVALID_ARGUMENT, "panels: indicator 1"),
+        (
+            pb::ChartRequest { adjust: pb::Adjust::FORWARD.into(), ..request(0, 0) },
+            C::FAILED_PRECONDITION,
+            "adj_factor",
+        ),
+        (
+            pb::ChartRequest { panels: vec![spec("NOPE", &[])], ..request(0, 0) },
+            C::INVALID_ARGUMENT,
+            "panels: indicator 1",
+        ),
         (pb::ChartRequest { overlays: vec![spec("MA", &[0.0])], ..request(0, 0) }, C::INVALID_ARGUMENT, "overlays"),
-        (pb::ChartRequest { start_date: "2030-01-01".into(), end_date: String::new(), ..request(0, 0) }, C::INVALID_ARGUMENT, "no bars"),
+        (
+            pb::ChartRequest { start_date: "2030-01-01".into(), end_date: String::new(), ..request(0, 0) },
+            C::INVALID_ARGUMENT,
+            "no bars",
+        ),
         (pb::ChartRequest { start_date: "2018-13-01".into(), ..request(0, 0) }, C::INVALID_ARGUMENT, "2018-13-01"),
-        (pb::ChartRequest { convention: protobuf::EnumOrUnknown::from_i32(7), ..request(0, 0) }, C::INVALID_ARGUMENT, "convention 7"),
+        (
+            pb::ChartRequest { convention: protobuf::EnumOrUnknown::from_i32(7), ..request(0, 0) },
+            C::INVALID_ARGUMENT,
+            "convention 7",
+        ),
     ];
     for (request, code, words) in cases {
         let (got, message) = refused(request);
@@ -211,4 +227,25 @@ fn a_cancelled_chart_stops_its_render_and_keeps_nothing() {
     // Nothing was kept: the same request is drawn anew.
     assert!(chart(&client, &request(320, 240)).is_ok());
     assert_eq!(server.metrics.renders().done, 1);
+}
+
+#[test]
+fn a_range_of_more_bars_than_a_chart_draws_is_out_of_range() {
+    let dir = common::scratch();
+    let path = common::write_file(dir.path(), "LONG.csv", common::daily_bars_csv(1700, 100_001).as_bytes());
+    let mut config = Config::default();
+    config.data.source = Some(idc::config::DataSource::Csv(path));
+    let server = common::InProcess::start(config);
+    let client = client(&server);
+    let long = pb::ChartRequest { symbol: "LONG".into(), ..Default::default() };
+    match chart(&client, &long) {
+        Err(grpcio::Error::RpcFailure(status)) => {
+            assert_eq!(status.code(), grpcio::RpcStatusCode::OUT_OF_RANGE, "{}", status.message());
+            assert!(status.message().contains("100001 bars") && status.message().contains("shorten the range"));
+        }
+        other => panic!("expected OUT_OF_RANGE, got {:?}", other.map(|(png, _)| png.len())),
+    }
+    // Monthly bars of the same history are few enough.
+    let monthly = pb::ChartRequest { frequency: pb::Frequency::MONTHLY.into(), width: 320, height: 240, ..long };
+    assert!(chart(&client, &monthly).is_ok());
 }

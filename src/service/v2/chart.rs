@@ -5,7 +5,7 @@
 //! ([`idc_core::query`]: the enums, the dates, the specs, the symbol, the adjustment's
 //! precondition) and the chart's own: the size (0 is the server's `--chart-size`, else within
 //! [`ChartSize::MIN`]..[`ChartSize::MAX`]), the chunk size (0 is the server's `--chunk-size`,
-//! else 1 byte to 4 MiB), and a range with bars in it.
+//! else 1 byte to 4 MiB), and a range with bars in it, at most [`query::MAX_ROWS`] of them.
 //!
 //! Then it goes as the article's chart does in [`crate::service::graph`], with its pieces: the
 //! render runs on the blocking pool, raced against the call's end ([`call_ended`]) so an ended
@@ -108,23 +108,8 @@ fn check(mut request: pb::ChartRequest, catalog: &Catalog, service: &V2Service) 
         });
     }
     let size = size(&request, service.chart_size)?;
-    let chunk_size = match request.chunk_size as usize {
-        0 => service.chunk_size,
-        n if n <= MAX_CHUNK_SIZE => n,
-        n => {
-            return Err(invalid(format!(
-                "chunk_size {n} is out of range: ask 1 to {MAX_CHUNK_SIZE} bytes (4 MiB), or 0 for the server's {}",
-                service.chunk_size
-            )))
-        }
-    };
-    if query::rows(&instrument.bars, frequency, range) == 0 {
-        let held = match (instrument.first_date(), instrument.last_date()) {
-            (Some(first), Some(last)) => format!("it has bars from {first} to {last}"),
-            _ => "it has no bars".to_string(),
-        };
-        return Err(invalid(format!("{} has no bars in {range}: {held}", instrument.symbol)));
-    }
+    let chunk_size = chunk_size(request.chunk_size, service.chunk_size)?;
+    bars_in(&instrument, frequency, range)?;
     // The key: what the picture depends on, resolved.
     (request.width, request.height, request.chunk_size) = (size.width, size.height, 0);
     request.convention = protobuf::EnumOrUnknown::new(match convention {
@@ -133,6 +118,43 @@ fn check(mut request: pb::ChartRequest, catalog: &Catalog, service: &V2Service) 
     });
     let key = Key { instrument, request };
     Ok(ChartQuery { key, range, convention, adjust, frequency, overlays, panels, size, chunk_size })
+}
+
+/// The chunk size asked: 0 is the server's; else 1 byte to 4 MiB.
+fn chunk_size(asked: u32, server: usize) -> Result<usize, QueryError> {
+    match asked as usize {
+        0 => Ok(server),
+        n if n <= MAX_CHUNK_SIZE => Ok(n),
+        n => Err(invalid(format!(
+            "chunk_size {n} is out of range: ask 1 to {MAX_CHUNK_SIZE} bytes (4 MiB), or 0 for the server's {server}"
+        ))),
+    }
+}
+
+/// Checks that the range has bars to draw, and not more than [`query::MAX_ROWS`]: drawn at
+/// most a pixel apart even 8192 wide, more bars show nothing more and hold a blocking thread the
+/// longer.
+fn bars_in(instrument: &Instrument, frequency: Frequency, range: DateRange) -> Result<(), QueryError> {
+    let rows = query::rows(&instrument.bars, frequency, range);
+    if rows > query::MAX_ROWS {
+        return Err(QueryError {
+            kind: Kind::OutOfRange,
+            message: format!(
+                "{}: {rows} bars in the range, over the {} a chart draws; shorten the range (start_date, \
+                 end_date) or ask a longer frequency",
+                instrument.symbol,
+                query::MAX_ROWS
+            ),
+        });
+    }
+    if rows == 0 {
+        let held = match (instrument.first_date(), instrument.last_date()) {
+            (Some(first), Some(last)) => format!("it has bars from {first} to {last}"),
+            _ => "it has no bars".to_string(),
+        };
+        return Err(invalid(format!("{} has no bars in {range}: {held}", instrument.symbol)));
+    }
+    Ok(())
 }
 
 /// A spec's refusal, saying which list it is in ("overlays: indicator 2: ...").
@@ -287,4 +309,23 @@ async fn fail(sink: ServerStreamingSink<pb::ChartChunk>, status: RpcStatus) -> R
         log::debug!("Chart: sending the error status failed: {e}");
     }
     code
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::series::BarColumns;
+
+    #[test]
+    fn a_reloaded_instrument_is_another_key_even_with_the_same_bars() {
+        let instrument =
+            |name: &str| Arc::new(Instrument { symbol: "X".into(), name: name.into(), bars: BarColumns::default() });
+        let (old, reloaded) = (instrument("X"), instrument("X"));
+        let request = pb::ChartRequest { symbol: "X".into(), ..Default::default() };
+        let key = |i: &Arc<Instrument>| Key { instrument: Arc::clone(i), request: request.clone() };
+        assert_eq!(key(&old), key(&old));
+        assert_ne!(key(&old), key(&reloaded), "equal bars, but another version of the instrument");
+        let other = Key { request: pb::ChartRequest { width: 640, ..request.clone() }, ..key(&old) };
+        assert_ne!(key(&old), other);
+    }
 }
