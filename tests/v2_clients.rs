@@ -2,8 +2,9 @@
 //! compute` writes a CSV that pandas' `read_csv`, with its defaults, reads back as the very
 //! columns and values the gRPC reply carried (NaN included), and JSON lines that Python's `json`
 //! reads as the same; `idc_client instruments` lists what ListInstruments answers; refusals and a
-//! closed pipe end as a command-line tool should. The replies compared against come from the
-//! generated grpcio client, not from the code under test.
+//! closed pipe end as a command-line tool should; `idc_graph_client chart` writes, whole, the PNG
+//! that Chart streams, and a refused chart leaves the earlier file. The replies compared against
+//! come from the generated grpcio client, not from the code under test.
 
 mod common;
 
@@ -279,4 +280,52 @@ fn without_a_subcommand_the_clients_refuse_v2_flags() {
     cmd.args(["--target", &server.address(), "compute"]);
     let out = common::run(cmd);
     assert_eq!(out.status.code(), Some(2), "flags of the article's call and a subcommand do not mix: {}", out.stderr);
+}
+
+/// The Chart stream's PNG for `request`, through the generated client.
+fn chart_bytes(server: &common::InProcess, request: &pb::ChartRequest) -> Vec<u8> {
+    let client = IndicatorsClient::new(common::channel(&server.address()));
+    let chunks: Vec<pb::ChartChunk> =
+        futures::executor::block_on(client.chart(request).unwrap().try_collect()).unwrap();
+    chunks.into_iter().flat_map(|c| c.png).collect()
+}
+
+#[test]
+fn chart_writes_the_png_the_server_streams_and_a_refusal_keeps_the_old_file() {
+    let server = common::InProcess::start(Config::default());
+    let symbol = symbols(&server).remove(0);
+    let dir = common::scratch();
+    let output = dir.path().join("chart.png");
+    let mut cmd = common::rust_bin("idc_graph_client");
+    cmd.args(["chart", "--target", &server.address(), "--symbol", &symbol, "--overlay", "MA(5),MA(10)"])
+        .args(["--panel", "VOL", "--panel", "MACD(12,26,9)", "--start-date", "2018-06-01", "--width", "800"])
+        .args(["--height", "600", "--output"])
+        .arg(&output);
+    let out = common::run(cmd);
+    out.assert_success("idc_graph_client chart");
+    assert!(out.stdout.is_empty(), "no banner: that is the article's download");
+
+    let specs = |text: &str| idc::client::v2::args::specs("--panel", &[text.to_string()]).unwrap();
+    let request = pb::ChartRequest {
+        symbol: symbol.clone(),
+        start_date: "2018-06-01".into(),
+        overlays: specs("MA(5),MA(10)"),
+        panels: specs("VOL,MACD(12,26,9)"),
+        width: 800,
+        height: 600,
+        ..Default::default()
+    };
+    let png = std::fs::read(&output).unwrap();
+    assert!(png == chart_bytes(&server, &request), "the file is the stream's bytes, whole");
+    let image = image::load_from_memory_with_format(&png, image::ImageFormat::Png).unwrap();
+    assert_eq!((image.width(), image.height()), (800, 600));
+
+    let mut cmd = common::rust_bin("idc_graph_client");
+    cmd.args(["chart", "--target", &server.address(), "--symbol", "NOPE", "--output"]).arg(&output);
+    let out = common::run(cmd);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stderr.contains("NOT_FOUND") && out.stderr.ends_with("was left as it was\n"), "{}", out.stderr);
+    assert!(std::fs::read(&output).unwrap() == png, "the earlier chart survives a refused call");
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(leftovers, ["chart.png"], "no temporary file is left behind");
 }
