@@ -141,7 +141,7 @@ impl Inner {
         let mut listed: HashSet<String> = listing.refused.iter().filter_map(|r| r.symbol.clone()).collect();
         for refused in listing.refused {
             let held = refused.symbol.as_ref().is_some_and(|s| state.files.contains_key(s));
-            let keeps = if held { "its last good version" } else { "nothing" };
+            let keeps = if held { "still serving its last good version" } else { "not served" };
             let version = FileVersion::stat(&refused.path);
             self.failed(&mut state, &mut report, &refused.path, version, &refused.error, keeps);
         }
@@ -174,7 +174,7 @@ impl Inner {
             Source::Dir(dir) => match load::list_dir(dir) {
                 Ok(listing) => Some(listing),
                 Err(e) => {
-                    self.failed(state, report, dir, None, &e, "every instrument");
+                    self.failed(state, report, dir, None, &e, "still serving every instrument");
                     None
                 }
             },
@@ -185,7 +185,7 @@ impl Inner {
                     None => {
                         let reason = std::io::Error::from(std::io::ErrorKind::NotFound);
                         let e = CatalogError::Read { path: path.clone(), reason };
-                        self.failed(state, report, path, None, &e, "its last good version");
+                        self.failed(state, report, path, None, &e, "still serving its last good version");
                         None
                     }
                 }
@@ -213,7 +213,7 @@ impl Inner {
                 changed
             }
             Err(e) => {
-                self.failed(state, report, &path, version, &e, "the names it had");
+                self.failed(state, report, &path, version, &e, "still serving the names it had");
                 false
             }
         }
@@ -253,14 +253,14 @@ impl Inner {
                 Some(Edit::Put(instrument))
             }
             Err(e) => {
-                let keeps = if served.is_some() { "its last good version" } else { "nothing" };
+                let keeps = if served.is_some() { "still serving its last good version" } else { "not served" };
                 self.failed(state, report, &file.path.clone(), Some(file.version), &e, keeps);
                 None
             }
         }
     }
 
-    /// Logs and counts a failure, once per version of `path`.
+    /// Logs and counts a failure, once per version of `path`; `keeps` says what is served instead.
     fn failed(
         &self,
         state: &mut State,
@@ -274,7 +274,7 @@ impl Inner {
             return;
         }
         state.failed.insert(path.to_path_buf(), version);
-        log::warn!("catalog: {error}; still serving {keeps} from {}", path.display());
+        log::warn!("catalog: {error}; {keeps}");
         self.count(report, ReloadOutcome::Failed);
     }
 
