@@ -136,7 +136,7 @@ pub(super) fn plan(
         (0..axes.len()).map(|i| if i == axes.len() - 1 { bands.frame } else { upper_frame }).collect();
     let weights: Vec<i32> = weights.collect();
 
-    let (split, y_ticks, frame) = settle(&s, &bands, &axes, &weights, &frames, width);
+    let Settled { split, y_ticks, frame } = settle(&s, &bands, &axes, &weights, &frames, width);
 
     let n = bars.len();
     let plot_width = width - frame.left - frame.y_label_area - frame.right;
@@ -173,17 +173,17 @@ pub(super) fn plan(
     V2Plan { plan, upper, date_ticks }
 }
 
+/// What [`settle`] settles: each panel's band and legend band, its tick labels, and the frame.
+struct Settled {
+    split: Vec<(Rect, Rect)>,
+    y_ticks: Vec<Vec<(f64, String)>>,
+    frame: Frame,
+}
+
 /// The bands, tick labels and frame of the chart's panels: legends wrap to as many rows as their
 /// entries need right of the plots, whose left edge the widest tick label decides, so a second
 /// pass settles it when a wider label area leaves a legend less room.
-fn settle(
-    s: &Sizes,
-    bands: &Bands,
-    axes: &[Axis],
-    weights: &[i32],
-    frames: &[i32],
-    width: i32,
-) -> (Vec<(Rect, Rect)>, Vec<Vec<(f64, String)>>, Frame) {
+fn settle(s: &Sizes, bands: &Bands, axes: &[Axis], weights: &[i32], frames: &[i32], width: i32) -> Settled {
     let ticks = |range: &Range<f64>, plot: i32, most: usize| {
         let max_ticks = ((f64::from(plot) / (s.label * 1.8)) as usize + 1).clamp(2, most);
         compact(ticks_inside(range, max_ticks, s.label * 0.6 / f64::from(plot.max(1))))
@@ -211,7 +211,7 @@ fn settle(
         let legend_width = width - s.side - (frame.left + frame.y_label_area);
         let needed: Vec<i32> = axes.iter().map(|a| legend::row_count(legend_width, s.legend, &a.items)).collect();
         if needed.iter().zip(&rows).all(|(n, r)| n <= r) {
-            return (split, y_ticks, frame);
+            return Settled { split, y_ticks, frame };
         }
         rows = needed.iter().zip(&rows).map(|(n, r)| *n.max(r)).collect();
     }
