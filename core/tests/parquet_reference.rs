@@ -50,6 +50,9 @@ if n < 100_000:  # datetime64[ns] ends in 2262
     bad = text.head(5).copy()
     bad.loc[2, "high"] = bad.loc[2, "low"] / 2
     bad.to_parquet(f"{out}/bad_row.parquet")
+    partly = text.head(3).copy()
+    partly.loc[1, "low"] = np.nan
+    partly.to_parquet(f"{out}/partly.parquet")
     twice = text.head(5).copy()
     twice.loc[3, "date"] = twice.loc[1, "date"]
     twice.to_parquet(f"{out}/twice.parquet", row_group_size=2)
@@ -124,6 +127,11 @@ fn refusals_say_where_and_why() {
     );
     let bad = refusal(&dir, "bad_row.parquet");
     assert!(bad.starts_with("bad_row.parquet: row 3: high ") && bad.contains(" is below low "), "{bad}");
+    assert_eq!(
+        refusal(&dir, "partly.parquet"),
+        "partly.parquet: row 2: low is null or NaN (a day without trading has all four prices null or NaN, and is \
+         skipped; this row has some)"
+    );
     // Rows are counted across row groups (two rows each here).
     let twice = refusal(&dir, "twice.parquet");
     assert!(

@@ -8,6 +8,8 @@ use super::number::number;
 use super::{quoted, quoted_header, Bar, Problem};
 
 const UNQUOTED_COMMA: &str = " (a field that holds a comma, such as 1,000.5, must be quoted)";
+const PARTLY_MISSING: &str =
+    " (a day without trading has all four prices empty or NaN, and is skipped; this row has some)";
 const OPEN_QUOTE: &str = " (a quoted field runs on over the next lines: is a closing `\"` missing?)";
 
 /// The header's column names, trimmed and lowercased.
@@ -80,7 +82,13 @@ impl Columns {
         }
         let mut prices = [0.0; 4];
         for (slot, (&index, column)) in prices.iter_mut().zip(self.prices.iter().zip(PRICE_COLUMNS)) {
-            *slot = number(column, field(index), self.separator)?;
+            let text = field(index);
+            *slot = number(column, text, self.separator).map_err(|problem| match problem {
+                Problem::BadNumber { column, text: shown, .. } if is_missing_text(text) => {
+                    Problem::BadNumber { column, text: shown, hint: PARTLY_MISSING }
+                }
+                other => other,
+            })?;
         }
         let volume = match self.volume {
             Some(index) => number("volume", field(index), self.separator)?,

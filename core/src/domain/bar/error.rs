@@ -83,6 +83,12 @@ pub enum Problem {
     /// A Parquet value that is null where one is needed.
     #[error("{0} is null")]
     Null(&'static str),
+    /// A Parquet price that is null or NaN in a row whose other prices are not.
+    #[error(
+        "{0} is null or NaN (a day without trading has all four prices null or NaN, and is skipped; this row has \
+         some)"
+    )]
+    PartlyMissing(&'static str),
     /// `hint` is empty, or says which separators a number may have in this file.
     #[error("{column} {text:?} is not a number{hint}")]
     BadNumber { column: &'static str, text: String, hint: &'static str },

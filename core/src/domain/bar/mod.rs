@@ -261,7 +261,7 @@ mod tests {
             ("2020-01-02,1,2,1,1,-2", "adj_factor is -2: it must be a finite number above 0"),
             ("2020-01-02,1,2,1,1,", "adj_factor \"\" is not a number"),
             ("2020-01-02,1,2,1,1,nan", "adj_factor \"nan\" is not a number"),
-            ("2020-01-02,1,,1,1,1", "high \"\" is not a number"),
+            ("2020-01-02,1,,1,1,1", "high \"\" is not a number (a day without trading has all four prices empty"),
             ("2020-01-32,,,,,1", "\"2020-01-32\" is not a real day"),
         ] {
             let (_, _, msg) = problem(&format!("{head}{row}\n"));

@@ -97,6 +97,10 @@ mod tests {
         assert_eq!(line, 3);
         assert_eq!(msg, "bars.csv:3: high \"abc\" is not a number");
         let (_, _, msg) = problem("date,open,high,low,close\n2020-01-02,1,2,NaN,1\n");
-        assert_eq!(msg, "bars.csv:2: low \"NaN\" is not a number");
+        assert_eq!(
+            msg,
+            "bars.csv:2: low \"NaN\" is not a number (a day without trading has all four prices empty or NaN, and \
+             is skipped; this row has some)"
+        );
     }
 }

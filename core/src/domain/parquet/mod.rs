@@ -131,7 +131,7 @@ impl GroupColumns {
         }
         let mut values = [0.0; 4];
         for (slot, (price, column)) in values.iter_mut().zip(prices.iter().zip(super::bar::check::PRICE_COLUMNS)) {
-            *slot = price.ok_or(Problem::Null(column))?;
+            *slot = price.filter(|p| !p.is_nan()).ok_or(Problem::PartlyMissing(column))?;
         }
         let volume = match &self.volume {
             Some(column) => column[i].ok_or(Problem::Null("volume"))?,
