@@ -138,13 +138,15 @@ fn columns<'s>(series: &'s Series, chart: &SeriesChart<'_>) -> Result<(Vec<Drawn
         )));
     }
     let mut columns = series.columns.iter();
-    let mut take = |spec: &Labelled, colours: &mut dyn Iterator<Item = RGBColor>| -> Vec<Drawn<'s>> {
+    // Over the candles every column is a line, on the price axis; bars belong to panels.
+    let mut take = |spec: &Labelled, overlay: bool, colours: &mut dyn Iterator<Item = RGBColor>| -> Vec<Drawn<'s>> {
         let def = spec.indicator.def();
         def.outputs
             .iter()
             .zip(columns.by_ref())
             .map(|(output, (name, values))| {
                 let style = match (def.name, *output) {
+                    _ if overlay => Style::Line,
                     ("MACD", "MACD") => Style::Histogram,
                     ("VOL", _) => Style::Volume,
                     _ => Style::Line,
@@ -155,12 +157,12 @@ fn columns<'s>(series: &'s Series, chart: &SeriesChart<'_>) -> Result<(Vec<Drawn
             .collect()
     };
     let mut overlay_colours = LINES.into_iter().cycle();
-    let overlays = chart.overlays.iter().flat_map(|spec| take(spec, &mut overlay_colours)).collect();
+    let overlays = chart.overlays.iter().flat_map(|spec| take(spec, true, &mut overlay_colours)).collect();
     let panels = chart
         .panels
         .iter()
         .map(|spec| {
-            let columns = take(spec, &mut LINES.into_iter().cycle());
+            let columns = take(spec, false, &mut LINES.into_iter().cycle());
             Group { axis: spec.indicator.def().name.to_string(), label: spec.label.clone(), columns }
         })
         .collect();
