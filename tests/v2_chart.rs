@@ -89,6 +89,9 @@ fn the_sample_with_overlays_and_panels_is_drawn_where_the_layout_says() {
     let (png, chunks) = chart(&client, &request(1280, 800)).unwrap();
     assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"));
     assert_eq!(chunks, png.len().div_ceil(1024), "the server's --chunk-size, 1024");
+    if let Ok(dir) = std::env::var("IDC_CHART_OUT") {
+        std::fs::write(format!("{dir}/v2_chart_rpc.png"), &png).unwrap(); // to look at
+    }
     let image = image::load_from_memory(&png).unwrap().to_rgb8();
     assert_eq!(image.dimensions(), (1280, 800));
     let layout = layout(ChartSize { width: 1280, height: 800 });
