@@ -74,7 +74,7 @@ fn served(server: &common::InProcess, symbols: &[String]) -> Vec<pb::Series> {
     futures::executor::block_on(client.compute(&request).unwrap().try_collect()).unwrap()
 }
 
-/// The server's symbols; two when it holds two or more, as the examples' usage shows.
+/// The server's first two symbols, as the examples' usage shows.
 fn symbols(server: &common::InProcess) -> Vec<String> {
     let client = IndicatorsClient::new(common::channel(&server.address()));
     let reply = client.list_instruments(&pb::ListInstrumentsRequest::new()).unwrap();
@@ -116,6 +116,7 @@ fn assert_table(what: &str, table: &str, series: &[pb::Series]) {
 fn the_python_and_go_examples_print_what_the_server_sends() {
     let server = common::InProcess::start(Config::default());
     let symbols = symbols(&server);
+    assert_eq!(symbols.len(), 2, "the sample serves two instruments, AAPL and SPX: {symbols:?}");
     let series = served(&server, &symbols);
     assert_eq!(series.iter().map(|s| s.symbol.clone()).collect::<Vec<_>>(), symbols);
     assert!(series.iter().all(|s| s.date.len() >= ROWS), "the sample has more than {ROWS} bars per symbol");

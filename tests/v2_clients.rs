@@ -172,7 +172,7 @@ fn pandas_read_csv_reads_the_columns_and_values_the_reply_carried() {
 #[test]
 fn ranges_frequencies_and_labels_reach_the_server() {
     let server = common::InProcess::start(Config::default());
-    let symbol = symbols(&server).remove(0);
+    let symbol = idc::domain::sample::SYMBOL.to_string(); // the S&P 500, 1999-2018
     let out = client_bin(
         &server,
         &[
@@ -293,7 +293,7 @@ fn chart_bytes(server: &common::InProcess, request: &pb::ChartRequest) -> Vec<u8
 #[test]
 fn chart_writes_the_png_the_server_streams_and_a_refusal_keeps_the_old_file() {
     let server = common::InProcess::start(Config::default());
-    let symbol = symbols(&server).remove(0);
+    let symbol = idc::domain::sample::SYMBOL.to_string(); // the S&P 500, 1999-2018
     let dir = common::scratch();
     let output = dir.path().join("chart.png");
     let mut cmd = common::rust_bin("idc_graph_client");
@@ -328,4 +328,18 @@ fn chart_writes_the_png_the_server_streams_and_a_refusal_keeps_the_old_file() {
     assert!(std::fs::read(&output).unwrap() == png, "the earlier chart survives a refused call");
     let leftovers: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
     assert_eq!(leftovers, ["chart.png"], "no temporary file is left behind");
+}
+
+#[test]
+fn a_server_without_v2_is_named_as_such() {
+    // The article's Python server has only idc.Indicator and idc.IndicatorGraph.
+    let server = common::python_server(&[]);
+    for subcommand in ["instruments", "compute"] {
+        let mut cmd = common::rust_bin("idc_client");
+        cmd.args([subcommand, "--target", &server.target()]);
+        let out = common::run(cmd);
+        assert_eq!(out.status.code(), Some(1));
+        assert!(out.stderr.contains("UNIMPLEMENTED"), "{}", out.stderr);
+        assert!(out.stderr.contains("this server does not serve idc.v2.Indicators"), "{subcommand}: {}", out.stderr);
+    }
 }

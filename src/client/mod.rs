@@ -117,8 +117,15 @@ fn describe(error: &grpcio::Error) -> String {
 /// A hint for a failed call: a plaintext client that reached a TLS server sees the connection
 /// closed, and a TLS client that reached a plaintext one sees a failed handshake; neither says
 /// so in words a user would search for.
-fn hint_for(target: &Target, error: &grpcio::Error) -> &'static str {
+fn hint_for(method: &str, target: &Target, error: &grpcio::Error) -> &'static str {
     let grpcio::Error::RpcFailure(status) = error else { return "" };
+    // gRPC's own answer for a method the server does not have (Python's reads "Method not
+    // found!"), not a v2 server's UNIMPLEMENTED for work still to come, which says so itself.
+    let unknown_method = status.message().is_empty() || status.message().starts_with("Method not found");
+    if status.code() == grpcio::RpcStatusCode::UNIMPLEMENTED && unknown_method && v2::METHODS.contains(&method) {
+        return " (this server does not serve idc.v2.Indicators: it is the article's Python server, or an \
+                 idc_server from before v2)";
+    }
     match (status.code(), target.tls.is_some()) {
         (grpcio::RpcStatusCode::UNAVAILABLE, false) => {
             " (if the server uses TLS, connect with --tls-ca; otherwise check that it runs at this address)"
@@ -243,7 +250,7 @@ fn rpc_error<'a>(method: &'static str, target: &'a Target) -> impl Fn(grpcio::Er
     move |error| ClientError::Rpc {
         method,
         target: target.address.clone(),
-        hint: hint_for(target, &error),
+        hint: hint_for(method, target, &error),
         error: Box::new(error),
     }
 }

@@ -47,6 +47,9 @@ impl V2Error {
     }
 }
 
+/// The calls of this module, as [`ClientError::Rpc`] names them.
+pub(super) const METHODS: [&str; 3] = ["ListInstruments", "Compute", "Chart"];
+
 fn client(target: &Target) -> Result<IndicatorsClient, ClientError> {
     Ok(IndicatorsClient::new(channel(target)?))
 }
