@@ -54,6 +54,11 @@ impl Columns {
         }
         let located = aliases::locate(&names);
         let require = |column: usize| located[column].ok_or(Problem::MissingColumn(ALIASES[column].0));
+        // pandas' `to_csv` of a frame indexed by an unnamed DatetimeIndex: the dates are there,
+        // under no name; guessing that they are dates would be wrong for other files.
+        if located[DATE].is_none() && names.first().is_some_and(String::is_empty) {
+            return Err(Problem::UnnamedFirstColumn);
+        }
         Ok(Columns {
             separator,
             count: names.len(),

@@ -59,6 +59,12 @@ pub enum Problem {
     NotUtf8Gbk(String),
     #[error("the header has no `{0}` column: expected `date,open,high,low,close[,volume]`")]
     MissingColumn(&'static str),
+    /// No date column, and the first column is unnamed: pandas' index, most likely.
+    #[error(
+        "the header has no `date` column, and its first column has no name, as pandas writes an unnamed index: \
+         name it, e.g. `df.rename_axis(\"date\").to_csv(path)`"
+    )]
+    UnnamedFirstColumn,
     #[error("the header names `{0}` twice")]
     DuplicateColumn(String),
     /// A header problem, with the delimiter or delimiters it was read with, the header as read
@@ -120,6 +126,7 @@ pub enum Problem {
 fn names_hint(problem: &Problem) -> String {
     match problem {
         Problem::MissingColumn(column) => format!("; {}", accepted_names(column)),
+        Problem::UnnamedFirstColumn => format!("; {}", accepted_names("date")),
         _ => String::new(),
     }
 }

@@ -125,4 +125,13 @@ fn a_refused_header_says_what_was_read_and_what_is_accepted() {
     let long = format!("{},date,open,high,close\n", "x".repeat(200));
     let e = parse_table("bars.csv", long.as_bytes(), Delimiter::Comma).unwrap_err().to_string();
     assert!(e.contains(&format!("the header read is \"{}…\"; the low column", "x".repeat(120))), "{e}");
+    let unnamed = ",open,high,low,close\n2024-01-02,10,11,9,10.5\n";
+    let e = parse_table("bars.csv", unnamed.as_bytes(), Delimiter::Auto).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "bars.csv:1: the header has no `date` column, and its first column has no name, as pandas writes an unnamed \
+         index: name it, e.g. `df.rename_axis(\"date\").to_csv(path)` (tried `,`, `;` and tab as the delimiter); \
+         the header read is \",open,high,low,close\"; the date column may be named `date`, `trade_date`, `日期`, \
+         `datetime` or `time` (any case)"
+    );
 }
