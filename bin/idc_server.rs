@@ -46,6 +46,8 @@ fn run(args: &ServerArgs, matches: &ArgMatches) -> anyhow::Result<()> {
 
     let shutdown = server::shutdown::signal().context("cannot install the SIGINT/SIGTERM handler")?;
     let running = server::start(config)?;
+    // SIGHUP rereads the catalog at once, as nginx does, instead of ending the process.
+    let _sighup = idc::catalog::reload_on_sighup(running.reloader()).context("cannot install the SIGHUP handler")?;
 
     // The reference prints exactly this line; scripts wait for it to know the port.
     let mut stdout = std::io::stdout().lock();

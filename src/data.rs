@@ -1,5 +1,5 @@
-//! What a [`Config`] names on disk: the bars of `--data` (a CSV file or the embedded sample) with
-//! their MACD, and the one chart file that `--render-chart` writes.
+//! What a [`Config`] names on disk for the article's services: which instrument of the catalog
+//! they serve (`--instrument`), its MACD, and the one chart file that `--render-chart` writes.
 //!
 //! The domain parses and computes; this module only reads the files and names them in errors, so
 //! that every message carries the path the user gave.
@@ -7,9 +7,11 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use crate::catalog::{self, CatalogError, Source};
 use crate::config::{Config, DataSource};
 use crate::domain::analysis::Analysis;
-use crate::domain::bar::{parse_csv_with, BarsError};
+use crate::domain::bar::BarsError;
+use crate::domain::catalog::{Catalog, Instrument};
 use crate::domain::chart::{self, ChartError};
 use crate::domain::date::{DateRange, RangeError};
 use crate::domain::macd::ParamsError;
@@ -31,6 +33,12 @@ pub enum DataError {
     Chart { range: DateRange, reason: String },
     #[error("cannot write {}: {reason}", .path.display())]
     Write { path: PathBuf, reason: std::io::Error },
+    #[error(transparent)]
+    Catalog(CatalogError),
+    #[error("--data has no instruments")]
+    NoInstruments,
+    #[error("--instrument {symbol}: no such symbol in --data; it has {known}")]
+    UnknownInstrument { symbol: String, known: String },
 }
 
 /// The range a chart was asked for, as it reads after "no chart": `for 2018-01-02 to 2018-12-31`,
@@ -44,48 +52,76 @@ fn chart_span(range: &DateRange) -> String {
     }
 }
 
-/// Loads the bars `source` names and computes their MACD with the config's parameters.
-pub fn load(source: &DataSource, config: &Config) -> Result<Analysis, DataError> {
-    let started = std::time::Instant::now();
-    let (mut bars, default_name) = match source {
-        DataSource::Sample => (sample::bars()?, sample::INSTRUMENT.to_string()),
-        DataSource::Csv(path) => {
-            let bytes = std::fs::read(path).map_err(|reason| DataError::Read { path: path.clone(), reason })?;
-            let name = path.display().to_string();
-            let stem = path.file_stem().map_or_else(|| name.clone(), |s| s.to_string_lossy().into_owned());
-            (parse_csv_with(&name, &bytes, config.data.csv_delimiter)?, stem)
+/// The catalog `--data` names (the embedded sample without it), as start-up loads it.
+pub fn catalog_source(config: &Config) -> Source {
+    match &config.data.source {
+        None | Some(DataSource::Sample) => Source::Sample,
+        Some(DataSource::Csv(path)) => Source::parse(&path.to_string_lossy()),
+    }
+}
+
+/// A catalog error, with `--data` named when it is the path the user gave that cannot be read.
+pub fn catalog_error(config: &Config, error: CatalogError) -> DataError {
+    match error {
+        CatalogError::Read { path, reason } if config.data.source == Some(DataSource::Csv(path.clone())) => {
+            DataError::Read { path, reason }
         }
-    };
-    // The loader's vector grew by doubling; a million bars would keep room for 48,576 more.
-    bars.shrink_to_fit();
-    let parsed = started.elapsed();
-    let instrument = config.data.instrument.clone().unwrap_or(default_name);
-    let analysis = Analysis::new(instrument, bars, config.data.macd(), config.data.convention)?;
-    let computed = started.elapsed() - parsed;
+        other => DataError::Catalog(other),
+    }
+}
+
+/// The instrument the article's services serve: `--instrument SYMBOL`, by default the sample's
+/// S&P 500 or else the first in symbol order; and the name its charts are titled with. A
+/// one-file catalog keeps `--instrument` as the title when it is no symbol, as it always was.
+fn pick<'a>(config: &Config, catalog: &'a Catalog) -> Result<(&'a Arc<Instrument>, String), DataError> {
+    let asked = config.data.instrument.as_deref();
+    if let Some(instrument) = asked.and_then(|symbol| catalog.get(symbol)) {
+        return Ok((instrument, instrument.name.clone()));
+    }
+    let default = catalog.get(sample::SYMBOL).filter(|_| catalog_source(config) == Source::Sample);
+    let first = default.or_else(|| catalog.iter().next()).ok_or(DataError::NoInstruments)?;
+    match asked {
+        None => Ok((first, first.name.clone())),
+        Some(name) if catalog.len() == 1 => Ok((first, name.to_string())),
+        Some(symbol) => Err(DataError::UnknownInstrument {
+            symbol: symbol.to_string(),
+            known: catalog.iter().map(|i| i.symbol.clone()).take(20).collect::<Vec<_>>().join(", "),
+        }),
+    }
+}
+
+/// The article's data mode over one instrument of `catalog`: its bars and their MACD with the
+/// config's parameters.
+pub fn analysis(config: &Config, catalog: &Catalog) -> Result<Analysis, DataError> {
+    let started = std::time::Instant::now();
+    let (instrument, name) = pick(config, catalog)?;
+    let analysis = Analysis::new(name, instrument.bars.to_bars(), config.data.macd(), config.data.convention)?;
     give_back_freed_memory();
     if let Some((first, last)) = analysis.span() {
         let count = analysis.window(DateRange::default()).bars.len();
-        // The timings let an operator (and the benchmark) see what start-up costs as data grows.
+        // The timing lets an operator (and the benchmark) see what start-up costs as data grows.
         log::info!(
-            "loaded {}: {} from {first} to {last}; read and parsed in {:.1} ms, MACD computed in {:.1} ms",
+            "GetMACD and GetMACDGraph serve {} ({}): {} from {first} to {last}; MACD computed in {:.1} ms",
+            instrument.symbol,
             analysis.instrument(),
             plural(count, "bar"),
-            parsed.as_secs_f64() * 1e3,
-            computed.as_secs_f64() * 1e3
+            started.elapsed().as_secs_f64() * 1e3
         );
     }
     Ok(analysis)
 }
 
 /// The analysis data mode serves, or `None` in parity mode.
-pub fn load_for(config: &Config) -> Result<Option<Arc<Analysis>>, DataError> {
-    config.data.source.as_ref().map(|source| load(source, config).map(Arc::new)).transpose()
+pub fn load_for(config: &Config, catalog: &Catalog) -> Result<Option<Arc<Analysis>>, DataError> {
+    config.data.source.as_ref().map(|_| analysis(config, catalog).map(Arc::new)).transpose()
 }
 
 /// Writes the chart of `start..=end` (empty: open ends) to `out`, from `--data` or the sample,
 /// and returns its size in bytes. `out` follows [`OutputFile`]'s rules: `-` is stdout.
 pub fn render_chart_file(config: &Config, start: &str, end: &str, out: &Path) -> Result<usize, DataError> {
-    let analysis = load(config.data.source.as_ref().unwrap_or(&DataSource::Sample), config)?;
+    let catalog =
+        catalog::load_with(&catalog_source(config), config.data.csv_delimiter).map_err(|e| catalog_error(config, e))?;
+    let analysis = analysis(config, &catalog)?;
     let range = DateRange::parse(start, end)?;
     let png = chart::render(&analysis, range, config.chart.chart_size).map_err(|e| DataError::Chart {
         range,
@@ -128,9 +164,10 @@ mod tests {
     }
 
     #[test]
-    fn a_missing_file_is_named_in_the_error() {
-        let config = Config::default();
-        let e = load(&DataSource::Csv("no/such/prices.csv".into()), &config).unwrap_err().to_string();
-        assert!(e.contains("no/such/prices.csv"), "{e}");
+    fn a_missing_file_is_named_as_data_in_the_error() {
+        let mut config = Config::default();
+        config.data.source = Some(DataSource::Csv("no/such/prices.csv".into()));
+        let e = catalog::load(&catalog_source(&config)).map_err(|e| catalog_error(&config, e)).unwrap_err();
+        assert!(e.to_string().starts_with("cannot read --data no/such/prices.csv: "), "{e}");
     }
 }

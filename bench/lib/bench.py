@@ -730,14 +730,14 @@ def bars_csv(count):
     return path
 
 
-# What a data-mode server logs about its start-up: idc's `loaded NAME: N bars from A to B; read and
-# parsed in X ms, MACD computed in Y ms`, the data server's `loaded N bars from PATH in X ms;
+# What a data-mode server logs about its start-up: idc's `catalog PATH: 1 instrument, N bars, ...;
+# loaded in X ms` and `... serve SYMBOL (NAME): N bars from A to B; MACD computed in Y ms`, the data server's `loaded N bars from PATH in X ms;
 # computed MACD for N bars in Y ms`, or just `computed MACD for N bars in Y ms`.
 MACD_LOGGED = (
     r"(?P<bars>[\d,]+) bars from \S+ to \S+;.*?MACD computed in (?P<ms>[\d.]+) ?ms",
     r"computed MACD for (?P<bars>[\d,]+) bars in (?P<ms>[\d.]+) ?ms",
 )
-LOAD_LOGGED = (r"read and parsed in (?P<ms>[\d.]+) ?ms", r"loaded \d+ bars from \S+ in (?P<ms>[\d.]+) ?ms")
+LOAD_LOGGED = (r"skipped; loaded in (?P<ms>[\d.]+) ?ms", r"loaded \d+ bars from \S+ in (?P<ms>[\d.]+) ?ms")
 
 
 def startup_facts(server, bars):

@@ -49,9 +49,11 @@ impl DataSource {
 #[command(next_help_heading = "Data and analysis")]
 pub struct Data {
     /// `None`: parity mode, the article's placeholder rows. `Some`: real bars and MACD.
-    #[arg(long = "data", id = "data", value_name = "PATH|sample", value_parser = DataSource::flag,
-          help = "Serve real data: a CSV with the header date,open,high,low,close[,volume], or `sample` for the \
-                  embedded S&P 500 daily bars (1999-2018)")]
+    #[arg(long = "data", id = "data", value_name = "DIR|FILE|sample", value_parser = DataSource::flag,
+          help = "Serve real data: a directory with one file per instrument (SYMBOL.csv or SYMBOL.parquet with \
+                  date,open,high,low,close[,volume][,adj_factor], names in an optional instruments.csv; files \
+                  added, replaced or removed are served within 2 s, SIGHUP rereads them all), one such file, or \
+                  `sample` for the embedded S&P 500 (SPX) and Apple (AAPL) daily bars")]
     pub source: Option<DataSource>,
 
     /// The field delimiter of the --data CSV: auto (the first of comma, semicolon and tab that
@@ -59,8 +61,10 @@ pub struct Data {
     #[arg(long, value_name = "auto|comma|semicolon|tab", default_value_t = DEFAULT_CSV_DELIMITER)]
     pub csv_delimiter: Delimiter,
 
-    /// Instrument name for chart titles. Default: "S&P 500" for the sample, else the file name.
-    #[arg(long)]
+    /// The symbol GetMACD and GetMACDGraph serve, of the --data catalog (default: SPX for the
+    /// sample, else the first in symbol order); with a one-file --data, a name that is no symbol
+    /// titles its charts instead.
+    #[arg(long, value_name = "SYMBOL")]
     pub instrument: Option<String>,
 
     /// MACD convention: cn (EMAs seeded with the first close, macd = 2 x (DIF - DEA)) or talib

@@ -38,6 +38,7 @@ use futures::future::{self, Either};
 use grpcio::{ChannelBuilder, EnvBuilder, Environment, ResourceQuota, ServerBuilder, ServerCredentials};
 
 use crate::auth::{AuthChecker, Token, TokenError};
+use crate::catalog::{Reloader, Source, Watcher, POLL_EVERY};
 use crate::config::{seconds, Config, ConfigError, GrpcArgValue, Listen};
 use crate::data::{self, DataError};
 use crate::metrics::{Metrics, MetricsEndpoint};
@@ -78,6 +79,9 @@ pub struct RunningServer {
     health: HealthState,
     metrics: Arc<Metrics>,
     endpoint: Option<MetricsEndpoint>,
+    reloader: Reloader,
+    // The catalog is watched for as long as the server runs.
+    _watcher: Option<Watcher>,
     // The completion-queue threads live as long as this.
     _env: Arc<Environment>,
 }
@@ -85,16 +89,25 @@ pub struct RunningServer {
 /// Loads, builds and starts everything `config` describes, and returns once the server listens.
 pub fn start(config: &Config) -> Result<RunningServer, StartError> {
     config.validate()?;
-    let analysis = data::load_for(config)?;
+    let metrics = Arc::new(Metrics::new());
+    // The catalog first: v2 serves all of it, and the article's services one instrument of it.
+    let source = data::catalog_source(config);
+    let reloader = Reloader::start(source.clone(), config.data.csv_delimiter, Some(Arc::clone(&metrics)))
+        .map_err(|e| data::catalog_error(config, e))?;
+    let analysis = data::load_for(config, &reloader.shared().current())?;
     let security = &config.security;
     let credentials = match security.tls() {
         Some(files) => tls::server_credentials(&files)?,
         None => ServerCredentials::insecure(),
     };
     let token = security.auth_token_file.as_deref().map(Token::from_file).transpose()?;
-    let metrics = Arc::new(Metrics::new());
     let health = HealthState::default();
-    let services = Services::new(config, analysis, &metrics)?;
+    let services = Services::new(config, analysis, Arc::clone(reloader.shared()), &metrics)?;
+    // Files added, replaced or removed under --data are served within a second or so.
+    let watcher = match source {
+        Source::Sample => None,
+        _ => Some(Watcher::start(&reloader, POLL_EVERY).map_err(ServiceError::Threads)?),
+    };
     let Listen { host, port, reuse_port, metrics_addr } = &config.listen;
     let address = listen::grpc_address(host, *port)?;
     listen::check_available(host, *port, *reuse_port)?;
@@ -127,6 +140,8 @@ pub fn start(config: &Config) -> Result<RunningServer, StartError> {
         health,
         metrics,
         endpoint,
+        reloader,
+        _watcher: watcher,
         _env: env,
     })
 }
@@ -210,6 +225,11 @@ impl RunningServer {
     }
 
     /// The server's counters.
+    /// What keeps the catalog current: the binary reloads it on SIGHUP through this.
+    pub fn reloader(&self) -> &Reloader {
+        &self.reloader
+    }
+
     pub fn metrics(&self) -> &Arc<Metrics> {
         &self.metrics
     }

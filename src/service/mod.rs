@@ -32,11 +32,9 @@ use crate::catalog::SharedCatalog;
 use crate::config::{Config, DEFAULT_GRAPH_FILE};
 use crate::domain::analysis::Analysis;
 use crate::domain::bar::BarsError;
-use crate::domain::catalog::{Catalog, Instrument};
 use crate::domain::date::{DateRange, RangeError};
 use crate::domain::macd::{Convention, MacdParams};
 use crate::domain::sample;
-use crate::domain::series::BarColumns;
 use crate::metrics::Metrics;
 
 pub use graph::{Fallback, GraphService, GraphSource};
@@ -57,8 +55,6 @@ pub enum ServiceError {
     Sample(#[from] BarsError),
     #[error(transparent)]
     Params(#[from] crate::domain::macd::ParamsError),
-    #[error("{0}")]
-    Data(String),
 }
 
 /// The services, ready to be registered with a server.
@@ -72,10 +68,11 @@ pub struct Services {
 
 impl Services {
     /// The services `config` describes; `analysis` is the loaded data in data mode, `None` in
-    /// parity mode.
+    /// parity mode; `catalog` is what v2 serves.
     pub fn new(
         config: &Config,
         analysis: Option<Arc<Analysis>>,
+        catalog: Arc<SharedCatalog>,
         metrics: &Arc<Metrics>,
     ) -> Result<Services, ServiceError> {
         let pool = BlockingPool::new(
@@ -106,7 +103,6 @@ impl Services {
             ),
         };
         let graph = GraphService::new(source, config.chart.chunk_size, config.tuning.write_batching, pool.clone(), m());
-        let catalog = Arc::new(SharedCatalog::new(initial_catalog(config)?));
         let v2 = v2::V2Service::new(Arc::clone(&catalog), config.data.convention, pool, m())
             .with_chart(config.chart.chart_size, config.chart.chunk_size);
         Ok(Services { indicator, graph, v2, catalog })
@@ -128,27 +124,6 @@ impl Services {
                 })
                 .build(),
         ]
-    }
-}
-
-/// The catalog v2 starts with: `--data`'s file as one instrument, or the embedded sample (also in
-/// parity mode, so that v2 answers out of the box).
-fn initial_catalog(config: &Config) -> Result<Catalog, ServiceError> {
-    let instrument = |symbol: &str, name: &str, bars: &[crate::domain::bar::Bar]| Instrument {
-        symbol: symbol.to_string(),
-        name: name.to_string(),
-        bars: BarColumns::from_bars(bars, None),
-    };
-    match &config.data.source {
-        Some(crate::config::DataSource::Csv(path)) => {
-            let bytes =
-                std::fs::read(path).map_err(|e| ServiceError::Data(format!("cannot read {}: {e}", path.display())))?;
-            let bars =
-                crate::domain::bar::parse_csv_with(&path.display().to_string(), &bytes, config.data.csv_delimiter)?;
-            let stem = path.file_stem().map_or_else(|| "data".to_string(), |s| s.to_string_lossy().into_owned());
-            Ok(Catalog::new([instrument(&stem, &stem, &bars)]))
-        }
-        _ => Ok(Catalog::new([instrument("SPX", sample::INSTRUMENT, &sample::bars()?)])),
     }
 }
 
