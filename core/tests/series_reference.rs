@@ -35,7 +35,10 @@ fn number(field: &str) -> f64 {
 /// The random walk and pandas' adjusted and resampled versions of it.
 fn reference() -> Option<(BarColumns, Vec<csv::StringRecord>)> {
     let python = python()?;
-    let out = std::env::temp_dir().join(format!("idc-bars-reference-{}.csv", std::process::id()));
+    // One file a call: the tests run in parallel, and each removes its own.
+    static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let out = std::env::temp_dir().join(format!("idc-bars-reference-{}-{call}.csv", std::process::id()));
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/python/bars_reference.py");
     let status = Command::new(python).arg(script).arg(&out).status().unwrap();
     assert!(status.success(), "bars_reference.py failed");
