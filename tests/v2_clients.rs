@@ -343,3 +343,33 @@ fn a_server_without_v2_is_named_as_such() {
         assert!(out.stderr.contains("this server does not serve idc.v2.Indicators"), "{subcommand}: {}", out.stderr);
     }
 }
+
+#[test]
+fn the_subcommands_use_tls_and_the_token_as_the_articles_call_does() {
+    let dir = common::scratch();
+    let ca = common::pki::Ca::new(dir.path(), "main");
+    let identity = ca.server(dir.path(), "server");
+    let token = common::token_file(dir.path(), "token", "v2-both-layers");
+    let text = |p: &std::path::Path| p.to_str().unwrap().to_string();
+    let server = common::rust_server(&[
+        "--tls-cert",
+        &text(&identity.cert),
+        "--tls-key",
+        &text(&identity.key),
+        "--auth-token-file",
+        &text(&token),
+    ]);
+    let secure = ["--tls-ca".to_string(), text(&ca.cert), "--auth-token-file".into(), text(&token)];
+    let call = |subcommand: &str, flags: &[String]| {
+        let mut cmd = common::rust_bin("idc_client");
+        cmd.args([subcommand, "--target", &server.target(), "--symbols", "SPX"]).args(flags);
+        common::run(cmd)
+    };
+    let out = call("compute", &secure);
+    out.assert_success("idc_client compute over TLS with a token");
+    assert!(out.stdout_text().starts_with("symbol,date,open,high,low,close,volume\nSPX,1999-01-04,"));
+    let out = call("compute", &secure[..2]);
+    assert!(out.stderr.contains("UNAUTHENTICATED"), "no token: {}", out.stderr);
+    let out = call("compute", &[]);
+    assert!(out.stderr.contains("UNAVAILABLE") && out.stderr.contains("--tls-ca"), "plaintext: {}", out.stderr);
+}
