@@ -158,22 +158,60 @@ fn an_empty_reply_prints_as_the_article_does_and_says_so_on_stderr() {
 }
 
 #[test]
-fn the_readmes_client_call_prints_what_the_readme_shows() {
-    // The README's first `idc_client` call, made to the server of its first command
-    // (`scripts/serve.sh --data sample`) with the flags as written: it prints the block shown after it.
+fn the_readmes_client_calls_print_what_the_readme_shows() {
+    // Every `idc_client` call of the README, made to the server of its first command
+    // (`scripts/serve.sh --data sample`) with the flags as written: each prints the block shown
+    // after it.
     let readme = fs::read_to_string(repo_root().join("README.md")).unwrap();
-    let line = readme.lines().find(|line| line.starts_with("target/release/idc_client ")).expect("an idc_client call");
-    let command = line.split(" #").next().unwrap().trim_end();
-    let (_, after) = readme.split_once(line).unwrap();
-    let (_, shown) = after.split_once("```text\n").expect("a text block with the call's output after it");
-    let (shown, _) = shown.split_once("```").unwrap();
-    let flags: Vec<&str> = command.split_whitespace().skip(1).collect();
-    assert!(!flags.contains(&"--target"), "the README's call uses the default target: {command}");
+    let calls: Vec<&str> = readme.lines().filter(|line| line.starts_with("target/release/idc_client ")).collect();
+    assert!(calls.len() >= 2, "the README shows a compute call and the article's call");
     let server = rust_server(&["--data", "sample"]);
-    let out = client(&server.target(), &flags);
-    out.assert_success("the README's call");
-    assert_eq!(out.stdout_text().trim_end(), shown.trim_end(), "the README shows another output for `{command}`");
-    assert_eq!(out.stderr, "");
+    for line in calls {
+        let command = line.split(" #").next().unwrap().trim_end();
+        let (_, after) = readme.split_once(line).unwrap();
+        let (_, shown) = after.split_once("```text\n").expect("a text block with the call's output after it");
+        let (shown, _) = shown.split_once("```").unwrap();
+        let words = shell_words(command);
+        let flags: Vec<&str> = words.iter().skip(1).map(String::as_str).collect();
+        assert!(!flags.contains(&"--target"), "the README's call uses the default target: {command}");
+        // A subcommand takes --target after its name.
+        let out = match flags.split_first() {
+            Some((&sub, rest)) if !sub.starts_with('-') => {
+                let mut cmd = rust_bin("idc_client");
+                cmd.arg(sub).args(["--target", &server.target()]).args(rest);
+                run(cmd)
+            }
+            _ => client(&server.target(), &flags),
+        };
+        out.assert_success("the README's call");
+        assert_eq!(out.stdout_text().trim_end(), shown.trim_end(), "the README shows another output for `{command}`");
+        assert_eq!(out.stderr, "", "{command}");
+    }
+}
+
+/// `command` split into words as a POSIX shell splits it, for the README's calls: blanks separate
+/// words, and single quotes keep what they enclose.
+fn shell_words(command: &str) -> Vec<String> {
+    let (mut words, mut word, mut quoted, mut any) = (Vec::new(), String::new(), false, false);
+    for c in command.chars() {
+        match c {
+            '\'' => (quoted, any) = (!quoted, true),
+            c if c.is_whitespace() && !quoted => {
+                if any {
+                    words.push(std::mem::take(&mut word));
+                }
+                any = false;
+            }
+            c => {
+                word.push(c);
+                any = true;
+            }
+        }
+    }
+    if any {
+        words.push(word);
+    }
+    words
 }
 
 #[test]
