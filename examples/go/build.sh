@@ -28,17 +28,10 @@ mkdir -p "$build_dir"
 build_dir=$(cd "$build_dir" && pwd)
 gocode=/usr/share/gocode/src
 
-# The same packages as the Go test peer; see tests/go/build.sh for why protobuf 1-5, not 1-3.
+# The Debian packages every Go peer builds with (see scripts/debian_packages.sh).
 # shellcheck source=../../scripts/debian_packages.sh
 source "$here/../../scripts/debian_packages.sh"
-idc_require_debian_packages \
-    "command -v go" golang-go \
-    "command -v protoc" protobuf-compiler \
-    "command -v protoc-gen-go" protoc-gen-go \
-    "command -v protoc-gen-go-grpc" protoc-gen-go-grpc \
-    "test -f $gocode/google.golang.org/grpc/status/status.go" golang-google-grpc-dev \
-    "test -d $gocode/google.golang.org/protobuf/proto" golang-google-protobuf-dev \
-    "test -f $gocode/github.com/golang/protobuf/proto/registry.go" golang-github-golang-protobuf-1-5-dev
+idc_require_go_packages "$gocode"
 
 # One build at a time per BUILD_DIR (tests may call this concurrently).
 if command -v flock >/dev/null; then
