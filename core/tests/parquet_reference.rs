@@ -11,7 +11,6 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::Instant;
 
 use idc_core::domain::bar::{self, Delimiter, Table};
 use idc_core::domain::parquet;
@@ -150,24 +149,6 @@ fn refusals_say_where_and_why() {
     for (name, bytes) in [("cut.parquet", &whole[..whole.len() / 2]), ("csv.parquet", &read(&dir, "bars.csv")[..])] {
         let e = parquet::parse_table(name, bytes).unwrap_err().to_string();
         assert!(e.starts_with(&format!("{name}: not a Parquet file that can be read: ")), "{e}");
-    }
-    std::fs::remove_dir_all(dir).ok();
-}
-
-/// How long a million bars take to load from each format (`--ignored`; printed, not asserted).
-#[test]
-#[ignore]
-fn a_million_bars_load_time() {
-    let Some(dir) = written(1_000_000, 0) else { return };
-    for name in ["bars.csv", "text.parquet", "date32.parquet"] {
-        let bytes = read(&dir, name);
-        let start = Instant::now();
-        let table = match name.ends_with(".csv") {
-            true => bar::parse_table(name, &bytes, Delimiter::Auto).unwrap(),
-            false => parquet::parse_table(name, &bytes).unwrap(),
-        };
-        let took = start.elapsed();
-        eprintln!("{name}: {} bars, {} bytes, {:.0} ms", table.bars.len(), bytes.len(), took.as_secs_f64() * 1e3);
     }
     std::fs::remove_dir_all(dir).ok();
 }
