@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """bench/run: idc_server against the Python reference, a C++ peer (Debian's grpc++) and a tonic
 peer, on loopback, with h2load driving every server with the same load; and idc's data mode
-against a pandas/matplotlib server (tests/python/data_server.py); and idc's tuning knobs, one at a
-time against its defaults (bench/lib/tuning.py).
+against a pandas/matplotlib server (tests/python/data_server.py); idc's tuning knobs, one at a
+time against its defaults (bench/lib/tuning.py); and the memory a bar held costs in idc's catalog
+(bench/lib/memory.py).
 
 Before any timing, every peer's reply bytes are compared with the Python server's (raw calls:
 bytes in, bytes out), and data-mode rows with the data server's. Around every load run a raw
@@ -31,6 +32,7 @@ sys.path.insert(0, HERE)
 
 import calls  # noqa: E402
 import load  # noqa: E402
+import memory  # noqa: E402
 import report  # noqa: E402
 import tuning  # noqa: E402
 from report import fmt, ratio, table  # noqa: E402
@@ -51,7 +53,7 @@ SAMPLE_CSV = os.path.join(ROOT, "data", "sp500.csv")
 
 PEERS = ("idc", "tonic", "cpp", "python")
 # The parts of a run, in the order they run; `--only` picks some.
-SECTIONS = ("parity", "data", "tuning")
+SECTIONS = ("parity", "data", "tuning", "memory")
 PEER_NAMES = {
     "idc": "idc (grpcio crate)",
     "tonic": "tonic",
@@ -422,7 +424,7 @@ class Bench:
         for name, version in report.versions(ROOT, TONIC_DIR):
             out.append("- %s: %s" % (name, version))
         out.append("")
-        if "parity" in self.sections or "data" in self.sections:
+        if self.sections & {"parity", "data", "memory"}:
             # The verdicts first, one line each, so a reader sees what was met before the method.
             targets = self.targets()
             met = sum(1 for _, m, _ in targets if m is True)
@@ -439,7 +441,7 @@ class Bench:
             out.append("\nOnly the section%s %s ran (`--only`): the others, and the targets they measure, are "
                        "missing." % ("s" if len(self.sections) > 1 else "",
                                      ", ".join(s for s in SECTIONS if s in self.sections)))
-        if "parity" in self.sections or "data" in self.sections:
+        if self.sections & {"parity", "data", "memory"}:
             out.append("\n## Targets\n")
             for name, met, detail in self.targets():
                 mark = "met" if met is True else "**missed**" if met is False else "not measured"
@@ -460,6 +462,8 @@ class Bench:
             self.processes_markdown(out)
         if "tuning" in self.sections:
             out.append(tuning.markdown(r["tuning"]))
+        if "memory" in self.sections:
+            out.append(memory.markdown(r["memory"]))
         return "\n".join(out) + "\n"
 
     def parity_markdown(self, out):
@@ -647,6 +651,7 @@ class Bench:
                 "; %s MB at 64×16" % fmt(heavy * 1024 / MB) if heavy is not None else ""))
         else:
             add("RSS under parity load at 16×8 ≤ 25 MB", None, "not run")
+        add(*memory.target(r.get("memory")))
         return found
 
 
@@ -825,6 +830,10 @@ def main(argv):
             began_tuning = time.monotonic()
             bench.tuning()
             bench.log("tuning section: %.0f s" % (time.monotonic() - began_tuning))
+        if "memory" in sections:
+            began_memory = time.monotonic()
+            bench.results["memory"] = memory.measure(bench, DATA)
+            bench.log("memory section: %.0f s" % (time.monotonic() - began_memory))
         text = bench.markdown(argv, time.monotonic() - began)
     except BenchError as err:
         print("bench: FAILED: %s" % err, file=sys.stderr, flush=True)
