@@ -107,8 +107,17 @@ def int_default(defaults, flag):
         raise BenchError("`idc_server --help` shows no numeric default for --%s" % flag) from None
 
 
-def knobs(defaults, smoke):
-    cq = int_default(defaults, "completion-queues")
+def completion_queues_default(defaults, text):
+    """--completion-queues's default: a number, or one per CPU (its help says so, with no
+    `[default: N]`), the CPUs this process may run on, as the server counts them."""
+    if "completion-queues" not in defaults and re.search(
+            r"--completion-queues <[^>]*>\s*\n[^\n]*default: one per CPU", text):
+        return len(os.sched_getaffinity(0))
+    return int_default(defaults, "completion-queues")
+
+
+def knobs(defaults, smoke, text=""):
+    cq = completion_queues_default(defaults, text)
     chunk = int_default(defaults, "chunk-size")
     quota = int_default(defaults, "memory-quota-mib")
     # The unary, queue and quota loads stream the 1 MiB file in the article's 1 KiB chunks.
@@ -177,7 +186,7 @@ def measure(bench, idc, parity_request, graphs):
     file of that size. Returns the results for `markdown`."""
     defaults, help_text = help_defaults(idc)
     results = {"knobs": [], "unswitchable": []}
-    for knob in knobs(defaults, bench.s.smoke):
+    for knob in knobs(defaults, bench.s.smoke, help_text):
         results["knobs"].append((knob, measure_knob(bench, knob, graphs[knob.file_size], parity_request)))
     switches = help_text.lower() + "\n" + "\n".join(env_switches())
     for name, what, words in UNSWITCHABLE:
