@@ -28,7 +28,8 @@ fn status_of(result: Result<impl Sized, client::ClientError>) -> (RpcStatusCode,
 #[test]
 fn a_request_larger_than_the_limit_gets_resource_exhausted() {
     let server = InProcess::start(Config::default());
-    let huge = "2".repeat(100 * 1024);
+    // Just over the default limit, and well under the raised one below.
+    let huge = "2".repeat(idc::config::DEFAULT_MAX_RECEIVE_MESSAGE + 1024);
     let (code, message) = status_of(client::get_macd(&server.target(), &huge, ""));
     assert_eq!(code, RpcStatusCode::RESOURCE_EXHAUSTED, "{message}");
 
