@@ -35,6 +35,7 @@ import load  # noqa: E402
 import memory  # noqa: E402
 import report  # noqa: E402
 import tuning  # noqa: E402
+import walk  # noqa: E402
 from report import fmt, ratio, table  # noqa: E402
 from servers import BenchError, RssSampler, Server, stop_all  # noqa: E402
 
@@ -718,13 +719,7 @@ def bars_csv(count):
     if os.path.exists(path):
         return path
     rng = np.random.default_rng(count)
-    close = 100.0 * np.exp(np.cumsum(rng.normal(0, 0.01, count)))
-    open_ = np.concatenate(([100.0], close[:-1])) * np.exp(rng.normal(0, 0.003, count))
-    close, open_ = np.round(close, 4), np.round(open_, 4)
-    high = np.round(np.maximum(open_, close) * (1 + np.abs(rng.normal(0, 0.005, count))), 4)
-    low = np.round(np.minimum(open_, close) * (1 - np.abs(rng.normal(0, 0.005, count))), 4)
-    high, low = np.maximum(high, np.maximum(open_, close)), np.minimum(low, np.minimum(open_, close))
-    volume = rng.integers(1_000, 1_000_000, count)
+    open_, high, low, close, volume = walk.ohlcv(rng, count, 100.0, 0.01, 0.003, 0.005, (1_000, 1_000_000))
     dates = np.datetime_as_string(np.datetime64("0001-01-01") + np.arange(count), unit="D")
     tmp = path + ".tmp"
     with open(tmp, "w") as f:

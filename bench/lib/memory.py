@@ -12,6 +12,7 @@ import os
 import shutil
 
 import calls
+import walk
 from report import fmt, table
 from servers import BenchError
 
@@ -76,13 +77,7 @@ def write_file(path, bars, seed):
     import numpy as np
 
     rng = np.random.default_rng(seed)
-    close = 20.0 * np.exp(np.cumsum(rng.normal(0, 0.015, bars)))
-    open_ = np.concatenate(([20.0], close[:-1])) * np.exp(rng.normal(0, 0.004, bars))
-    close, open_ = np.round(close, 4), np.round(open_, 4)
-    high = np.round(np.maximum(open_, close) * (1 + np.abs(rng.normal(0, 0.006, bars))), 4)
-    low = np.round(np.minimum(open_, close) * (1 - np.abs(rng.normal(0, 0.006, bars))), 4)
-    high, low = np.maximum(high, np.maximum(open_, close)), np.minimum(low, np.minimum(open_, close))
-    volume = rng.integers(10_000, 50_000_000, bars)
+    open_, high, low, close, volume = walk.ohlcv(rng, bars, 20.0, 0.015, 0.004, 0.006, (10_000, 50_000_000))
     # A few changes (dividends, splits): the factor steps up at 2 to 5 bars of the file.
     factor = np.ones(bars)
     for at in rng.choice(np.arange(1, bars), size=int(rng.integers(2, 6)), replace=False):
