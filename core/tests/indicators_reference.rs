@@ -8,6 +8,8 @@
 //! TA-Lib and pandas). Without it the test fails under `CI=true` and says how to run it otherwise;
 //! it never passes without comparing.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -17,22 +19,9 @@ fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
 }
 
-fn python() -> Option<PathBuf> {
-    match std::env::var_os("IDC_PYTHON") {
-        Some(p) => Some(PathBuf::from(p)),
-        None if std::env::var("CI").is_ok_and(|v| v == "true") => {
-            panic!("IDC_PYTHON is not set: run the tests with scripts/test.sh, which installs MyTT and TA-Lib")
-        }
-        None => {
-            eprintln!("IDC_PYTHON is not set: skipping the reference comparison (scripts/test.sh sets it)");
-            None
-        }
-    }
-}
-
 /// Runs the reference script and returns its table: the header and the columns.
 fn reference(args: &[&str]) -> Option<(Vec<String>, Vec<Vec<f64>>)> {
-    let python = python()?;
+    let python = common::python("MyTT and TA-Lib")?;
     let out = tempfile_path(&args.join("_").replace(['/', '.'], "_"));
     let status = Command::new(python)
         .arg(repo_root().join("tests/python/indicators_reference.py"))
@@ -72,8 +61,7 @@ fn agrees(ours: f64, theirs: f64) -> bool {
     if theirs.is_nan() || theirs.is_infinite() {
         return ours.to_bits() == theirs.to_bits() || (ours.is_nan() && theirs.is_nan());
     }
-    let tolerance = if theirs.abs() < 1.0 { 1e-9 } else { 1e-9 * theirs.abs() };
-    (ours - theirs).abs() <= tolerance
+    common::close_to(ours, theirs)
 }
 
 /// Compares every reference column; returns how many columns were compared.

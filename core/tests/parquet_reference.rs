@@ -9,6 +9,8 @@
 //! and pyarrow). Without it the test fails under `CI=true` and says how to run it otherwise; it
 //! never passes without comparing.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -60,22 +62,9 @@ if n < 100_000:  # datetime64[ns] ends in 2262
     late.to_parquet(f"{out}/late.parquet")
 "#;
 
-fn python() -> Option<PathBuf> {
-    match std::env::var_os("IDC_PYTHON") {
-        Some(p) => Some(PathBuf::from(p)),
-        None if std::env::var("CI").is_ok_and(|v| v == "true") => {
-            panic!("IDC_PYTHON is not set: run the tests with scripts/test.sh, which installs pandas and pyarrow")
-        }
-        None => {
-            eprintln!("IDC_PYTHON is not set: skipping the pandas comparison (scripts/test.sh sets it)");
-            None
-        }
-    }
-}
-
 /// A fresh directory with pandas' files of `n` bars in it.
 fn written(n: usize, skip: usize) -> Option<PathBuf> {
-    let python = python()?;
+    let python = common::python("pandas and pyarrow")?;
     let dir = std::env::temp_dir().join(format!("idc-parquet-{}-{n}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let status = Command::new(python)

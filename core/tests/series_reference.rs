@@ -4,25 +4,14 @@
 //!
 //! Needs `$IDC_PYTHON` (set by scripts/test.sh); under `CI=true` a missing one fails the test.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use idc_core::domain::date::{Date, DateRange};
 use idc_core::domain::indicators::{Convention, Indicator};
 use idc_core::domain::series::{self, AdjFactors, Adjust, BarColumns, Frequency, Labelled};
-
-fn python() -> Option<PathBuf> {
-    match std::env::var_os("IDC_PYTHON") {
-        Some(p) => Some(PathBuf::from(p)),
-        None if std::env::var("CI").is_ok_and(|v| v == "true") => {
-            panic!("IDC_PYTHON is not set: run the tests with scripts/test.sh, which installs pandas")
-        }
-        None => {
-            eprintln!("IDC_PYTHON is not set: skipping the pandas comparison (scripts/test.sh sets it)");
-            None
-        }
-    }
-}
 
 fn records(path: &Path) -> Vec<csv::StringRecord> {
     csv::Reader::from_path(path).unwrap().records().map(Result::unwrap).collect()
@@ -34,7 +23,7 @@ fn number(field: &str) -> f64 {
 
 /// The random walk and pandas' adjusted and resampled versions of it.
 fn reference() -> Option<(BarColumns, Vec<csv::StringRecord>)> {
-    let python = python()?;
+    let python = common::python("pandas")?;
     // One file a call: the tests run in parallel, and each removes its own.
     static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -60,11 +49,6 @@ fn reference() -> Option<(BarColumns, Vec<csv::StringRecord>)> {
     Some((bars, expected))
 }
 
-fn agrees(ours: f64, theirs: f64) -> bool {
-    let tolerance = if theirs.abs() < 1.0 { 1e-9 } else { 1e-9 * theirs.abs() };
-    (ours - theirs).abs() <= tolerance
-}
-
 #[test]
 fn adjusted_weekly_and_monthly_bars_match_pandas() {
     let Some((bars, expected)) = reference() else { return };
@@ -84,7 +68,7 @@ fn adjusted_weekly_and_monthly_bars_match_pandas() {
                 let columns = [&ours.open, &ours.high, &ours.low, &ours.close, &ours.volume];
                 for (k, column) in columns.iter().enumerate() {
                     assert!(
-                        agrees(column[i], number(&row[3 + k])),
+                        common::close_to(column[i], number(&row[3 + k])),
                         "{what}: column {k}: {} vs {}",
                         column[i],
                         &row[3 + k]
