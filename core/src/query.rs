@@ -17,7 +17,7 @@ use protobuf::EnumOrUnknown;
 
 use crate::domain::catalog::{Catalog, Instrument};
 use crate::domain::date::DateRange;
-use crate::domain::indicators::{self, Convention, Indicator};
+use crate::domain::indicators::{Convention, Indicator};
 use crate::domain::series::{Adjust, BarColumns, Frequency, Labelled};
 use crate::protocol::indicators as pb;
 
@@ -278,9 +278,4 @@ pub fn compute(
     let query = ComputeQuery { instruments, range, adjust, frequency, indicators };
     check_sizes(&query)?;
     Ok(query)
-}
-
-/// The canonical labels of every built-in with its defaults, for help texts.
-pub fn built_ins() -> Vec<&'static str> {
-    indicators::ALL.iter().map(|def| def.name).collect()
 }

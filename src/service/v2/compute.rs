@@ -19,6 +19,7 @@ use crate::domain::series::{self, Series};
 use crate::metrics::CallRecord;
 use crate::protocol::indicators as pb;
 use crate::service::call_ended;
+use crate::service::graph::ended_code;
 
 pub(super) fn compute(
     service: &V2Service,
@@ -132,12 +133,4 @@ async fn fail(sink: ServerStreamingSink<pb::Series>, status: RpcStatus) -> RpcSt
         log::debug!("Compute: sending the error status failed: {e}");
     }
     code
-}
-
-fn ended_code(deadline: Deadline) -> RpcStatusCode {
-    if deadline.exceeded() {
-        RpcStatusCode::DEADLINE_EXCEEDED
-    } else {
-        RpcStatusCode::CANCELLED
-    }
 }

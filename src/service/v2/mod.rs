@@ -84,10 +84,9 @@ fn describe(instrument: &crate::domain::catalog::Instrument) -> pb::Instrument {
     }
 }
 
-fn not_yet<T: Send + 'static>(ctx: &RpcContext, sink: ServerStreamingSink<T>, what: &str) {
-    let status =
-        RpcStatus::with_message(RpcStatusCode::UNIMPLEMENTED, format!("{what} is not implemented by this server yet"));
-    ctx.spawn(sink.fail(status).map(|_| ()));
+/// `UNIMPLEMENTED` for a method that later work brings.
+fn not_yet(what: &str) -> RpcStatus {
+    RpcStatus::with_message(RpcStatusCode::UNIMPLEMENTED, format!("{what} is not implemented by this server yet"))
 }
 
 impl Indicators for V2Service {
@@ -121,14 +120,10 @@ impl Indicators for V2Service {
     }
 
     fn push_bars(&mut self, ctx: RpcContext, _request: pb::PushBarsRequest, sink: UnarySink<pb::PushBarsReply>) {
-        let status = RpcStatus::with_message(
-            RpcStatusCode::UNIMPLEMENTED,
-            "PushBars (live bars) is not implemented by this server yet".to_string(),
-        );
-        ctx.spawn(sink.fail(status).map(|_| ()));
+        ctx.spawn(sink.fail(not_yet("PushBars (live bars)")).map(|_| ()));
     }
 
     fn subscribe(&mut self, ctx: RpcContext, _request: pb::SubscribeRequest, sink: ServerStreamingSink<pb::Update>) {
-        not_yet(&ctx, sink, "Subscribe (live bars)");
+        ctx.spawn(sink.fail(not_yet("Subscribe (live bars)")).map(|_| ()));
     }
 }
