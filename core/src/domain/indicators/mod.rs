@@ -15,6 +15,7 @@
 
 pub mod mytt;
 pub mod spec;
+pub mod stream;
 pub mod talib;
 
 mod atr;
@@ -41,6 +42,7 @@ mod wr;
 
 pub use crate::domain::macd::Convention;
 pub use spec::{parse_spec, split_specs, SpecError};
+pub use stream::{Quote, Stream};
 
 /// The longest period accepted (about 40 years of daily bars).
 pub const MAX_PERIOD: usize = 10_000;
@@ -185,6 +187,22 @@ impl Indicator {
     /// One column per output over the whole of `prices`.
     pub fn compute(&self, prices: &Prices) -> Vec<Vec<f64>> {
         (self.def.compute)(prices, &self.params, self.convention)
+    }
+
+    /// A fresh state, to be stepped one bar at a time: after each bar it gives what
+    /// [`Indicator::compute`] gives at that bar.
+    pub fn stream(&self) -> Box<dyn Stream> {
+        Box::new(stream::Replay {
+            compute: self.def.compute,
+            params: self.params.clone(),
+            convention: self.convention,
+            bars: Default::default(),
+        })
+    }
+
+    /// How many values a step writes (one per output).
+    pub fn outputs(&self) -> usize {
+        self.def.outputs.len()
     }
 }
 

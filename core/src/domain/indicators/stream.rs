@@ -1,0 +1,100 @@
+//! Indicators one bar at a time: what a live subscription keeps per key, and what the batch
+//! [`super::Indicator::compute`] runs over a whole history.
+//!
+//! A [`Stream`] is an indicator's state after the bars it has been given; [`Stream::step`] takes
+//! the next bar and writes one value per output. Revising the last bar is the caller's affair:
+//! it keeps the state from before that bar and steps a copy ([`Stream::boxed_clone`]), so a
+//! stream never needs to undo a step.
+//!
+//! Batch and live are one computation: [`run`] steps a fresh stream over every bar, so a value
+//! that a subscription sends is, bit for bit, the value `Compute` gives over the same history.
+
+use super::Prices;
+
+/// One bar's prices, as an indicator reads them.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Quote {
+    pub open: f64,
+    pub high: f64,
+    pub low: f64,
+    pub close: f64,
+    pub volume: f64,
+}
+
+impl Prices<'_> {
+    /// Bar `i`.
+    pub fn quote(&self, i: usize) -> Quote {
+        Quote { open: self.open[i], high: self.high[i], low: self.low[i], close: self.close[i], volume: self.volume[i] }
+    }
+
+    pub fn len(&self) -> usize {
+        self.close.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.close.is_empty()
+    }
+}
+
+/// An indicator's state, stepped one bar at a time.
+pub trait Stream: Send + Sync {
+    /// Takes the next bar; writes one value per output into `out` (NaN in the warm-up).
+    fn step(&mut self, quote: &Quote, out: &mut [f64]);
+
+    /// A copy of this state, to step a revised last bar from.
+    fn boxed_clone(&self) -> Box<dyn Stream>;
+}
+
+/// Every `Clone` state is a stream's state once it can step.
+pub trait Step: Clone + Send + Sync + 'static {
+    fn step(&mut self, quote: &Quote, out: &mut [f64]);
+}
+
+impl<T: Step> Stream for T {
+    fn step(&mut self, quote: &Quote, out: &mut [f64]) {
+        Step::step(self, quote, out)
+    }
+
+    fn boxed_clone(&self) -> Box<dyn Stream> {
+        Box::new(self.clone())
+    }
+}
+
+/// `stream` stepped over every bar of `prices`: one column per output.
+pub fn run(mut stream: Box<dyn Stream>, outputs: usize, prices: &Prices) -> Vec<Vec<f64>> {
+    let mut columns: Vec<Vec<f64>> = (0..outputs).map(|_| Vec::with_capacity(prices.len())).collect();
+    let mut out = vec![f64::NAN; outputs];
+    for i in 0..prices.len() {
+        stream.step(&prices.quote(i), &mut out);
+        for (column, &value) in columns.iter_mut().zip(&out) {
+            column.push(value);
+        }
+    }
+    columns
+}
+
+/// The stream of an indicator not yet written as one: it keeps every bar and computes the whole
+/// history again at each step (O(history) a bar). Temporary, while the indicators move over.
+#[derive(Clone)]
+pub(super) struct Replay {
+    pub(super) compute: fn(&Prices, &[f64], super::Convention) -> Vec<Vec<f64>>,
+    pub(super) params: Vec<f64>,
+    pub(super) convention: super::Convention,
+    pub(super) bars: [Vec<f64>; 5],
+}
+
+impl Step for Replay {
+    fn step(&mut self, quote: &Quote, out: &mut [f64]) {
+        let [open, high, low, close, volume] = &mut self.bars;
+        open.push(quote.open);
+        high.push(quote.high);
+        low.push(quote.low);
+        close.push(quote.close);
+        volume.push(quote.volume);
+        let prices = Prices { open, high, low, close, volume };
+        let columns = (self.compute)(&prices, &self.params, self.convention);
+        for (slot, column) in out.iter_mut().zip(columns) {
+            *slot = *column.last().expect("one value a bar");
+        }
+    }
+}
