@@ -1,5 +1,7 @@
-//! MyTT's level-0 functions over whole columns, with pandas' semantics: the cn convention of
-//! every indicator is written in these, exactly as MyTT 2.9.3 writes it in Python.
+//! MyTT's level-0 functions with pandas' semantics, one value at a time: the cn convention of
+//! every indicator is written in these, exactly as MyTT 2.9.3 writes it in Python. Each is a
+//! state ([`Filter`]) stepped bar by bar, and its column function (`ma`, `std`, ...) is that state
+//! run over a column, so a live stream and a batch column are one computation.
 //!
 //! Written by hand because they are the product: MyTT is `pd.Series(S).rolling(N).mean()` and
 //! `ewm(..., adjust=False)`, and the values must agree with pandas to 1e-9, NaN for NaN. So the
@@ -9,24 +11,40 @@
 //!   its `N` inputs are numbers (`min_periods = N`), NaN elsewhere;
 //! * rolling sums add and remove with Kahan compensation, one compensation for additions and one
 //!   for removals, as pandas' `roll_sum`/`roll_mean` do, so that a long history does not drift;
+//! * a window keeps its last `N` inputs and nothing older (HHV/LLV a monotonic deque), so a
+//!   step is O(1) amortized, except AVEDEV's O(N), as in pandas;
 //! * an EWM starts at its first number, and across a NaN the old weight keeps decaying
 //!   (`ignore_na = False`), so the next number weighs in as pandas weighs it.
 
 use std::collections::VecDeque;
 
+use super::stream::{column, Filter, Ring};
+
+/// `REF(S, N)` one value at a time: the value `n` steps before, NaN until there is one.
+#[derive(Debug, Clone)]
+pub struct Ref(Ring);
+
+impl Ref {
+    pub fn new(n: usize) -> Ref {
+        Ref(Ring::new(n))
+    }
+}
+
+impl Filter for Ref {
+    fn step(&mut self, x: f64) -> f64 {
+        self.0.push(x).unwrap_or(f64::NAN)
+    }
+}
+
 /// `REF(S, N)`: `S` moved `n` bars later, NaN in front.
 pub fn shift(s: &[f64], n: usize) -> Vec<f64> {
-    let mut out = vec![f64::NAN; s.len()];
-    if n < s.len() {
-        out[n..].copy_from_slice(&s[..s.len() - n]);
-    }
-    out
+    column(Ref::new(n), s)
 }
 
 /// The running sum of a window's numbers as pandas keeps it: Kahan-compensated, with one
 /// compensation for additions and one for removals, the count of negative numbers, and the run of
 /// equal numbers last added (a window of one repeated value is given that value exactly).
-#[derive(Clone, Copy)]
+#[derive(Debug, Clone, Copy)]
 struct WindowSum {
     sum: f64,
     add_compensation: f64,
@@ -98,53 +116,98 @@ impl WindowSum {
     }
 }
 
-/// Slides a window of `n` over `s` as pandas does (the first window, and every window when `n` is
-/// 1, summed anew; later ones by removing then adding), and applies `f` to each window that holds
-/// `n` numbers; NaN elsewhere.
-fn rolling_sum_with(s: &[f64], n: usize, f: impl Fn(&WindowSum) -> f64) -> Vec<f64> {
-    let mut window = WindowSum::new();
-    let mut out = Vec::with_capacity(s.len());
-    for (i, &x) in s.iter().enumerate() {
-        if i == 0 || n <= 1 {
-            window = WindowSum::new();
-        } else if i >= n {
-            window.remove(s[i - n]);
-        }
-        window.add(x);
-        out.push(if i + 1 >= n && window.count >= n && window.count > 0 { f(&window) } else { f64::NAN });
+/// A window of `n` slid as pandas slides it: the first window, and every window when `n` is 1,
+/// summed anew; later ones by removing the value that leaves, then adding the new one.
+#[derive(Debug, Clone)]
+struct RollingSum {
+    n: usize,
+    bars: usize,
+    ring: Ring,
+    window: WindowSum,
+}
+
+impl RollingSum {
+    fn new(n: usize) -> RollingSum {
+        RollingSum { n, bars: 0, ring: Ring::new(n), window: WindowSum::new() }
     }
-    out
+
+    /// Takes `x`; `f` of the window if it holds `n` numbers, NaN otherwise.
+    fn step(&mut self, x: f64, f: fn(&WindowSum) -> f64) -> f64 {
+        let leaving = self.ring.push(x);
+        if self.bars == 0 || self.n <= 1 {
+            self.window = WindowSum::new();
+        } else if let Some(old) = leaving {
+            self.window.remove(old);
+        }
+        self.window.add(x);
+        self.bars += 1;
+        let full = self.bars >= self.n && self.window.count >= self.n && self.window.count > 0;
+        if full {
+            f(&self.window)
+        } else {
+            f64::NAN
+        }
+    }
+}
+
+/// `SUM(S, N)` one value at a time; `N = 0` is the running total.
+#[derive(Debug, Clone)]
+pub struct Sum {
+    rolling: RollingSum,
+    total: f64,
+}
+
+impl Sum {
+    pub fn new(n: usize) -> Sum {
+        Sum { rolling: RollingSum::new(n), total: 0.0 }
+    }
+}
+
+impl Filter for Sum {
+    fn step(&mut self, x: f64) -> f64 {
+        if self.rolling.n > 0 {
+            return self.rolling.step(x, WindowSum::total);
+        }
+        // `cumsum` skips NaN and keeps NaN where the input is NaN.
+        if x.is_nan() {
+            return f64::NAN;
+        }
+        self.total += x;
+        self.total
+    }
 }
 
 /// `SUM(S, N)`: the sum of the last `n` values; `n == 0` is the running total (`cumsum`, which
 /// skips NaN and keeps NaN where the input is NaN).
 pub fn sum(s: &[f64], n: usize) -> Vec<f64> {
-    if n == 0 {
-        let mut total = 0.0;
-        return s
-            .iter()
-            .map(|&x| {
-                if x.is_nan() {
-                    f64::NAN
-                } else {
-                    total += x;
-                    total
-                }
-            })
-            .collect();
+    column(Sum::new(n), s)
+}
+
+/// `MA(S, N)` one value at a time.
+#[derive(Debug, Clone)]
+pub struct Ma(RollingSum);
+
+impl Ma {
+    pub fn new(n: usize) -> Ma {
+        Ma(RollingSum::new(n))
     }
-    rolling_sum_with(s, n, WindowSum::total)
+}
+
+impl Filter for Ma {
+    fn step(&mut self, x: f64) -> f64 {
+        self.0.step(x, WindowSum::mean)
+    }
 }
 
 /// `MA(S, N)`: the mean of the last `n` values.
 pub fn ma(s: &[f64], n: usize) -> Vec<f64> {
-    rolling_sum_with(s, n, WindowSum::mean)
+    column(Ma::new(n), s)
 }
 
 /// Welford's running variance with Kahan compensation, as pandas' `roll_var` keeps it: `count`
 /// is a float there, and an update that cancels all but three digits of the sum of squares marks
 /// the window for summing anew.
-#[derive(Default)]
+#[derive(Debug, Clone, Default)]
 struct WindowVariance {
     count: f64,
     mean: f64,
@@ -197,126 +260,208 @@ impl WindowVariance {
     }
 }
 
+/// `STD(S, N)` one value at a time. The window's values are kept: pandas sums an unstable window
+/// anew, so this does too.
+#[derive(Debug, Clone)]
+pub struct Std {
+    n: usize,
+    bars: usize,
+    ring: Ring,
+    window: WindowVariance,
+}
+
+impl Std {
+    pub fn new(n: usize) -> Std {
+        Std { n, bars: 0, ring: Ring::new(n), window: WindowVariance::default() }
+    }
+}
+
+impl Filter for Std {
+    fn step(&mut self, x: f64) -> f64 {
+        let leaving = self.ring.push(x);
+        let recompute = self.bars == 0 || self.n <= 1;
+        if !recompute {
+            if let Some(old) = leaving {
+                self.window.remove(old);
+            }
+            self.window.add(x);
+        }
+        if recompute || self.window.unstable {
+            self.window = WindowVariance::default();
+            for y in self.ring.iter() {
+                self.window.add(y);
+            }
+            self.window.unstable = false;
+        }
+        self.bars += 1;
+        let count = self.window.count;
+        let full = self.bars >= self.n && count >= self.n as f64 && count > 0.0;
+        if full {
+            (self.window.ssq / count).max(0.0).sqrt()
+        } else {
+            f64::NAN
+        }
+    }
+}
+
 /// `STD(S, N)`: the population standard deviation (ddof 0) of the last `n` values, by pandas'
 /// `roll_var`; a negative rounding residue gives 0, as pandas' `zsqrt`.
 pub fn std(s: &[f64], n: usize) -> Vec<f64> {
-    let mut window = WindowVariance::default();
-    let mut out = Vec::with_capacity(s.len());
-    for (i, &x) in s.iter().enumerate() {
-        let recompute = i == 0 || n <= 1;
-        if !recompute {
-            if i >= n {
-                window.remove(s[i - n]);
-            }
-            window.add(x);
-        }
-        if recompute || window.unstable {
-            window = WindowVariance::default();
-            for &y in &s[(i + 1).saturating_sub(n)..=i] {
-                window.add(y);
-            }
-            window.unstable = false;
-        }
-        let full = i + 1 >= n && window.count >= n as f64 && window.count > 0.0;
-        out.push(if full { (window.ssq / window.count).max(0.0).sqrt() } else { f64::NAN });
-    }
-    out
+    column(Std::new(n), s)
 }
 
-/// The running extreme of the last `n` values (a monotonic deque: O(1) amortized a bar); NaN
-/// while the window holds a NaN or fewer than `n` values.
-fn rolling_extreme(s: &[f64], n: usize, better: impl Fn(f64, f64) -> bool) -> Vec<f64> {
-    let mut deque: VecDeque<usize> = VecDeque::new();
-    let mut nans = 0usize;
-    let mut out = Vec::with_capacity(s.len());
-    for (i, &x) in s.iter().enumerate() {
-        if x.is_nan() {
-            nans += 1;
-        } else {
-            while deque.back().is_some_and(|&j| !better(s[j], x)) {
-                deque.pop_back();
-            }
-            deque.push_back(i);
-        }
-        if i >= n {
-            if s[i - n].is_nan() {
-                nans -= 1;
-            }
-            while deque.front().is_some_and(|&j| j + n <= i) {
-                deque.pop_front();
-            }
-        }
-        let full = i + 1 >= n && nans == 0;
-        out.push(match deque.front() {
-            Some(&j) if full => s[j],
-            _ => f64::NAN,
-        });
+/// The running extreme of the last `n` values (`HHV`, `LLV`): a monotonic deque of the bars that
+/// may still become the extreme, O(1) amortized a bar; NaN while the window holds a NaN or fewer
+/// than `n` values.
+#[derive(Debug, Clone)]
+pub struct Extreme {
+    n: usize,
+    bars: usize,
+    /// Bar index and value, the front the window's extreme.
+    deque: VecDeque<(usize, f64)>,
+    /// The last bar whose value was NaN.
+    last_nan: Option<usize>,
+    better: fn(f64, f64) -> bool,
+}
+
+impl Extreme {
+    /// `HHV`.
+    pub fn highest(n: usize) -> Extreme {
+        Extreme::new(n, |kept, new| kept > new)
     }
-    out
+
+    /// `LLV`.
+    pub fn lowest(n: usize) -> Extreme {
+        Extreme::new(n, |kept, new| kept < new)
+    }
+
+    fn new(n: usize, better: fn(f64, f64) -> bool) -> Extreme {
+        Extreme { n, bars: 0, deque: VecDeque::new(), last_nan: None, better }
+    }
+}
+
+impl Filter for Extreme {
+    fn step(&mut self, x: f64) -> f64 {
+        let i = self.bars;
+        self.bars += 1;
+        if x.is_nan() {
+            self.last_nan = Some(i);
+        } else {
+            // A kept value equal to the new one goes: the newer stays in the window longer.
+            while self.deque.back().is_some_and(|&(_, kept)| !(self.better)(kept, x)) {
+                self.deque.pop_back();
+            }
+            self.deque.push_back((i, x));
+        }
+        while self.deque.front().is_some_and(|&(j, _)| j + self.n <= i) {
+            self.deque.pop_front();
+        }
+        let nan_inside = self.last_nan.is_some_and(|j| j + self.n > i);
+        match self.deque.front() {
+            Some(&(_, extreme)) if i + 1 >= self.n && !nan_inside => extreme,
+            _ => f64::NAN,
+        }
+    }
 }
 
 /// `HHV(S, N)`: the highest of the last `n` values.
 pub fn hhv(s: &[f64], n: usize) -> Vec<f64> {
-    rolling_extreme(s, n, |kept, new| kept > new)
+    column(Extreme::highest(n), s)
 }
 
 /// `LLV(S, N)`: the lowest of the last `n` values.
 pub fn llv(s: &[f64], n: usize) -> Vec<f64> {
-    rolling_extreme(s, n, |kept, new| kept < new)
+    column(Extreme::lowest(n), s)
 }
 
-/// `AVEDEV(S, N)`: the mean absolute deviation of the last `n` values from their mean. No O(1)
-/// update exists (every deviation changes with the mean), so each window is summed anew, as
-/// pandas' `rolling.apply` does.
+/// `AVEDEV(S, N)` one value at a time. No O(1) update exists (every deviation changes with the
+/// mean), so each window is summed anew, O(N) a bar, as pandas' `rolling.apply` does.
+#[derive(Debug, Clone)]
+pub struct Avedev {
+    n: usize,
+    ring: Ring,
+}
+
+impl Avedev {
+    pub fn new(n: usize) -> Avedev {
+        Avedev { n, ring: Ring::new(n) }
+    }
+}
+
+impl Filter for Avedev {
+    fn step(&mut self, x: f64) -> f64 {
+        self.ring.push(x);
+        if self.ring.len() < self.n || self.ring.iter().any(f64::is_nan) {
+            return f64::NAN;
+        }
+        let count = self.n as f64;
+        let mean = self.ring.iter().sum::<f64>() / count;
+        self.ring.iter().map(|x| (x - mean).abs()).sum::<f64>() / count
+    }
+}
+
+/// `AVEDEV(S, N)`: the mean absolute deviation of the last `n` values from their mean.
 pub fn avedev(s: &[f64], n: usize) -> Vec<f64> {
-    let count = n as f64;
-    (0..s.len())
-        .map(|i| {
-            if i + 1 < n {
-                return f64::NAN;
-            }
-            let window = &s[i + 1 - n..=i];
-            if window.iter().any(|x| x.is_nan()) {
-                return f64::NAN;
-            }
-            let mean = window.iter().sum::<f64>() / count;
-            window.iter().map(|x| (x - mean).abs()).sum::<f64>() / count
-        })
-        .collect()
+    column(Avedev::new(n), s)
 }
 
-/// pandas' `ewm(alpha=α, adjust=False).mean()`: starts at the first number; each next number
-/// moves the value by `α` of the difference, and across NaN inputs the old weight keeps decaying.
-pub fn ewm(s: &[f64], alpha: f64) -> Vec<f64> {
-    let keep = 1.0 - alpha;
-    let mut value = f64::NAN;
-    let mut old_weight = 1.0;
-    s.iter()
-        .map(|&x| {
-            if value.is_nan() {
-                value = x;
-            } else {
-                old_weight *= keep;
-                if !x.is_nan() {
-                    if value != x {
-                        value = (old_weight * value + alpha * x) / (old_weight + alpha);
-                    }
-                    old_weight = 1.0;
+/// pandas' `ewm(alpha=α, adjust=False).mean()` one value at a time: starts at the first number;
+/// each next number moves the value by `α` of the difference, and across NaN inputs the old
+/// weight keeps decaying.
+#[derive(Debug, Clone)]
+pub struct Ewm {
+    alpha: f64,
+    keep: f64,
+    value: f64,
+    old_weight: f64,
+}
+
+impl Ewm {
+    pub fn new(alpha: f64) -> Ewm {
+        Ewm { alpha, keep: 1.0 - alpha, value: f64::NAN, old_weight: 1.0 }
+    }
+
+    /// `EMA(S, N)`: α = 2 / (N + 1).
+    pub fn ema(n: usize) -> Ewm {
+        Ewm::new(2.0 / (n as f64 + 1.0))
+    }
+
+    /// `SMA(S, N, M)`: α = M / N.
+    pub fn sma(n: usize, m: usize) -> Ewm {
+        Ewm::new(m as f64 / n as f64)
+    }
+}
+
+impl Filter for Ewm {
+    fn step(&mut self, x: f64) -> f64 {
+        if self.value.is_nan() {
+            self.value = x;
+        } else {
+            self.old_weight *= self.keep;
+            if !x.is_nan() {
+                if self.value != x {
+                    self.value = (self.old_weight * self.value + self.alpha * x) / (self.old_weight + self.alpha);
                 }
+                self.old_weight = 1.0;
             }
-            value
-        })
-        .collect()
+        }
+        self.value
+    }
+}
+
+/// pandas' `ewm(alpha=α, adjust=False).mean()` over a column.
+pub fn ewm(s: &[f64], alpha: f64) -> Vec<f64> {
+    column(Ewm::new(alpha), s)
 }
 
 /// `EMA(S, N)`: `ewm(span=N, adjust=False)`, α = 2 / (N + 1).
 pub fn ema(s: &[f64], n: usize) -> Vec<f64> {
-    ewm(s, 2.0 / (n as f64 + 1.0))
+    column(Ewm::ema(n), s)
 }
 
 /// `SMA(S, N, M)`, the Chinese SMA: `ewm(alpha=M/N, adjust=False)`.
 pub fn sma(s: &[f64], n: usize, m: usize) -> Vec<f64> {
-    ewm(s, m as f64 / n as f64)
+    column(Ewm::sma(n, m), s)
 }
 
 /// Element by element: `f(a[i], b[i])`.

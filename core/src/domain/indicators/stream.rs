@@ -9,6 +9,8 @@
 //! Batch and live are one computation: [`run`] steps a fresh stream over every bar, so a value
 //! that a subscription sends is, bit for bit, the value `Compute` gives over the same history.
 
+use std::collections::VecDeque;
+
 use super::Prices;
 
 /// One bar's prices, as an indicator reads them.
@@ -71,6 +73,71 @@ pub fn run(mut stream: Box<dyn Stream>, outputs: usize, prices: &Prices) -> Vec<
         }
     }
     columns
+}
+
+/// A one-input, one-output step (a moving average, an EWM, a lag): the building blocks of
+/// [`super::mytt`] and [`super::talib`], each a state that takes the next value of its column.
+pub trait Filter: Clone + Send + Sync + 'static {
+    fn step(&mut self, x: f64) -> f64;
+}
+
+/// `filter` stepped over every value of `s`: what the column functions of [`super::mytt`] and
+/// [`super::talib`] are, so that a column and a stream are one computation.
+pub fn column(mut filter: impl Filter, s: &[f64]) -> Vec<f64> {
+    s.iter().map(|&x| filter.step(x)).collect()
+}
+
+/// What `Iterator::sum` of `f64` starts from (−0.0, so that a sum of only −0.0 stays −0.0): the
+/// running sums start there too, and so add, bit for bit, as the slices' sums they replace did.
+pub const SUM_START: f64 = -0.0;
+
+/// The last `n` values pushed, oldest first: the window a rolling formula needs, and no more.
+#[derive(Debug, Clone)]
+pub struct Ring {
+    n: usize,
+    values: VecDeque<f64>,
+}
+
+impl Ring {
+    pub fn new(n: usize) -> Ring {
+        // A period is at most MAX_PERIOD, so the capacity is bounded.
+        Ring { n, values: VecDeque::with_capacity(n.min(super::MAX_PERIOD) + 1) }
+    }
+
+    /// Pushes `x`; returns the value pushed `n` pushes before it, once there is one (so `x`
+    /// itself when `n` is 0).
+    pub fn push(&mut self, x: f64) -> Option<f64> {
+        self.values.push_back(x);
+        if self.values.len() > self.n {
+            self.values.pop_front()
+        } else {
+            None
+        }
+    }
+
+    /// How many values are kept (at most `n`).
+    pub fn len(&self) -> usize {
+        self.values.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.values.is_empty()
+    }
+
+    /// The kept values, oldest first.
+    pub fn iter(&self) -> impl Iterator<Item = f64> + '_ {
+        self.values.iter().copied()
+    }
+}
+
+/// An indicator of the close alone, through one filter (MA, EMA, SMA).
+#[derive(Clone)]
+pub(super) struct OnClose<F>(pub(super) F);
+
+impl<F: Filter> Step for OnClose<F> {
+    fn step(&mut self, quote: &Quote, out: &mut [f64]) {
+        out[0] = self.0.step(quote.close);
+    }
 }
 
 /// The stream of an indicator not yet written as one: it keeps every bar and computes the whole

@@ -1,5 +1,6 @@
 //! TA-Lib's building blocks, as TA-Lib 0.8 (the C library its Python binding bundles) computes
-//! them: the talib convention of every indicator is written in these.
+//! them: the talib convention of every indicator is written in these. Each is a state
+//! ([`Filter`]) stepped one value at a time; its column function is that state run over a column.
 //!
 //! Written by hand because they are the product; the rules are TA-Lib's own:
 //!
@@ -7,67 +8,161 @@
 //!   gives them);
 //! * the Python binding starts a function at the first bar where all its inputs are numbers, so an
 //!   indicator of an indicator (TA-Lib's SMA over its ROC) starts after the inner one's lookback;
-//!   [`from_first_number`] does that;
+//!   [`FromFirstNumber`] does that;
 //! * averages are running sums without compensation, and an EMA is seeded with the simple average
 //!   of its first `n` inputs (TA-Lib's default compatibility mode), stepped as `(x − prev)·k + prev`.
 
-/// Runs `f` on the part of `s` from its first number on, and puts NaN in front of its result, as
-/// TA-Lib's Python binding does with leading NaNs.
-pub fn from_first_number(s: &[f64], f: impl FnOnce(&[f64]) -> Vec<f64>) -> Vec<f64> {
-    let start = s.iter().position(|x| !x.is_nan()).unwrap_or(s.len());
-    let mut out = vec![f64::NAN; start];
-    out.extend(f(&s[start..]));
-    out
+use super::stream::{column, Filter, Ring, SUM_START};
+
+/// `inner` started at the first number, NaN before it, as TA-Lib's Python binding does with
+/// leading NaNs (a NaN after that is the inner function's affair).
+#[derive(Debug, Clone)]
+pub struct FromFirstNumber<T> {
+    started: bool,
+    inner: T,
+}
+
+impl<T: Filter> FromFirstNumber<T> {
+    pub fn new(inner: T) -> FromFirstNumber<T> {
+        FromFirstNumber { started: false, inner }
+    }
+}
+
+impl<T: Filter> Filter for FromFirstNumber<T> {
+    fn step(&mut self, x: f64) -> f64 {
+        if !self.started && x.is_nan() {
+            return f64::NAN;
+        }
+        self.started = true;
+        self.inner.step(x)
+    }
+}
+
+/// TA-Lib's `SMA(n)` one value at a time (from the first value it is given): a running sum,
+/// the newest value added before the average is taken and the oldest removed after.
+#[derive(Debug, Clone)]
+pub struct Sma {
+    n: usize,
+    total: f64,
+    ring: Ring,
+}
+
+impl Sma {
+    pub fn new(n: usize) -> Sma {
+        Sma { n, total: SUM_START, ring: Ring::new(n) }
+    }
+}
+
+impl Filter for Sma {
+    fn step(&mut self, x: f64) -> f64 {
+        if self.n == 0 {
+            return f64::NAN;
+        }
+        self.total += x;
+        self.ring.push(x);
+        if self.ring.len() < self.n {
+            return f64::NAN;
+        }
+        let average = self.total / self.n as f64;
+        // TA-Lib removes the oldest after the average (not before the next addition: the order of
+        // the additions is the one it rounds in).
+        let oldest = self.ring.iter().next().expect("the window is full");
+        self.total -= oldest;
+        average
+    }
 }
 
 /// TA-Lib's `SMA(n)`: lookback `n − 1`.
 pub fn sma(s: &[f64], n: usize) -> Vec<f64> {
-    from_first_number(s, |s| {
-        let mut out = vec![f64::NAN; s.len()];
-        if n == 0 || s.len() < n {
-            return out;
-        }
-        let mut total: f64 = s[..n - 1].iter().sum();
-        for i in n - 1..s.len() {
-            total += s[i];
-            out[i] = total / n as f64;
-            total -= s[i + 1 - n];
-        }
-        out
-    })
+    column(FromFirstNumber::new(Sma::new(n)), s)
 }
 
-/// TA-Lib's `EMA(n)` with smoothing `k`: seeded with the average of the first `n` inputs, so the
-/// lookback is `n − 1`.
+/// TA-Lib's `EMA(n)` with smoothing `k`, one value at a time (from the first value it is given):
+/// seeded with the average of the first `n` inputs, so the lookback is `n − 1`.
+#[derive(Debug, Clone)]
+pub struct Ema {
+    n: usize,
+    k: f64,
+    seen: usize,
+    value: f64,
+}
+
+impl Ema {
+    pub fn with(n: usize, k: f64) -> Ema {
+        Ema { n, k, seen: 0, value: SUM_START }
+    }
+
+    /// k = 2 / (n + 1).
+    pub fn new(n: usize) -> Ema {
+        Ema::with(n, 2.0 / (n as f64 + 1.0))
+    }
+}
+
+impl Filter for Ema {
+    fn step(&mut self, x: f64) -> f64 {
+        if self.n == 0 {
+            return f64::NAN;
+        }
+        self.seen += 1;
+        if self.seen < self.n {
+            // The seed's sum, while it lasts.
+            self.value += x;
+            f64::NAN
+        } else if self.seen == self.n {
+            self.value = (self.value + x) / self.n as f64;
+            self.value
+        } else {
+            self.value = (x - self.value) * self.k + self.value;
+            self.value
+        }
+    }
+}
+
+/// TA-Lib's `EMA(n)` with smoothing `k`.
 pub fn ema_with(s: &[f64], n: usize, k: f64) -> Vec<f64> {
-    from_first_number(s, |s| {
-        let mut out = vec![f64::NAN; s.len()];
-        if n == 0 || s.len() < n {
-            return out;
-        }
-        let mut prev = s[..n].iter().sum::<f64>() / n as f64;
-        out[n - 1] = prev;
-        for i in n..s.len() {
-            prev = (s[i] - prev) * k + prev;
-            out[i] = prev;
-        }
-        out
-    })
+    column(FromFirstNumber::new(Ema::with(n, k)), s)
 }
 
 /// TA-Lib's `EMA(n)`: k = 2 / (n + 1).
 pub fn ema(s: &[f64], n: usize) -> Vec<f64> {
-    ema_with(s, n, 2.0 / (n as f64 + 1.0))
+    column(FromFirstNumber::new(Ema::new(n)), s)
 }
 
-/// TA-Lib's `ROC(n)`: `(x / x[n bars ago] − 1) · 100`, 0 where the earlier value is 0.
+/// `f(x, x[n values ago])` from the `n`-th value on (TA-Lib's lookback `n`), NaN before.
+#[derive(Debug, Clone)]
+pub struct Lagged {
+    ring: Ring,
+    f: fn(f64, f64) -> f64,
+}
+
+impl Lagged {
+    pub fn new(n: usize, f: fn(f64, f64) -> f64) -> Lagged {
+        Lagged { ring: Ring::new(n), f }
+    }
+
+    /// TA-Lib's `ROC(n)`: `(x / x[n bars ago] − 1) · 100`, 0 where the earlier value is 0.
+    pub fn roc(n: usize) -> Lagged {
+        Lagged::new(n, |now, then| if then != 0.0 { (now / then - 1.0) * 100.0 } else { 0.0 })
+    }
+}
+
+impl Filter for Lagged {
+    fn step(&mut self, x: f64) -> f64 {
+        match self.ring.push(x) {
+            Some(then) => (self.f)(x, then),
+            None => f64::NAN,
+        }
+    }
+}
+
+/// TA-Lib's `ROC(n)`, from the first number on.
 pub fn roc(s: &[f64], n: usize) -> Vec<f64> {
-    lagged(s, n, |now, then| if then != 0.0 { (now / then - 1.0) * 100.0 } else { 0.0 })
+    column(FromFirstNumber::new(Lagged::roc(n)), s)
 }
 
 /// `f(x, x[n bars ago])` from bar `n` on (TA-Lib's lookback `n`), from the first number on.
-pub fn lagged(s: &[f64], n: usize, f: impl Fn(f64, f64) -> f64) -> Vec<f64> {
-    from_first_number(s, |s| (0..s.len()).map(|i| if i >= n { f(s[i], s[i - n]) } else { f64::NAN }).collect())
+pub fn lagged(s: &[f64], n: usize, f: fn(f64, f64) -> f64) -> Vec<f64> {
+    column(FromFirstNumber::new(Lagged::new(n, f)), s)
 }
 
 /// TA-Lib's `TRANGE` of bar `i` against the close before it.
@@ -87,18 +182,6 @@ pub fn true_range(high: f64, low: f64, prev_close: f64) -> f64 {
 /// TA-Lib's `TA_IS_ZERO`: within 1e-8 of zero.
 pub fn is_zero(x: f64) -> bool {
     -0.000_000_01 < x && x < 0.000_000_01
-}
-
-/// The highest (`better` is `>`) or lowest (`<`) value of `s[start..=end]`. TA-Lib tracks the
-/// index of the extreme to avoid rescanning; the value, which is all that is used, is the same.
-pub fn window_extreme(s: &[f64], start: usize, end: usize, better: impl Fn(f64, f64) -> bool) -> f64 {
-    let mut best = s[start];
-    for &x in &s[start + 1..=end] {
-        if better(x, best) {
-            best = x;
-        }
-    }
-    best
 }
 
 #[cfg(test)]
