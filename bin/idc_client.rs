@@ -1,6 +1,7 @@
 //! `idc_client`: calls `idc.Indicator/GetMACD` and prints the reply exactly as the article's
 //! Python client does (`print("indicator client received: ")`, then `print(response)`).
-//! Its subcommands `instruments` and `compute` call `idc.v2.Indicators` ([`idc::client::v2`]).
+//! Its subcommands `instruments`, `compute`, `push` and `subscribe` call `idc.v2.Indicators`
+//! ([`idc::client::v2`]).
 
 mod cli;
 
@@ -41,6 +42,17 @@ enum V2 {
     /// Bars and indicators of many symbols, written as CSV or JSON lines as each one arrives.
     #[command(mut_arg("start_date", v2::open_start), mut_arg("end_date", v2::open_end))]
     Compute(V2Call<v2::ComputeArgs>),
+    /// Append bars to an instrument (or revise its last), from a CSV file, or row by row from stdin.
+    #[command(
+        mut_arg("start_date", v2::unused),
+        mut_arg("end_date", v2::unused),
+        mut_arg("timeout", v2::push_timeout)
+    )]
+    Push(LiveCall<v2::PushArgs>),
+    /// The latest bar and values of symbols, then one line per new or revised bar, until cancelled.
+    #[command(mut_arg("start_date", v2::unused), mut_arg("end_date", v2::unused))]
+    #[command(mut_arg("timeout", v2::subscribe_timeout))]
+    Subscribe(LiveCall<v2::SubscribeArgs>),
 }
 
 #[derive(clap::Args, Debug)]
@@ -52,6 +64,18 @@ struct V2Call<A: clap::Args> {
     /// Seconds to wait for the whole stream, above 0 and at most a week.
     #[arg(long, default_value_t = client::DEFAULT_STREAM_TIMEOUT_SECONDS, value_parser = cli::parse_timeout)]
     timeout: f64,
+}
+
+/// The live calls: a push waits for each reply, a subscription has no end of its own.
+#[derive(clap::Args, Debug)]
+struct LiveCall<A: clap::Args> {
+    #[command(flatten)]
+    call: cli::CallArgs,
+    #[command(flatten)]
+    args: A,
+    /// Seconds to wait (each subcommand says for what).
+    #[arg(long, value_parser = cli::parse_timeout)]
+    timeout: Option<f64>,
 }
 
 fn main() -> ExitCode {
@@ -66,6 +90,14 @@ fn main() -> ExitCode {
             let dates = (v.call.start_date.as_str(), v.call.end_date.as_str());
             let note = run::compute(&target, &v.args, dates, std::io::stdout())?.note(dates.0, dates.1);
             Ok(note.into_iter().for_each(|note| cli::report(PROGRAM, note)))
+        }),
+        Some(V2::Push(v)) => v.call.target(v.timeout.unwrap_or(client::DEFAULT_UNARY_TIMEOUT_SECONDS)).and_then(|t| {
+            run::push(&t, &v.args, std::io::stdin().lock(), std::io::stdout())?;
+            Ok(())
+        }),
+        Some(V2::Subscribe(v)) => v.call.target(v.timeout.unwrap_or(client::MAX_TIMEOUT_SECONDS)).and_then(|t| {
+            let deadline = v.timeout.map(std::time::Duration::from_secs_f64);
+            Ok(run::subscribe(&t, &v.args, deadline, std::io::stdout())?)
         }),
     };
     match done {

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Build the Go example examples/go/compute.go, offline, from Debian packages only, as
-# tests/go/build.sh builds the Go test peer.
+# Build a Go example, examples/go/compute.go (the default) or examples/go/subscribe.go, offline,
+# from Debian packages only, as tests/go/build.sh builds the Go test peer.
 #
-#   examples/go/build.sh OUT_BINARY [BUILD_DIR]
+#   examples/go/build.sh [-program compute|subscribe] OUT_BINARY [BUILD_DIR]
 #
 # BUILD_DIR (default: $(dirname OUT_BINARY)/go-example-build) holds a GOPATH with the code
 # generated from protos/idc/v2/indicators.proto (its go_package, idc/v2, is the import path) and
@@ -14,8 +14,13 @@
 # GOPATH builds; module mode would want to download them.
 set -euo pipefail
 
-if [[ $# -lt 1 || $# -gt 2 ]]; then
-    echo "usage: $0 OUT_BINARY [BUILD_DIR]" >&2
+program=compute
+if [[ ${1:-} == -program ]]; then
+    program=${2:-}
+    shift 2 || true
+fi
+if [[ $# -lt 1 || $# -gt 2 || ! $program =~ ^(compute|subscribe)$ ]]; then
+    echo "usage: $0 [-program compute|subscribe] OUT_BINARY [BUILD_DIR]" >&2
     exit 2
 fi
 
@@ -40,10 +45,11 @@ if command -v flock >/dev/null; then
 fi
 
 gopath=$build_dir/gopath
-mkdir -p "$gopath/src/idc/v2" "$gopath/src/idc/compute"
-rm -f "$gopath"/src/idc/v2/*.go "$gopath"/src/idc/compute/*.go
+# Each program is a package main of its own, idc/PROGRAM, beside the generated idc/v2.
+mkdir -p "$gopath/src/idc/v2" "$gopath/src/idc/$program"
+rm -f "$gopath"/src/idc/v2/*.go "$gopath/src/idc/$program"/*.go
 protoc -I "$protos" --go_out="$gopath/src" --go-grpc_out="$gopath/src" "$protos/idc/v2/indicators.proto"
-cp "$here/compute.go" "$gopath/src/idc/compute/"
+cp "$here/$program.go" "$gopath/src/idc/$program/"
 
 # The cache is keyed by content, so rewriting identical files above keeps a second run quick.
 # GOENV=off and GOFLAGS= keep user settings out; GOPROXY=off makes sure nothing is fetched;
@@ -51,4 +57,4 @@ cp "$here/compute.go" "$gopath/src/idc/compute/"
 cd "$gopath"
 GO111MODULE=off GOPATH="$gopath:/usr/share/gocode" GOFLAGS= GOENV=off GOPROXY=off \
     CGO_ENABLED=0 GOCACHE="$build_dir/cache" \
-    go build -o "$out" idc/compute
+    go build -o "$out" "idc/$program"

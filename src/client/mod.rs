@@ -126,6 +126,10 @@ fn hint_for(method: &str, target: &Target, error: &grpcio::Error) -> &'static st
         return " (this server does not serve idc.v2.Indicators: it is the article's Python server, or an \
                  idc_server from before v2)";
     }
+    // A server that drains ends its subscriptions with UNAVAILABLE too; that one was reached.
+    if status.message().contains("shutting down") {
+        return "";
+    }
     match (status.code(), target.tls.is_some()) {
         (grpcio::RpcStatusCode::UNAVAILABLE, false) => {
             " (if the server uses TLS, connect with --tls-ca; otherwise check that it runs at this address)"
@@ -233,8 +237,13 @@ fn channel(target: &Target) -> Result<Channel, ClientError> {
 }
 
 fn call_option(target: &Target) -> CallOption {
-    let option = CallOption::default().timeout(target.timeout);
-    match &target.token {
+    with_token(CallOption::default().timeout(target.timeout), target.token.as_ref())
+}
+
+/// `option` with `token` (if any) as the call's `authorization` metadata: the read token of
+/// [`Target`], or PushBars' own (`--push-token-file`).
+fn with_token(option: CallOption, token: Option<&Token>) -> CallOption {
+    match token {
         Some(token) => {
             let mut headers = MetadataBuilder::with_capacity(1);
             // A token is checked to be printable ASCII when it is read, which is all a header

@@ -134,6 +134,68 @@ impl ComputeArgs {
     }
 }
 
+/// `idc_client push`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct PushArgs {
+    /// The instrument to push to; a new symbol creates it.
+    #[arg(long)]
+    pub symbol: String,
+
+    /// Bars as CSV with a header (date,open,high,low,close[,volume][,adj_factor], or the names
+    /// the catalog accepts), oldest first. A FILE is pushed whole; `-` reads stdin and pushes each
+    /// row as soon as its line arrives (a live feed).
+    #[arg(long, value_name = "FILE|-")]
+    pub csv: PathBuf,
+
+    /// The last bar pushed is still forming (its updates are provisional); from stdin, every row.
+    #[arg(long)]
+    pub forming: bool,
+
+    /// Send the token in this file (its first line) as `authorization: Bearer TOKEN` with the
+    /// pushes, instead of --auth-token-file's.
+    #[arg(long, value_name = "FILE")]
+    pub push_token_file: Option<PathBuf>,
+}
+
+/// `idc_client subscribe`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct SubscribeArgs {
+    /// Symbols, comma-separated; default: every instrument, including ones created later.
+    #[arg(long, value_delimiter = ',', value_name = "SYMBOL,...")]
+    pub symbols: Vec<String>,
+
+    /// Indicators, comma-separated, e.g. 'MACD(12,26,9),RSI(6)'; `LABEL=SPEC` names a spec's
+    /// columns. Repeatable. Default: none (the bars alone).
+    #[arg(long, value_name = "SPECS")]
+    pub indicators: Vec<String>,
+
+    #[command(flatten)]
+    pub shape: ShapeArgs,
+
+    /// Output format: CSV with a header (an empty field where a value is missing), or one JSON
+    /// object per line (null where a value is missing).
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+
+    /// Stop after this many updates (the snapshots count); default: run until cancelled.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub limit: Option<u64>,
+}
+
+impl SubscribeArgs {
+    /// The request these flags describe.
+    pub fn request(&self) -> Result<pb::SubscribeRequest, V2Error> {
+        Ok(pb::SubscribeRequest {
+            symbols: self.symbols.iter().map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect(),
+            indicators: specs("--indicators", &self.indicators)?,
+            convention: self.shape.convention().into(),
+            adjust: self.shape.adjust().into(),
+            frequency: self.shape.frequency().into(),
+            ..Default::default()
+        })
+    }
+}
+
 /// `idc_graph_client chart`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct ChartArgs {
@@ -194,6 +256,16 @@ pub fn open_start(arg: clap::Arg) -> clap::Arg {
 /// As [`open_start`], for `end_date`.
 pub fn open_end(arg: clap::Arg) -> clap::Arg {
     arg.default_value("").hide_default_value(true).help("Last day, YYYY-MM-DD; default: the last bar held")
+}
+
+/// For the binaries' `mut_arg("timeout", push_timeout)`: a push waits for each reply.
+pub fn push_timeout(arg: clap::Arg) -> clap::Arg {
+    arg.help("Seconds to wait for each push's reply, above 0 and at most a week [default: 30]")
+}
+
+/// As [`push_timeout`], for a subscription, which has no end of its own.
+pub fn subscribe_timeout(arg: clap::Arg) -> clap::Arg {
+    arg.help("Seconds the whole subscription may last, above 0 and at most a week; default: no limit")
 }
 
 /// For the flags a subcommand takes but does not use (ListInstruments has no dates).

@@ -7,12 +7,18 @@
 //! * [`download_chart`]: `Chart`, into an output file that appears whole or not at all, as the
 //!   article's graph download does.
 //!
+//! * [`live`]: `PushBars` and `Subscribe`, the live bars: [`push`] reads the bars to push from a
+//!   CSV (a file whole, or stdin a row at a time), [`updates`] writes each `Update` as a line.
+//!
 //! [`args`] holds the flags of the subcommands and the requests they describe; [`run`] is what a
 //! subcommand does, from its flags to its output.
 
 pub mod args;
+pub mod live;
+pub mod push;
 pub mod run;
 pub mod table;
+pub mod updates;
 
 use std::io;
 use std::path::Path;
@@ -37,6 +43,13 @@ pub enum V2Error {
     Reply { symbol: String, reason: String },
     #[error("cannot write to stdout: {0}")]
     Stdout(io::Error),
+    /// Bars to push that cannot be read, or that a CSV row does not describe.
+    #[error("{0}")]
+    Input(String),
+    /// A subscription the server ended with OK, which it never should: subscriptions run until
+    /// the client cancels them, so a script that reads them must notice.
+    #[error("Subscribe on {target}: the server ended the stream after {updates} update(s)")]
+    Ended { target: String, updates: u64 },
 }
 
 impl V2Error {
@@ -48,7 +61,7 @@ impl V2Error {
 }
 
 /// The calls of this module, as [`ClientError::Rpc`] names them.
-pub(super) const METHODS: [&str; 3] = ["ListInstruments", "Compute", "Chart"];
+pub(super) const METHODS: [&str; 5] = ["ListInstruments", "Compute", "Chart", "PushBars", "Subscribe"];
 
 fn client(target: &Target) -> Result<IndicatorsClient, ClientError> {
     Ok(IndicatorsClient::new(channel(target)?))

@@ -1,11 +1,16 @@
 //! What each v2 subcommand does, from its flags to its output; the binaries parse the flags,
 //! call one of these and report the error, if any.
 
-use std::io::Write;
+use std::io::{BufRead, Write};
+use std::ops::ControlFlow;
+use std::time::Duration;
 
-use super::args::{ChartArgs, ComputeArgs, InstrumentsArgs};
+use super::args::{ChartArgs, ComputeArgs, InstrumentsArgs, PushArgs, SubscribeArgs};
+use super::live::{self, Ended, Pusher};
 use super::table::{write_instruments, SeriesWriter};
-use super::{Target, V2Error};
+use super::updates::UpdateWriter;
+use super::{push, Target, V2Error};
+use crate::auth::Token;
 
 /// `idc_client instruments`: the instruments as a table on `out`.
 pub fn instruments(target: &Target, args: &InstrumentsArgs, out: impl Write) -> Result<(), V2Error> {
@@ -63,4 +68,51 @@ pub fn compute(
 pub fn chart(target: &Target, args: &ChartArgs, (start_date, end_date): (&str, &str)) -> Result<u64, V2Error> {
     let request = args.request(start_date, end_date)?;
     Ok(super::download_chart(target, &request, &args.output)?)
+}
+
+/// `idc_client push`: `--csv FILE` in requests of at most [`push::MAX_BARS`] bars, or `--csv -`
+/// a row at a time from `stdin`, each reply's line on `out`. Returns the number of requests.
+pub fn push(target: &Target, args: &PushArgs, stdin: impl BufRead, mut out: impl Write) -> Result<usize, V2Error> {
+    let token = args.push_token_file.as_deref().map(Token::from_file).transpose().map_err(|e| V2Error::Flag {
+        flag: "--push-token-file",
+        // The token's messages name the read token's flag; this file is the push token's.
+        reason: e.to_string().replace("--auth-token-file ", ""),
+    })?;
+    let pusher = Pusher::new(target, token)?;
+    if args.csv.as_os_str() == "-" {
+        return push::feed(&pusher, &args.symbol, args.forming, stdin, out);
+    }
+    let name = args.csv.display().to_string();
+    let bytes = std::fs::read(&args.csv).map_err(|e| V2Error::Input(format!("cannot read --csv {name}: {e}")))?;
+    let requests = push::requests(&args.symbol, push::bars(&push::read_file(&name, &bytes)?), args.forming);
+    for request in &requests {
+        push::report(&mut out, &args.symbol, &pusher.push(request)?)?;
+    }
+    Ok(requests.len())
+}
+
+/// `idc_client subscribe`: one line per update on `out`, until `--limit` updates have arrived,
+/// the deadline (if any) passes, or the server ends the stream, which is an error: a
+/// subscription has no natural end, so a script reading it must notice.
+pub fn subscribe(
+    target: &Target,
+    args: &SubscribeArgs,
+    deadline: Option<Duration>,
+    out: impl Write,
+) -> Result<(), V2Error> {
+    let request = args.request()?;
+    let mut writer = UpdateWriter::new(args.format, out);
+    let mut received = 0u64;
+    let ended = live::subscribe(target, &request, deadline, |update| {
+        writer.write(&update)?;
+        received += 1;
+        Ok(match args.limit {
+            Some(limit) if received >= limit => ControlFlow::Break(()),
+            _ => ControlFlow::Continue(()),
+        })
+    })?;
+    match ended {
+        Ended::Stopped => Ok(()),
+        Ended::ByServer => Err(V2Error::Ended { target: target.address.clone(), updates: received }),
+    }
 }

@@ -96,7 +96,7 @@ fn reply_error(series: &pb::Series, reason: String) -> V2Error {
     V2Error::Reply { symbol: series.symbol.clone(), reason }
 }
 
-fn csv_error(error: csv::Error) -> V2Error {
+pub(super) fn csv_error(error: csv::Error) -> V2Error {
     match error.into_kind() {
         csv::ErrorKind::Io(e) => V2Error::Stdout(e),
         other => V2Error::Stdout(io::Error::other(format!("{other:?}"))),
