@@ -5,7 +5,8 @@
 //! * talib (`ATR(high, low, close, timeperiod=N)`): Wilder's average, seeded with the simple
 //!   average of the first N TRs on bar N, then `ATR = (ATR'·(N − 1) + TR) / N`.
 
-use super::{mytt, no_check, period, talib, Convention, Def, Prices};
+use super::stream::{Filter, Step, SUM_START};
+use super::{mytt, no_check, period, talib, Convention, Def, Quote, Stream};
 
 pub(super) const DEF: Def = Def {
     name: "ATR",
@@ -14,42 +15,78 @@ pub(super) const DEF: Def = Def {
     talib_defaults: &[14.0],
     outputs: &[""],
     check: no_check,
-    compute,
+    stream,
 };
 
-/// TR of every bar, NaN on bar 0.
-pub(super) fn true_range(p: &Prices) -> Vec<f64> {
-    (0..p.close.len())
-        .map(|i| if i == 0 { f64::NAN } else { talib::true_range(p.high[i], p.low[i], p.close[i - 1]) })
-        .collect()
+/// TR of each bar against the close before it, NaN on bar 0.
+#[derive(Clone)]
+pub(super) struct TrueRange(Option<f64>);
+
+impl TrueRange {
+    pub(super) fn new() -> TrueRange {
+        TrueRange(None)
+    }
+
+    pub(super) fn step(&mut self, quote: &Quote) -> f64 {
+        let tr = self.0.map_or(f64::NAN, |prev| talib::true_range(quote.high, quote.low, prev));
+        self.0 = Some(quote.close);
+        tr
+    }
 }
 
-fn compute(p: &Prices, a: &[f64], convention: Convention) -> Vec<Vec<f64>> {
+fn stream(a: &[f64], convention: Convention) -> Box<dyn Stream> {
     let n = super::bars(a, 0);
-    let tr = true_range(p);
-    vec![match convention {
-        Convention::Cn => mytt::ma(&tr, n),
-        Convention::Talib => wilder(&tr, n),
-    }]
+    let tr = TrueRange::new();
+    match convention {
+        Convention::Cn => Box::new(Atr { tr, average: mytt::Ma::new(n) }),
+        Convention::Talib => Box::new(Atr { tr, average: Wilder { n, bars: 0, atr: SUM_START } }),
+    }
 }
 
-/// TA-Lib's ATR loop over TR (NaN on bar 0).
-fn wilder(tr: &[f64], n: usize) -> Vec<f64> {
-    let mut out = vec![f64::NAN; tr.len()];
-    if n == 1 {
-        return tr.to_vec();
+/// TR and its average in one convention.
+#[derive(Clone)]
+struct Atr<A> {
+    tr: TrueRange,
+    average: A,
+}
+
+impl<A: Filter> Step for Atr<A> {
+    fn step(&mut self, quote: &Quote, out: &mut [f64]) {
+        out[0] = self.average.step(self.tr.step(quote));
     }
-    if tr.len() <= n {
-        return out;
+}
+
+/// TA-Lib's ATR loop over TR (NaN on bar 0): the mean of the TRs of bars 1..=N, then
+/// `(ATR·(N − 1) + TR) / N` in that order. N = 1 is the TR itself.
+#[derive(Clone)]
+struct Wilder {
+    n: usize,
+    bars: usize,
+    /// The seed's sum while it lasts, then the average.
+    atr: f64,
+}
+
+impl Filter for Wilder {
+    fn step(&mut self, tr: f64) -> f64 {
+        if self.n == 1 {
+            return tr;
+        }
+        let (i, period) = (self.bars, self.n as f64);
+        self.bars += 1;
+        if i == 0 {
+            return f64::NAN;
+        }
+        if i < self.n {
+            self.atr += tr;
+            return f64::NAN;
+        }
+        if i == self.n {
+            self.atr = (self.atr + tr) / period;
+        } else {
+            self.atr *= period - 1.0;
+            self.atr += tr;
+            self.atr /= period;
+        }
+        self.atr
     }
-    let period = n as f64;
-    let mut atr = tr[1..=n].iter().sum::<f64>() / period;
-    out[n] = atr;
-    for i in n + 1..tr.len() {
-        atr *= period - 1.0;
-        atr += tr[i];
-        atr /= period;
-        out[i] = atr;
-    }
-    out
 }

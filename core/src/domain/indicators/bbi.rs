@@ -2,7 +2,8 @@
 //! (MA(C,M1) + MA(C,M2) + MA(C,M3) + MA(C,M4)) / 4 (MyTT `BBI`). TA-Lib has no such function; both
 //! conventions give this.
 
-use super::{mytt, no_check, period, Convention, Def, Prices};
+use super::stream::{Filter, Step};
+use super::{mytt, no_check, period, Convention, Def, Quote, Stream};
 
 pub(super) const DEF: Def = Def {
     name: "BBI",
@@ -11,11 +12,19 @@ pub(super) const DEF: Def = Def {
     talib_defaults: &[3.0, 6.0, 12.0, 20.0],
     outputs: &[""],
     check: no_check,
-    compute,
+    stream,
 };
 
-fn compute(p: &Prices, a: &[f64], _: Convention) -> Vec<Vec<f64>> {
-    let ma = |i| mytt::ma(p.close, super::bars(a, i));
-    let (a1, a2, a3, a4) = (ma(0), ma(1), ma(2), ma(3));
-    vec![(0..p.close.len()).map(|i| (a1[i] + a2[i] + a3[i] + a4[i]) / 4.0).collect()]
+fn stream(a: &[f64], _: Convention) -> Box<dyn Stream> {
+    Box::new(Bbi(std::array::from_fn(|i| mytt::Ma::new(super::bars(a, i)))))
+}
+
+#[derive(Clone)]
+struct Bbi([mytt::Ma; 4]);
+
+impl Step for Bbi {
+    fn step(&mut self, quote: &Quote, out: &mut [f64]) {
+        let [a1, a2, a3, a4] = self.0.each_mut().map(|ma| ma.step(quote.close));
+        out[0] = (a1 + a2 + a3 + a4) / 4.0;
+    }
 }

@@ -2,7 +2,8 @@
 //! (close − MA(close, N)) / MA(close, N) × 100 (MyTT `BIAS`'s first output, with L1 = N). TA-Lib
 //! has no such function; both conventions give this.
 
-use super::{mytt, no_check, period, Convention, Def, Prices};
+use super::stream::{Filter, Step};
+use super::{mytt, no_check, period, Convention, Def, Quote, Stream};
 
 pub(super) const DEF: Def = Def {
     name: "BIAS",
@@ -11,10 +12,19 @@ pub(super) const DEF: Def = Def {
     talib_defaults: &[6.0],
     outputs: &[""],
     check: no_check,
-    compute,
+    stream,
 };
 
-fn compute(p: &Prices, a: &[f64], _: Convention) -> Vec<Vec<f64>> {
-    let ma = mytt::ma(p.close, super::bars(a, 0));
-    vec![mytt::zip(p.close, &ma, |c, m| (c - m) / m * 100.0)]
+fn stream(a: &[f64], _: Convention) -> Box<dyn Stream> {
+    Box::new(Bias(mytt::Ma::new(super::bars(a, 0))))
+}
+
+#[derive(Clone)]
+struct Bias(mytt::Ma);
+
+impl Step for Bias {
+    fn step(&mut self, quote: &Quote, out: &mut [f64]) {
+        let (c, m) = (quote.close, self.0.step(quote.close));
+        out[0] = (c - m) / m * 100.0;
+    }
 }

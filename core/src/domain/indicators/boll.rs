@@ -7,7 +7,9 @@
 //! * talib (`BBANDS(close, timeperiod=N, nbdevup=P, nbdevdn=P, matype=SMA)`: upper, middle,
 //!   lower): σ² = mean(x²) − MID² by running sums, 0 where that is below 1e-8, as TA-Lib does.
 
-use super::{mytt, period, talib, Convention, Def, Param, ParamKind, Prices};
+use super::stream::{Filter, Ring, Step, SUM_START};
+use super::talib::FromFirstNumber;
+use super::{mytt, period, talib, Convention, Def, Param, ParamKind, Quote, Stream};
 
 pub(super) const DEF: Def = Def {
     name: "BOLL",
@@ -16,36 +18,74 @@ pub(super) const DEF: Def = Def {
     talib_defaults: &[20.0, 2.0],
     outputs: &["UPPER", "MID", "LOWER"],
     check: super::no_check,
-    compute,
+    stream,
 };
 
-fn compute(p: &Prices, a: &[f64], convention: Convention) -> Vec<Vec<f64>> {
+fn stream(a: &[f64], convention: Convention) -> Box<dyn Stream> {
     let (n, width) = (super::bars(a, 0), a[1]);
-    let (mid, sigma) = match convention {
-        Convention::Cn => (mytt::ma(p.close, n), mytt::std(p.close, n)),
-        Convention::Talib => {
-            let mid = talib::sma(p.close, n);
-            let sigma = stddev_from_mean(p.close, &mid, n);
-            (mid, sigma)
-        }
-    };
-    let upper = mytt::zip(&mid, &sigma, |m, s| m + s * width);
-    let lower = mytt::zip(&mid, &sigma, |m, s| m - s * width);
-    vec![upper, mid, lower]
+    match convention {
+        Convention::Cn => Box::new(Boll { width, bands: Cn { mid: mytt::Ma::new(n), sigma: mytt::Std::new(n) } }),
+        Convention::Talib => Box::new(Boll {
+            width,
+            bands: Talib { mid: FromFirstNumber::new(talib::Sma::new(n)), n, squares: SUM_START, ring: Ring::new(n) },
+        }),
+    }
 }
 
-/// TA-Lib's `TA_INT_stddev_using_precalc_ma`: the running sum of squares against the average.
-fn stddev_from_mean(x: &[f64], mean: &[f64], n: usize) -> Vec<f64> {
-    let mut out = vec![f64::NAN; x.len()];
-    if x.len() < n {
-        return out;
+/// The bands around MID at `width` σ; `B` gives MID and σ of each bar.
+#[derive(Clone)]
+struct Boll<B> {
+    width: f64,
+    bands: B,
+}
+
+trait Bands: Clone + Send + Sync + 'static {
+    /// MID and σ after `close`.
+    fn step(&mut self, close: f64) -> (f64, f64);
+}
+
+impl<B: Bands> Step for Boll<B> {
+    fn step(&mut self, quote: &Quote, out: &mut [f64]) {
+        let (mid, sigma) = self.bands.step(quote.close);
+        out.copy_from_slice(&[mid + sigma * self.width, mid, mid - sigma * self.width]);
     }
-    let mut squares: f64 = x[..n - 1].iter().map(|v| v * v).sum();
-    for i in n - 1..x.len() {
-        squares += x[i] * x[i];
-        let variance = squares / n as f64 - mean[i] * mean[i];
-        squares -= x[i + 1 - n] * x[i + 1 - n];
-        out[i] = if variance >= 0.000_000_01 { variance.sqrt() } else { 0.0 };
+}
+
+/// pandas' rolling mean and `std(ddof=0)`.
+#[derive(Clone)]
+struct Cn {
+    mid: mytt::Ma,
+    sigma: mytt::Std,
+}
+
+impl Bands for Cn {
+    fn step(&mut self, close: f64) -> (f64, f64) {
+        (self.mid.step(close), self.sigma.step(close))
     }
-    out
+}
+
+/// TA-Lib's SMA, and `TA_INT_stddev_using_precalc_ma`: the running sum of squares of the last N
+/// closes against that average. The squares start at bar 0 even where the SMA starts later (at
+/// the first number), as TA-Lib's binding does.
+#[derive(Clone)]
+struct Talib {
+    mid: FromFirstNumber<talib::Sma>,
+    n: usize,
+    squares: f64,
+    ring: Ring,
+}
+
+impl Bands for Talib {
+    fn step(&mut self, x: f64) -> (f64, f64) {
+        let mean = self.mid.step(x);
+        self.squares += x * x;
+        self.ring.push(x);
+        if self.ring.len() < self.n {
+            return (mean, f64::NAN);
+        }
+        let variance = self.squares / self.n as f64 - mean * mean;
+        let oldest = self.ring.iter().next().expect("the window is full");
+        self.squares -= oldest * oldest;
+        (mean, if variance >= 0.000_000_01 { variance.sqrt() } else { 0.0 })
+    }
 }

@@ -5,7 +5,8 @@
 //! * talib (`CCI(high, low, close, timeperiod=N)`): the same, 0 where the deviation or the
 //!   difference is 0; first on bar N − 1 in both.
 
-use super::{mytt, no_check, period, Convention, Def, Prices};
+use super::stream::{Filter, Step};
+use super::{mytt, no_check, period, Convention, Def, Quote, Stream};
 
 pub(super) const DEF: Def = Def {
     name: "CCI",
@@ -14,21 +15,30 @@ pub(super) const DEF: Def = Def {
     talib_defaults: &[14.0],
     outputs: &[""],
     check: no_check,
-    compute,
+    stream,
 };
 
-fn compute(p: &Prices, a: &[f64], convention: Convention) -> Vec<Vec<f64>> {
+fn stream(a: &[f64], convention: Convention) -> Box<dyn Stream> {
     let n = super::bars(a, 0);
-    let tp: Vec<f64> = (0..p.close.len()).map(|i| (p.high[i] + p.low[i] + p.close[i]) / 3.0).collect();
-    let (mean, deviation) = (mytt::ma(&tp, n), mytt::avedev(&tp, n));
-    let cci = (0..tp.len()).map(|i| {
-        let (difference, deviation) = (tp[i] - mean[i], deviation[i]);
-        match convention {
+    Box::new(Cci { convention, mean: mytt::Ma::new(n), deviation: mytt::Avedev::new(n) })
+}
+
+#[derive(Clone)]
+struct Cci {
+    convention: Convention,
+    mean: mytt::Ma,
+    deviation: mytt::Avedev,
+}
+
+impl Step for Cci {
+    fn step(&mut self, quote: &Quote, out: &mut [f64]) {
+        let tp = (quote.high + quote.low + quote.close) / 3.0;
+        let (difference, deviation) = (tp - self.mean.step(tp), self.deviation.step(tp));
+        out[0] = match self.convention {
             Convention::Cn => difference / (0.015 * deviation),
             Convention::Talib if deviation.is_nan() => f64::NAN,
             Convention::Talib if difference != 0.0 && deviation != 0.0 => difference / (0.015 * deviation),
             Convention::Talib => 0.0,
-        }
-    });
-    vec![cci.collect()]
+        };
+    }
 }

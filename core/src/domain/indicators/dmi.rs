@@ -10,7 +10,9 @@
 //!   mean of the first M1; ADXR = (ADX + ADX of M1 − 1 bars before) / 2. Ratios whose divisor is
 //!   within 1e-8 of 0 give 0 (the DIs) or keep the last value (ADX), as TA-Lib does.
 
-use super::{atr, mytt, no_check, period, talib, Convention, Def, Prices};
+use super::atr::TrueRange;
+use super::stream::{Filter, Step, SUM_START};
+use super::{mytt, no_check, period, talib, Convention, Def, Quote, Stream};
 
 pub(super) const DEF: Def = Def {
     name: "DMI",
@@ -19,58 +21,129 @@ pub(super) const DEF: Def = Def {
     talib_defaults: &[14.0, 6.0],
     outputs: &["PDI", "MDI", "ADX", "ADXR"],
     check: no_check,
-    compute,
+    stream,
 };
 
-/// +DM and −DM of every bar (0 on bar 0).
-fn directional_moves(p: &Prices) -> (Vec<f64>, Vec<f64>) {
-    (0..p.close.len())
-        .map(|i| {
-            if i == 0 {
-                return (0.0, 0.0);
-            }
-            let (hd, ld) = (p.high[i] - p.high[i - 1], p.low[i - 1] - p.low[i]);
-            (if hd > 0.0 && hd > ld { hd } else { 0.0 }, if ld > 0.0 && ld > hd { ld } else { 0.0 })
-        })
-        .unzip()
+fn stream(a: &[f64], convention: Convention) -> Box<dyn Stream> {
+    let (m1, m2) = (super::bars(a, 0), super::bars(a, 1));
+    let moves = Moves { prev: None, tr: TrueRange::new() };
+    match convention {
+        Convention::Cn => Box::new(Dmi {
+            moves,
+            lines: Cn {
+                plus: mytt::Sum::new(m1),
+                minus: mytt::Sum::new(m1),
+                tr: mytt::Sum::new(m1),
+                adx: mytt::Ma::new(m2),
+                adx_before: mytt::Ref::new(m2),
+            },
+        }),
+        Convention::Talib => Box::new(Dmi {
+            moves,
+            lines: Wilder {
+                n: m1,
+                bars: 0,
+                sums: [SUM_START; 3],
+                dx_sum: 0.0,
+                adx: f64::NAN,
+                adx_before: mytt::Ref::new(m1 - 1),
+            },
+        }),
+    }
 }
 
-fn compute(p: &Prices, a: &[f64], convention: Convention) -> Vec<Vec<f64>> {
-    let (m1, m2) = (super::bars(a, 0), super::bars(a, 1));
-    let (plus, minus) = directional_moves(p);
-    let tr = atr::true_range(p);
-    match convention {
-        Convention::Cn => {
-            let tr = mytt::sum(&tr, m1);
-            let pdi = mytt::zip(&mytt::sum(&plus, m1), &tr, |dm, tr| dm * 100.0 / tr);
-            let mdi = mytt::zip(&mytt::sum(&minus, m1), &tr, |dm, tr| dm * 100.0 / tr);
-            let dx = mytt::zip(&pdi, &mdi, |pdi, mdi| (mdi - pdi).abs() / (pdi + mdi) * 100.0);
-            let adx = mytt::ma(&dx, m2);
-            let adxr = mytt::zip(&adx, &mytt::shift(&adx, m2), |now, then| (now + then) / 2.0);
-            vec![pdi, mdi, adx, adxr]
-        }
-        Convention::Talib => wilder(&plus, &minus, &tr, m1),
+/// +DM, −DM and TR of each bar against the one before (0, 0 and NaN on bar 0).
+#[derive(Clone)]
+struct Moves {
+    /// The high and low before.
+    prev: Option<(f64, f64)>,
+    tr: TrueRange,
+}
+
+impl Moves {
+    fn step(&mut self, quote: &Quote) -> [f64; 3] {
+        let tr = self.tr.step(quote);
+        let Some((high, low)) = self.prev.replace((quote.high, quote.low)) else { return [0.0, 0.0, tr] };
+        let (hd, ld) = (quote.high - high, low - quote.low);
+        [if hd > 0.0 && hd > ld { hd } else { 0.0 }, if ld > 0.0 && ld > hd { ld } else { 0.0 }, tr]
+    }
+}
+
+#[derive(Clone)]
+struct Dmi<L> {
+    moves: Moves,
+    lines: L,
+}
+
+trait Lines: Clone + Send + Sync + 'static {
+    /// PDI, MDI, ADX and ADXR after a bar of these moves.
+    fn step(&mut self, moves: [f64; 3], out: &mut [f64]);
+}
+
+impl<L: Lines> Step for Dmi<L> {
+    fn step(&mut self, quote: &Quote, out: &mut [f64]) {
+        let moves = self.moves.step(quote);
+        self.lines.step(moves, out);
+    }
+}
+
+/// MyTT's sums and averages.
+#[derive(Clone)]
+struct Cn {
+    plus: mytt::Sum,
+    minus: mytt::Sum,
+    tr: mytt::Sum,
+    adx: mytt::Ma,
+    adx_before: mytt::Ref,
+}
+
+impl Lines for Cn {
+    fn step(&mut self, [plus, minus, tr]: [f64; 3], out: &mut [f64]) {
+        let tr = self.tr.step(tr);
+        let pdi = self.plus.step(plus) * 100.0 / tr;
+        let mdi = self.minus.step(minus) * 100.0 / tr;
+        let dx = (mdi - pdi).abs() / (pdi + mdi) * 100.0;
+        let adx = self.adx.step(dx);
+        let adxr = (adx + self.adx_before.step(adx)) / 2.0;
+        out.copy_from_slice(&[pdi, mdi, adx, adxr]);
     }
 }
 
 /// TA-Lib's PLUS_DI, MINUS_DI, ADX and ADXR loops, which share their running sums.
-fn wilder(plus: &[f64], minus: &[f64], tr: &[f64], n: usize) -> Vec<Vec<f64>> {
-    let len = tr.len();
-    let mut out = vec![vec![f64::NAN; len]; 4];
-    if len <= n {
-        return out;
-    }
-    let period = n as f64;
-    let (mut s_plus, mut s_minus, mut s_tr): (f64, f64, f64) =
-        (plus[1..n].iter().sum(), minus[1..n].iter().sum(), tr[1..n].iter().sum());
-    let ratio = |dm: f64, tr: f64| if talib::is_zero(tr) { 0.0 } else { 100.0 * (dm / tr) };
-    let (mut dx_sum, mut adx) = (0.0, f64::NAN);
-    for i in n..len {
-        s_plus = s_plus - s_plus / period + plus[i];
-        s_minus = s_minus - s_minus / period + minus[i];
-        s_tr = s_tr - s_tr / period + tr[i];
-        out[0][i] = ratio(s_plus, s_tr);
-        out[1][i] = ratio(s_minus, s_tr);
+#[derive(Clone)]
+struct Wilder {
+    n: usize,
+    bars: usize,
+    /// Wilder's sums of +DM, −DM and TR.
+    sums: [f64; 3],
+    dx_sum: f64,
+    adx: f64,
+    /// The ADX column (NaN before bar 2n − 1), n − 1 bars back.
+    adx_before: mytt::Ref,
+}
+
+impl Lines for Wilder {
+    fn step(&mut self, moves: [f64; 3], out: &mut [f64]) {
+        let (i, n, period) = (self.bars, self.n, self.n as f64);
+        self.bars += 1;
+        out.fill(f64::NAN);
+        if i == 0 {
+            return;
+        }
+        if i < n {
+            // The seeds: the sums over bars 1..n − 1.
+            for (sum, x) in self.sums.iter_mut().zip(moves) {
+                *sum += x;
+            }
+            return;
+        }
+        for (sum, x) in self.sums.iter_mut().zip(moves) {
+            *sum = *sum - *sum / period + x;
+        }
+        let [s_plus, s_minus, s_tr] = self.sums;
+        let ratio = |dm: f64, tr: f64| if talib::is_zero(tr) { 0.0 } else { 100.0 * (dm / tr) };
+        out[0] = ratio(s_plus, s_tr);
+        out[1] = ratio(s_minus, s_tr);
         let dx = if talib::is_zero(s_tr) {
             None
         } else {
@@ -79,19 +152,18 @@ fn wilder(plus: &[f64], minus: &[f64], tr: &[f64], n: usize) -> Vec<Vec<f64>> {
         };
         // ADX: the first is the mean of the DX on bars n..2n−1, then Wilder's average.
         if i < 2 * n {
-            dx_sum += dx.unwrap_or(0.0);
+            self.dx_sum += dx.unwrap_or(0.0);
             if i == 2 * n - 1 {
-                adx = dx_sum / period;
+                self.adx = self.dx_sum / period;
             }
         } else if let Some(dx) = dx {
-            adx = (adx * (period - 1.0) + dx) / period;
+            self.adx = (self.adx * (period - 1.0) + dx) / period;
         }
-        if i >= 2 * n - 1 {
-            out[2][i] = adx;
-        }
+        let adx = if i >= 2 * n - 1 { self.adx } else { f64::NAN };
+        out[2] = adx;
+        let before = self.adx_before.step(adx);
         if i >= 3 * n - 2 {
-            out[3][i] = (adx + out[2][i + 1 - n]) / 2.0;
+            out[3] = (adx + before) / 2.0;
         }
     }
-    out
 }

@@ -3,7 +3,9 @@
 //! * cn (MyTT `EMA(CLOSE, N)`, pandas `ewm(span=N, adjust=False)`): starts at the first close.
 //! * talib (`EMA(close, timeperiod=N)`): starts at the average of the first N closes, on bar N − 1.
 
-use super::{mytt, no_check, period, talib, Convention, Def, Prices};
+use super::stream::OnClose;
+use super::talib::FromFirstNumber;
+use super::{mytt, no_check, period, talib, Convention, Def, Stream};
 
 pub(super) const DEF: Def = Def {
     name: "EMA",
@@ -12,13 +14,13 @@ pub(super) const DEF: Def = Def {
     talib_defaults: &[12.0],
     outputs: &[""],
     check: no_check,
-    compute,
+    stream,
 };
 
-fn compute(p: &Prices, a: &[f64], convention: Convention) -> Vec<Vec<f64>> {
+fn stream(a: &[f64], convention: Convention) -> Box<dyn Stream> {
     let n = super::bars(a, 0);
-    vec![match convention {
-        Convention::Cn => mytt::ema(p.close, n),
-        Convention::Talib => talib::ema(p.close, n),
-    }]
+    match convention {
+        Convention::Cn => Box::new(OnClose(mytt::Ewm::ema(n))),
+        Convention::Talib => Box::new(OnClose(FromFirstNumber::new(talib::Ema::new(n)))),
+    }
 }

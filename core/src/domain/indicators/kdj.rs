@@ -8,7 +8,9 @@
 //!   smoothing): K = SMA(RSV, M1), D = SMA(K, M2), RSV 0 where the range is 0; J = 3K − 2D.
 //!   Both K and D start on bar (N − 1) + (M1 − 1) + (M2 − 1), as TA-Lib returns them.
 
-use super::{mytt, no_check, period, talib, Convention, Def, Prices};
+use super::stream::{Filter, Step};
+use super::talib::FromFirstNumber;
+use super::{mytt, no_check, period, talib, Convention, Def, Quote, Stream};
 
 pub(super) const DEF: Def = Def {
     name: "KDJ",
@@ -17,44 +19,88 @@ pub(super) const DEF: Def = Def {
     talib_defaults: &[9.0, 3.0, 3.0],
     outputs: &["K", "D", "J"],
     check: no_check,
-    compute,
+    stream,
 };
 
-fn compute(p: &Prices, a: &[f64], convention: Convention) -> Vec<Vec<f64>> {
+fn stream(a: &[f64], convention: Convention) -> Box<dyn Stream> {
     let (n, m1, m2) = (super::bars(a, 0), super::bars(a, 1), super::bars(a, 2));
-    let (hhv, llv) = (mytt::hhv(p.high, n), mytt::llv(p.low, n));
-    let (k, d) = match convention {
+    let (hhv, llv) = (mytt::Extreme::highest(n), mytt::Extreme::lowest(n));
+    match convention {
         Convention::Cn => {
-            let rsv: Vec<f64> = (0..p.close.len()).map(|i| (p.close[i] - llv[i]) / (hhv[i] - llv[i]) * 100.0).collect();
-            let k = mytt::ema(&rsv, 2 * m1 - 1);
-            let d = mytt::ema(&k, 2 * m2 - 1);
-            (k, d)
+            let smooth = Cn { k: mytt::Ewm::ema(2 * m1 - 1), d: mytt::Ewm::ema(2 * m2 - 1) };
+            Box::new(Kdj { hhv, llv, smooth })
         }
         Convention::Talib => {
-            let rsv: Vec<f64> = (0..p.close.len())
-                .map(|i| {
-                    let range = (hhv[i] - llv[i]) / 100.0;
-                    if range.is_nan() {
-                        f64::NAN
-                    } else if range != 0.0 {
-                        (p.close[i] - llv[i]) / range
-                    } else {
-                        0.0
-                    }
-                })
-                .collect();
-            let k = talib::sma(&rsv, m1);
-            let mut d = talib::sma(&k, m2);
-            let mut k = k;
+            let (k, d) = (FromFirstNumber::new(talib::Sma::new(m1)), FromFirstNumber::new(talib::Sma::new(m2)));
             // TA-Lib returns K from where D starts.
             let start = (n - 1) + (m1 - 1) + (m2 - 1);
-            for i in 0..start.min(k.len()) {
-                k[i] = f64::NAN;
-                d[i] = f64::NAN;
-            }
+            Box::new(Kdj { hhv, llv, smooth: Talib { k, d, start, bars: 0 } })
+        }
+    }
+}
+
+/// The window's extremes, and the convention's RSV, K and D.
+#[derive(Clone)]
+struct Kdj<S> {
+    hhv: mytt::Extreme,
+    llv: mytt::Extreme,
+    smooth: S,
+}
+
+trait Smooth: Clone + Send + Sync + 'static {
+    /// K and D after the bar of this close and window.
+    fn step(&mut self, close: f64, hhv: f64, llv: f64) -> (f64, f64);
+}
+
+impl<S: Smooth> Step for Kdj<S> {
+    fn step(&mut self, quote: &Quote, out: &mut [f64]) {
+        let (hhv, llv) = (self.hhv.step(quote.high), self.llv.step(quote.low));
+        let (k, d) = self.smooth.step(quote.close, hhv, llv);
+        out.copy_from_slice(&[k, d, 3.0 * k - 2.0 * d]);
+    }
+}
+
+/// pandas EMAs of the RSV.
+#[derive(Clone)]
+struct Cn {
+    k: mytt::Ewm,
+    d: mytt::Ewm,
+}
+
+impl Smooth for Cn {
+    fn step(&mut self, close: f64, hhv: f64, llv: f64) -> (f64, f64) {
+        let rsv = (close - llv) / (hhv - llv) * 100.0;
+        let k = self.k.step(rsv);
+        (k, self.d.step(k))
+    }
+}
+
+/// TA-Lib's SMAs of the RSV (0 where the range is 0), nothing before bar `start`.
+#[derive(Clone)]
+struct Talib {
+    k: FromFirstNumber<talib::Sma>,
+    d: FromFirstNumber<talib::Sma>,
+    start: usize,
+    bars: usize,
+}
+
+impl Smooth for Talib {
+    fn step(&mut self, close: f64, hhv: f64, llv: f64) -> (f64, f64) {
+        let range = (hhv - llv) / 100.0;
+        let rsv = if range.is_nan() {
+            f64::NAN
+        } else if range != 0.0 {
+            (close - llv) / range
+        } else {
+            0.0
+        };
+        let k = self.k.step(rsv);
+        let d = self.d.step(k);
+        self.bars += 1;
+        if self.bars <= self.start {
+            (f64::NAN, f64::NAN)
+        } else {
             (k, d)
         }
-    };
-    let j = mytt::zip(&k, &d, |k, d| 3.0 * k - 2.0 * d);
-    vec![k, d, j]
+    }
 }

@@ -3,7 +3,9 @@
 //! * cn (MyTT `MA(CLOSE, N)`): `rolling(N).mean()`.
 //! * talib (`SMA(close, timeperiod=N)`): the same average, by TA-Lib's running sum.
 
-use super::{mytt, no_check, period, talib, Convention, Def, Prices};
+use super::stream::OnClose;
+use super::talib::FromFirstNumber;
+use super::{mytt, no_check, period, talib, Convention, Def, Stream};
 
 pub(super) const DEF: Def = Def {
     name: "MA",
@@ -12,13 +14,13 @@ pub(super) const DEF: Def = Def {
     talib_defaults: &[5.0],
     outputs: &[""],
     check: no_check,
-    compute,
+    stream,
 };
 
-fn compute(p: &Prices, a: &[f64], convention: Convention) -> Vec<Vec<f64>> {
+fn stream(a: &[f64], convention: Convention) -> Box<dyn Stream> {
     let n = super::bars(a, 0);
-    vec![match convention {
-        Convention::Cn => mytt::ma(p.close, n),
-        Convention::Talib => talib::sma(p.close, n),
-    }]
+    match convention {
+        Convention::Cn => Box::new(OnClose(mytt::Ma::new(n))),
+        Convention::Talib => Box::new(OnClose(FromFirstNumber::new(talib::Sma::new(n)))),
+    }
 }

@@ -8,8 +8,9 @@
 //! The article's `GetMACD` serves this computation too, through [`crate::domain::macd::compute`]
 //! (its parameters and point type).
 
-use super::{period, Convention, Def, Prices};
-use crate::domain::macd::{self, MacdParams, MacdPoint};
+use super::stream::{Step, SUM_START};
+use super::{period, Convention, Def, Quote, Stream};
+use crate::domain::macd::{MacdParams, MacdPoint};
 
 pub(super) const DEF: Def = Def {
     name: "MACD",
@@ -18,7 +19,7 @@ pub(super) const DEF: Def = Def {
     talib_defaults: &[12.0, 26.0, 9.0],
     outputs: &["DIF", "DEA", "MACD"],
     check,
-    compute,
+    stream,
 };
 
 /// The article's MACD refuses a fast EMA that is not faster; so does this one.
@@ -29,19 +30,33 @@ fn check(a: &[f64]) -> Result<(), String> {
     Ok(())
 }
 
-fn compute(p: &Prices, a: &[f64], convention: Convention) -> Vec<Vec<f64>> {
+fn stream(a: &[f64], convention: Convention) -> Box<dyn Stream> {
     let params = MacdParams { fast: super::bars(a, 0), slow: super::bars(a, 1), signal: super::bars(a, 2) };
-    let points = macd::compute(p.close, params, convention).expect("the spec checks the periods as MacdParams does");
-    let column = |f: fn(&macd::MacdPoint) -> f64| points.iter().map(|v| v.as_ref().map_or(f64::NAN, f)).collect();
-    vec![column(|v| v.dif), column(|v| v.dea), column(|v| v.macd)]
+    match convention {
+        Convention::Cn => Box::new(Cn::new(params)),
+        Convention::Talib => Box::new(Talib::new(params)),
+    }
 }
 
 /// The MACD of every close in `convention`, `None` in TA-Lib's warm-up; `params` are checked.
+/// The stream's values, bar for bar (a NaN close after the warm-up is a point of NaNs, as before).
 pub(crate) fn points(closes: &[f64], params: MacdParams, convention: Convention) -> Vec<Option<MacdPoint>> {
-    match convention {
-        Convention::Cn => cn(closes, params),
-        Convention::Talib => talib(closes, params),
-    }
+    let (mut stream, lookback): (Box<dyn Stream>, usize) = match convention {
+        Convention::Cn => (Box::new(Cn::new(params)), 0),
+        Convention::Talib => {
+            let talib = Talib::new(params);
+            let lookback = talib.lookback;
+            (Box::new(talib), lookback)
+        }
+    };
+    let mut out = [f64::NAN; 3];
+    (0..closes.len())
+        .map(|i| {
+            stream.step(&Quote { close: closes[i], ..Quote::default() }, &mut out);
+            let [dif, dea, macd] = out;
+            (i >= lookback).then_some(MacdPoint { dif, dea, macd })
+        })
+        .collect()
 }
 
 /// The smoothing factor of an `n`-period EMA.
@@ -54,53 +69,85 @@ fn step(prev: f64, x: f64, k: f64) -> f64 {
     (x - prev) * k + prev
 }
 
-fn cn(closes: &[f64], p: MacdParams) -> Vec<Option<MacdPoint>> {
-    let (kf, ks, kg) = (alpha(p.fast), alpha(p.slow), alpha(p.signal));
-    let Some(&first) = closes.first() else { return Vec::new() };
-    let (mut fast, mut slow, mut dea) = (first, first, 0.0);
-    closes
-        .iter()
-        .enumerate()
-        .map(|(i, &close)| {
-            if i > 0 {
-                fast = step(fast, close, kf);
-                slow = step(slow, close, ks);
-            }
-            let dif = fast - slow;
-            dea = if i == 0 { dif } else { step(dea, dif, kg) };
-            Some(MacdPoint { dif, dea, macd: 2.0 * (dif - dea) })
-        })
-        .collect()
+/// The cn MACD: every EMA starts at its first input (the fast and slow at the first close, DEA
+/// at the first DIF), so every bar has a value.
+#[derive(Clone)]
+struct Cn {
+    k: [f64; 3],
+    /// The fast and slow EMAs and DEA, from bar 0 on.
+    emas: Option<[f64; 3]>,
 }
 
-fn talib(closes: &[f64], p: MacdParams) -> Vec<Option<MacdPoint>> {
-    let (kf, ks, kg) = (alpha(p.fast), alpha(p.slow), alpha(p.signal));
-    let lookback = (p.slow - 1) + (p.signal - 1);
-    let mut out = vec![None; closes.len()];
-    if closes.len() <= lookback {
-        return out;
+impl Cn {
+    fn new(p: MacdParams) -> Cn {
+        Cn { k: [alpha(p.fast), alpha(p.slow), alpha(p.signal)], emas: None }
     }
-    // Both seed windows end on bar slow − 1.
-    let seed_end = p.slow;
-    let mean = |window: &[f64]| window.iter().sum::<f64>() / window.len() as f64;
-    let mut fast = mean(&closes[seed_end - p.fast..seed_end]);
-    let mut slow = mean(&closes[..seed_end]);
-    let mut difs = Vec::with_capacity(p.signal);
-    difs.push(fast - slow);
-    for &close in &closes[seed_end..=lookback] {
-        fast = step(fast, close, kf);
-        slow = step(slow, close, ks);
-        difs.push(fast - slow);
+}
+
+impl Step for Cn {
+    fn step(&mut self, quote: &Quote, out: &mut [f64]) {
+        let close = quote.close;
+        let [kf, ks, kg] = self.k;
+        let (fast, slow, dea) = match self.emas {
+            None => (close, close, None),
+            Some([fast, slow, dea]) => (step(fast, close, kf), step(slow, close, ks), Some(dea)),
+        };
+        let dif = fast - slow;
+        // DEA starts at the first DIF (0, or NaN for a NaN close).
+        let dea = dea.map_or(dif, |dea| step(dea, dif, kg));
+        self.emas = Some([fast, slow, dea]);
+        out.copy_from_slice(&[dif, dea, 2.0 * (dif - dea)]);
     }
-    let mut dea = mean(&difs);
-    let mut dif = *difs.last().expect("the signal seed has `signal` values");
-    out[lookback] = Some(MacdPoint { dif, dea, macd: dif - dea });
-    for (i, &close) in closes.iter().enumerate().skip(lookback + 1) {
-        fast = step(fast, close, kf);
-        slow = step(slow, close, ks);
-        dif = fast - slow;
-        dea = step(dea, dif, kg);
-        out[i] = Some(MacdPoint { dif, dea, macd: dif - dea });
+}
+
+/// The talib MACD: both price EMAs seeded with averages whose windows end on bar slow − 1 (so
+/// the fast one ignores the closes before slow − fast), DEA with the average of the first
+/// `signal` DIFs; nothing before bar (slow − 1) + (signal − 1).
+#[derive(Clone)]
+struct Talib {
+    p: MacdParams,
+    k: [f64; 3],
+    lookback: usize,
+    bars: usize,
+    /// The seeds' sums while they last, then the EMAs: fast, slow and DEA.
+    emas: [f64; 3],
+}
+
+impl Talib {
+    fn new(p: MacdParams) -> Talib {
+        let lookback = (p.slow - 1) + (p.signal - 1);
+        Talib { p, k: [alpha(p.fast), alpha(p.slow), alpha(p.signal)], lookback, bars: 0, emas: [SUM_START; 3] }
     }
-    out
+}
+
+impl Step for Talib {
+    fn step(&mut self, quote: &Quote, out: &mut [f64]) {
+        let (i, close, p) = (self.bars, quote.close, self.p);
+        self.bars += 1;
+        let [kf, ks, kg] = self.k;
+        let [fast, slow, dea] = &mut self.emas;
+        out.fill(f64::NAN);
+        if i + 1 < p.slow {
+            // The seeds' sums: the last `fast` and all `slow` of the closes up to bar slow − 1.
+            if i >= p.slow - p.fast {
+                *fast += close;
+            }
+            *slow += close;
+            return;
+        }
+        if i + 1 == p.slow {
+            *fast = (*fast + close) / p.fast as f64;
+            *slow = (*slow + close) / p.slow as f64;
+        } else {
+            *fast = step(*fast, close, kf);
+            *slow = step(*slow, close, ks);
+        }
+        let dif = *fast - *slow;
+        if i < self.lookback {
+            *dea += dif;
+            return;
+        }
+        *dea = if i == self.lookback { (*dea + dif) / p.signal as f64 } else { step(*dea, dif, kg) };
+        out.copy_from_slice(&[dif, *dea, dif - *dea]);
+    }
 }

@@ -6,7 +6,8 @@
 //! * talib (`MFI(high, low, close, volume, timeperiod=N)`): 100 · positive / (positive +
 //!   negative) over the last N changes, from bar N; 0 where the total flow is below 1.
 
-use super::{mytt, no_check, period, Convention, Def, Prices};
+use super::stream::{Filter, Ring, Step, SUM_START};
+use super::{mytt, no_check, period, Convention, Def, Quote, Stream};
 
 pub(super) const DEF: Def = Def {
     name: "MFI",
@@ -15,49 +16,105 @@ pub(super) const DEF: Def = Def {
     talib_defaults: &[14.0],
     outputs: &[""],
     check: no_check,
-    compute,
+    stream,
 };
 
-fn compute(p: &Prices, a: &[f64], convention: Convention) -> Vec<Vec<f64>> {
+fn stream(a: &[f64], convention: Convention) -> Box<dyn Stream> {
     let n = super::bars(a, 0);
-    let tp: Vec<f64> = (0..p.close.len()).map(|i| (p.high[i] + p.low[i] + p.close[i]) / 3.0).collect();
-    let flow = |rising: bool| -> Vec<f64> {
-        (0..tp.len())
-            .map(|i| {
-                let moved = i > 0 && if rising { tp[i] > tp[i - 1] } else { tp[i] < tp[i - 1] };
-                if moved {
-                    tp[i] * p.volume[i]
-                } else {
-                    0.0
-                }
-            })
-            .collect()
-    };
-    let (positive, negative) = (flow(true), flow(false));
-    vec![match convention {
-        Convention::Cn => {
-            let (up, down) = (mytt::sum(&positive, n), mytt::sum(&negative, n));
-            mytt::zip(&up, &down, |u, d| 100.0 - 100.0 / (1.0 + u / d))
+    let flows = Flows(None);
+    match convention {
+        Convention::Cn => Box::new(Mfi { flows, sums: Cn { up: mytt::Sum::new(n), down: mytt::Sum::new(n) } }),
+        Convention::Talib => {
+            let sums = Talib { n, bars: 0, up: SUM_START, down: SUM_START, ups: Ring::new(n), downs: Ring::new(n) };
+            Box::new(Mfi { flows, sums })
         }
-        Convention::Talib => talib_mfi(&positive, &negative, n),
-    }]
+    }
 }
 
-/// TA-Lib's running sums over the last `n` flows, from bar 1.
-fn talib_mfi(positive: &[f64], negative: &[f64], n: usize) -> Vec<f64> {
-    let mut out = vec![f64::NAN; positive.len()];
-    if positive.len() <= n {
-        return out;
+/// Each bar's positive and negative flow, against the typical price before it (`None` before
+/// bar 0, whose flow counts as neither).
+#[derive(Clone)]
+struct Flows(Option<f64>);
+
+impl Flows {
+    fn step(&mut self, quote: &Quote) -> (f64, f64) {
+        let tp = (quote.high + quote.low + quote.close) / 3.0;
+        let flow = |moved: bool| if moved { tp * quote.volume } else { 0.0 };
+        let flows = match self.0 {
+            Some(prev) => (flow(tp > prev), flow(tp < prev)),
+            None => (0.0, 0.0),
+        };
+        self.0 = Some(tp);
+        flows
     }
-    let (mut up, mut down): (f64, f64) = (positive[1..=n].iter().sum(), negative[1..=n].iter().sum());
-    let ratio = |up: f64, down: f64| if up + down < 1.0 { 0.0 } else { 100.0 * (up / (up + down)) };
-    out[n] = ratio(up, down);
-    for i in n + 1..positive.len() {
-        up -= positive[i - n];
-        down -= negative[i - n];
-        up += positive[i];
-        down += negative[i];
-        out[i] = ratio(up, down);
+}
+
+#[derive(Clone)]
+struct Mfi<S> {
+    flows: Flows,
+    sums: S,
+}
+
+trait Sums: Clone + Send + Sync + 'static {
+    /// The MFI after a bar of these flows.
+    fn step(&mut self, positive: f64, negative: f64) -> f64;
+}
+
+impl<S: Sums> Step for Mfi<S> {
+    fn step(&mut self, quote: &Quote, out: &mut [f64]) {
+        let (positive, negative) = self.flows.step(quote);
+        out[0] = self.sums.step(positive, negative);
     }
-    out
+}
+
+/// MyTT's `SUM`s of the last N flows.
+#[derive(Clone)]
+struct Cn {
+    up: mytt::Sum,
+    down: mytt::Sum,
+}
+
+impl Sums for Cn {
+    fn step(&mut self, positive: f64, negative: f64) -> f64 {
+        let (u, d) = (self.up.step(positive), self.down.step(negative));
+        100.0 - 100.0 / (1.0 + u / d)
+    }
+}
+
+/// TA-Lib's running sums over the last `n` flows, from bar 1: the oldest removed, then the
+/// newest added.
+#[derive(Clone)]
+struct Talib {
+    n: usize,
+    bars: usize,
+    up: f64,
+    down: f64,
+    ups: Ring,
+    downs: Ring,
+}
+
+impl Sums for Talib {
+    fn step(&mut self, positive: f64, negative: f64) -> f64 {
+        let i = self.bars;
+        self.bars += 1;
+        let (old_up, old_down) = (self.ups.push(positive), self.downs.push(negative));
+        if i == 0 {
+            return f64::NAN;
+        }
+        if i > self.n {
+            self.up -= old_up.expect("the last n flows are kept");
+            self.down -= old_down.expect("the last n flows are kept");
+        }
+        self.up += positive;
+        self.down += negative;
+        if i < self.n {
+            return f64::NAN;
+        }
+        let (up, down) = (self.up, self.down);
+        if up + down < 1.0 {
+            0.0
+        } else {
+            100.0 * (up / (up + down))
+        }
+    }
 }

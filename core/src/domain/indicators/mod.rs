@@ -10,8 +10,10 @@
 //!   values.
 //!
 //! One indicator a file, its formula in its doc. Values are NaN where an indicator has none yet.
-//! Each is computed over the whole history handed in; callers slice the range they serve, so a
-//! value never depends on the range asked.
+//! Each is a [`Stream`], a state stepped one bar at a time that keeps only the windows its formula
+//! needs; the batch [`Indicator::compute`] is that stream run over the whole history handed in
+//! ([`stream::run`]), so a live subscription's values are the batch's, bit for bit. Callers slice
+//! the range they serve, so a value never depends on the range asked.
 
 pub mod mytt;
 pub mod spec;
@@ -32,6 +34,7 @@ pub(crate) mod macd;
 mod mfi;
 mod mtm;
 mod obv;
+mod pandas;
 mod psy;
 mod roc;
 mod rsi;
@@ -91,8 +94,9 @@ pub struct Def {
     pub outputs: &'static [&'static str],
     /// A check across parameters (MACD's SHORT below LONG); each is already in its range.
     pub check: fn(&[f64]) -> Result<(), String>,
-    /// One column per output, each as long as the prices.
-    pub compute: fn(&Prices, &[f64], Convention) -> Vec<Vec<f64>>,
+    /// A fresh state for these parameters (checked) and convention, to be stepped one bar at a
+    /// time; the batch computation is this stream run over every bar.
+    pub stream: fn(&[f64], Convention) -> Box<dyn Stream>,
 }
 
 /// No check across parameters.
@@ -186,18 +190,13 @@ impl Indicator {
 
     /// One column per output over the whole of `prices`.
     pub fn compute(&self, prices: &Prices) -> Vec<Vec<f64>> {
-        (self.def.compute)(prices, &self.params, self.convention)
+        stream::run(self.stream(), self.outputs(), prices)
     }
 
     /// A fresh state, to be stepped one bar at a time: after each bar it gives what
     /// [`Indicator::compute`] gives at that bar.
     pub fn stream(&self) -> Box<dyn Stream> {
-        Box::new(stream::Replay {
-            compute: self.def.compute,
-            params: self.params.clone(),
-            convention: self.convention,
-            bars: Default::default(),
-        })
+        (self.def.stream)(&self.params, self.convention)
     }
 
     /// How many values a step writes (one per output).
@@ -235,6 +234,102 @@ mod tests {
                 for column in &columns {
                     assert_eq!(column.len(), n, "{}", def.name);
                     assert!(column[n - 1].is_finite(), "{} {convention} has a last value", def.name);
+                }
+            }
+        }
+    }
+
+    /// A deterministic random walk of `n` bars on a 0.5 grid (so highs and lows repeat), with a
+    /// flat stretch where open, high, low and close are one price.
+    fn walk(n: usize, seed: u64) -> [Vec<f64>; 5] {
+        let mut state = seed;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state >> 11) as f64 / (1u64 << 53) as f64
+        };
+        let mut bars: [Vec<f64>; 5] = Default::default();
+        let mut close = 100.0;
+        for i in 0..n {
+            let flat = (120..140).contains(&i);
+            let open = close;
+            if !flat {
+                close = ((close + (next() - 0.5) * 6.0) * 2.0f64).round() / 2.0;
+            }
+            let spread = if flat { 0.0 } else { (next() * 4.0).floor() / 2.0 };
+            let volume = if flat { 0.0 } else { 1000.0 + (next() * 50.0).floor() * 10.0 };
+            for (column, value) in
+                bars.iter_mut().zip([open, open.max(close) + spread, open.min(close) - spread, close, volume])
+            {
+                column.push(value);
+            }
+        }
+        bars
+    }
+
+    fn same(a: f64, b: f64) -> bool {
+        a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan())
+    }
+
+    /// What a live subscription does: one stream stepped bar by bar, a revised last bar stepped on
+    /// a copy of the state before it, gives the batch values exactly; and copies are independent.
+    #[test]
+    fn streams_with_revisions_give_the_batch_values() {
+        let n = 300;
+        let [open, high, low, close, volume] = walk(n, 7);
+        let prices = Prices { open: &open, high: &high, low: &low, close: &close, volume: &volume };
+        let [o2, h2, l2, c2, v2] = walk(n, 99);
+        let other = Prices { open: &o2, high: &h2, low: &l2, close: &c2, volume: &v2 };
+        let mut dice = 12345u64;
+        for def in ALL {
+            let short: Vec<f64> = match def.name {
+                "MACD" => vec![3.0, 5.0, 2.0],
+                _ => def.params.iter().map(|p| if p.kind == ParamKind::Positive { 1.5 } else { 2.0 }).collect(),
+            };
+            for convention in [Convention::Cn, Convention::Talib] {
+                for params in [&[][..], &short] {
+                    let indicator = Indicator::new(def.name, params, convention).unwrap();
+                    let batch = indicator.compute(&prices);
+                    let check = |out: &[f64], i: usize, how: &str| {
+                        for (k, column) in batch.iter().enumerate() {
+                            assert!(
+                                same(out[k], column[i]),
+                                "{indicator:?} {how} bar {i} output {k}: {} vs {}",
+                                out[k],
+                                column[i]
+                            );
+                        }
+                    };
+                    let mut out = vec![f64::NAN; indicator.outputs()];
+                    let mut stream = indicator.stream();
+                    let mut forks: Vec<(usize, Box<dyn Stream>)> = Vec::new();
+                    for i in 0..n {
+                        dice = dice.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                        match dice >> 62 {
+                            // The bar is first pushed wrong and revised: the copy steps the wrong one
+                            // and is dropped.
+                            0 => stream.boxed_clone().step(&other.quote(i), &mut out),
+                            // The wrong bar is stepped on the stream itself; the state from before
+                            // it takes its place.
+                            1 => {
+                                let before = stream.boxed_clone();
+                                stream.step(&other.quote(i), &mut out);
+                                stream = before;
+                            }
+                            // A copy kept to the end, stepped on its own afterwards.
+                            2 if forks.len() < 3 => forks.push((i, stream.boxed_clone())),
+                            _ => {}
+                        }
+                        stream.step(&prices.quote(i), &mut out);
+                        check(&out, i, "live");
+                    }
+                    for (start, mut fork) in forks {
+                        for i in start..n {
+                            fork.step(&prices.quote(i), &mut out);
+                            check(&out, i, "fork");
+                        }
+                    }
                 }
             }
         }

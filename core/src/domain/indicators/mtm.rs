@@ -3,7 +3,9 @@
 //! * cn (MyTT `MTM`): MTM = C − REF(C, N); MTMMA = MA(MTM, M).
 //! * talib: `MOM(close, timeperiod=N)`, and MTMMA = `SMA(MOM, timeperiod=M)`.
 
-use super::{mytt, no_check, period, talib, Convention, Def, Prices};
+use super::stream::{Filter, Step};
+use super::talib::FromFirstNumber;
+use super::{mytt, no_check, period, talib, Convention, Def, Quote, Stream};
 
 pub(super) const DEF: Def = Def {
     name: "MTM",
@@ -12,15 +14,28 @@ pub(super) const DEF: Def = Def {
     talib_defaults: &[12.0, 6.0],
     outputs: &["MTM", "MTMMA"],
     check: no_check,
-    compute,
+    stream,
 };
 
-fn compute(p: &Prices, a: &[f64], convention: Convention) -> Vec<Vec<f64>> {
+fn stream(a: &[f64], convention: Convention) -> Box<dyn Stream> {
     let (n, m) = (super::bars(a, 0), super::bars(a, 1));
-    let mtm = talib::lagged(p.close, n, |now, then| now - then);
-    let mtmma = match convention {
-        Convention::Cn => mytt::ma(&mtm, m),
-        Convention::Talib => talib::sma(&mtm, m),
-    };
-    vec![mtm, mtmma]
+    let mtm = FromFirstNumber::new(talib::Lagged::new(n, |now, then| now - then));
+    match convention {
+        Convention::Cn => Box::new(Mtm { mtm, mtmma: mytt::Ma::new(m) }),
+        Convention::Talib => Box::new(Mtm { mtm, mtmma: FromFirstNumber::new(talib::Sma::new(m)) }),
+    }
+}
+
+/// MTM and its average (MyTT's MA or TA-Lib's SMA).
+#[derive(Clone)]
+struct Mtm<A> {
+    mtm: FromFirstNumber<talib::Lagged>,
+    mtmma: A,
+}
+
+impl<A: Filter> Step for Mtm<A> {
+    fn step(&mut self, quote: &Quote, out: &mut [f64]) {
+        out[0] = self.mtm.step(quote.close);
+        out[1] = self.mtmma.step(out[0]);
+    }
 }

@@ -18,6 +18,7 @@
 
 use std::collections::VecDeque;
 
+use super::pandas::{RollingSum, WindowSum, WindowVariance};
 use super::stream::{column, Filter, Ring};
 
 /// `REF(S, N)` one value at a time: the value `n` steps before, NaN until there is one.
@@ -39,115 +40,6 @@ impl Filter for Ref {
 /// `REF(S, N)`: `S` moved `n` bars later, NaN in front.
 pub fn shift(s: &[f64], n: usize) -> Vec<f64> {
     column(Ref::new(n), s)
-}
-
-/// The running sum of a window's numbers as pandas keeps it: Kahan-compensated, with one
-/// compensation for additions and one for removals, the count of negative numbers, and the run of
-/// equal numbers last added (a window of one repeated value is given that value exactly).
-#[derive(Debug, Clone, Copy)]
-struct WindowSum {
-    sum: f64,
-    add_compensation: f64,
-    remove_compensation: f64,
-    count: usize,
-    negatives: usize,
-    run: usize,
-    last: f64,
-}
-
-impl WindowSum {
-    fn new() -> WindowSum {
-        WindowSum {
-            sum: 0.0,
-            add_compensation: 0.0,
-            remove_compensation: 0.0,
-            count: 0,
-            negatives: 0,
-            run: 0,
-            last: f64::NAN,
-        }
-    }
-
-    fn add(&mut self, x: f64) {
-        if x.is_nan() {
-            return;
-        }
-        self.count += 1;
-        let y = x - self.add_compensation;
-        let t = self.sum + y;
-        self.add_compensation = t - self.sum - y;
-        self.sum = t;
-        self.negatives += usize::from(x.is_sign_negative());
-        self.run = if x == self.last { self.run + 1 } else { 1 };
-        self.last = x;
-    }
-
-    fn remove(&mut self, x: f64) {
-        if x.is_nan() {
-            return;
-        }
-        self.count -= 1;
-        let y = -x - self.remove_compensation;
-        let t = self.sum + y;
-        self.remove_compensation = t - self.sum - y;
-        self.sum = t;
-        self.negatives -= usize::from(x.is_sign_negative());
-    }
-
-    /// pandas' `calc_sum`.
-    fn total(&self) -> f64 {
-        if self.run >= self.count {
-            self.last * self.count as f64
-        } else {
-            self.sum
-        }
-    }
-
-    /// pandas' `calc_mean`: a mean of numbers of one sign keeps that sign.
-    fn mean(&self) -> f64 {
-        let mean = self.sum / self.count as f64;
-        if self.run >= self.count {
-            self.last
-        } else if (self.negatives == 0 && mean < 0.0) || (self.negatives == self.count && mean > 0.0) {
-            0.0
-        } else {
-            mean
-        }
-    }
-}
-
-/// A window of `n` slid as pandas slides it: the first window, and every window when `n` is 1,
-/// summed anew; later ones by removing the value that leaves, then adding the new one.
-#[derive(Debug, Clone)]
-struct RollingSum {
-    n: usize,
-    bars: usize,
-    ring: Ring,
-    window: WindowSum,
-}
-
-impl RollingSum {
-    fn new(n: usize) -> RollingSum {
-        RollingSum { n, bars: 0, ring: Ring::new(n), window: WindowSum::new() }
-    }
-
-    /// Takes `x`; `f` of the window if it holds `n` numbers, NaN otherwise.
-    fn step(&mut self, x: f64, f: fn(&WindowSum) -> f64) -> f64 {
-        let leaving = self.ring.push(x);
-        if self.bars == 0 || self.n <= 1 {
-            self.window = WindowSum::new();
-        } else if let Some(old) = leaving {
-            self.window.remove(old);
-        }
-        self.window.add(x);
-        self.bars += 1;
-        let full = self.bars >= self.n && self.window.count >= self.n && self.window.count > 0;
-        if full {
-            f(&self.window)
-        } else {
-            f64::NAN
-        }
-    }
 }
 
 /// `SUM(S, N)` one value at a time; `N = 0` is the running total.
@@ -202,62 +94,6 @@ impl Filter for Ma {
 /// `MA(S, N)`: the mean of the last `n` values.
 pub fn ma(s: &[f64], n: usize) -> Vec<f64> {
     column(Ma::new(n), s)
-}
-
-/// Welford's running variance with Kahan compensation, as pandas' `roll_var` keeps it: `count`
-/// is a float there, and an update that cancels all but three digits of the sum of squares marks
-/// the window for summing anew.
-#[derive(Debug, Clone, Default)]
-struct WindowVariance {
-    count: f64,
-    mean: f64,
-    ssq: f64,
-    add_compensation: f64,
-    remove_compensation: f64,
-    unstable: bool,
-}
-
-/// pandas' `InvCondTol`: fewer than three significant digits left.
-const INV_COND_TOL: f64 = f64::EPSILON * 1e3;
-
-impl WindowVariance {
-    fn add(&mut self, x: f64) {
-        let before = self.ssq;
-        if x.is_nan() {
-            return;
-        }
-        self.count += 1.0;
-        let previous_mean = self.mean - self.add_compensation;
-        let y = x - self.add_compensation;
-        let t = y - self.mean;
-        self.add_compensation = t + self.mean - y;
-        self.mean += t / self.count;
-        self.ssq += (x - previous_mean) * (x - self.mean);
-        if before * INV_COND_TOL > self.ssq {
-            self.unstable = true;
-        }
-    }
-
-    fn remove(&mut self, x: f64) {
-        let before = self.ssq;
-        if x.is_nan() {
-            return;
-        }
-        self.count -= 1.0;
-        if self.count == 0.0 {
-            (self.mean, self.ssq, self.unstable) = (0.0, 0.0, false);
-            return;
-        }
-        let previous_mean = self.mean - self.remove_compensation;
-        let y = x - self.remove_compensation;
-        let t = y - self.mean;
-        self.remove_compensation = t + self.mean - y;
-        self.mean -= t / self.count;
-        self.ssq -= (x - previous_mean) * (x - self.mean);
-        if before * INV_COND_TOL > self.ssq {
-            self.unstable = true;
-        }
-    }
 }
 
 /// `STD(S, N)` one value at a time. The window's values are kept: pandas sums an unstable window

@@ -4,29 +4,37 @@
 //!   counts 0 and the total is in units of 10,000 (as 通达信 shows it).
 //! * talib (`OBV(close, volume)`): starts at bar 0's volume, in shares.
 
-use super::{no_check, Convention, Def, Prices};
+use super::stream::Step;
+use super::{no_check, Convention, Def, Quote, Stream};
 
 pub(super) const DEF: Def =
-    Def { name: "OBV", params: &[], cn_defaults: &[], talib_defaults: &[], outputs: &[""], check: no_check, compute };
+    Def { name: "OBV", params: &[], cn_defaults: &[], talib_defaults: &[], outputs: &[""], check: no_check, stream };
 
-fn compute(p: &Prices, _: &[f64], convention: Convention) -> Vec<Vec<f64>> {
-    let mut out = Vec::with_capacity(p.close.len());
-    let mut total = match (convention, p.volume.first()) {
-        (Convention::Talib, Some(&first)) => first,
-        _ => 0.0,
-    };
-    for i in 0..p.close.len() {
-        if i > 0 {
-            if p.close[i] > p.close[i - 1] {
-                total += p.volume[i];
-            } else if p.close[i] < p.close[i - 1] {
-                total -= p.volume[i];
-            }
+fn stream(_: &[f64], convention: Convention) -> Box<dyn Stream> {
+    Box::new(Obv { convention, total: 0.0, prev_close: None })
+}
+
+/// The running total and the close it moves against (`None` before bar 0).
+#[derive(Clone)]
+struct Obv {
+    convention: Convention,
+    total: f64,
+    prev_close: Option<f64>,
+}
+
+impl Step for Obv {
+    fn step(&mut self, quote: &Quote, out: &mut [f64]) {
+        match self.prev_close {
+            None if self.convention == Convention::Talib => self.total = quote.volume,
+            None => {}
+            Some(prev) if quote.close > prev => self.total += quote.volume,
+            Some(prev) if quote.close < prev => self.total -= quote.volume,
+            Some(_) => {}
         }
-        out.push(match convention {
-            Convention::Cn => total / 10000.0,
-            Convention::Talib => total,
-        });
+        self.prev_close = Some(quote.close);
+        out[0] = match self.convention {
+            Convention::Cn => self.total / 10000.0,
+            Convention::Talib => self.total,
+        };
     }
-    vec![out]
 }

@@ -2,7 +2,8 @@
 //! PSY = COUNT(C > REF(C,1), N) / N × 100; PSYMA = MA(PSY, M) (MyTT `PSY`). TA-Lib has no such
 //! function; both conventions give this.
 
-use super::{mytt, no_check, period, Convention, Def, Prices};
+use super::stream::{Filter, Step};
+use super::{mytt, no_check, period, Convention, Def, Quote, Stream};
 
 pub(super) const DEF: Def = Def {
     name: "PSY",
@@ -11,13 +12,28 @@ pub(super) const DEF: Def = Def {
     talib_defaults: &[12.0, 6.0],
     outputs: &["PSY", "PSYMA"],
     check: no_check,
-    compute,
+    stream,
 };
 
-fn compute(p: &Prices, a: &[f64], _: Convention) -> Vec<Vec<f64>> {
+fn stream(a: &[f64], _: Convention) -> Box<dyn Stream> {
     let (n, m) = (super::bars(a, 0), super::bars(a, 1));
-    let up: Vec<f64> = (0..p.close.len()).map(|i| f64::from(i > 0 && p.close[i] > p.close[i - 1])).collect();
-    let psy: Vec<f64> = mytt::sum(&up, n).iter().map(|count| count / n as f64 * 100.0).collect();
-    let psyma = mytt::ma(&psy, m);
-    vec![psy, psyma]
+    Box::new(Psy { n, prev_close: None, up: mytt::Sum::new(n), psyma: mytt::Ma::new(m) })
+}
+
+#[derive(Clone)]
+struct Psy {
+    n: usize,
+    prev_close: Option<f64>,
+    up: mytt::Sum,
+    psyma: mytt::Ma,
+}
+
+impl Step for Psy {
+    fn step(&mut self, quote: &Quote, out: &mut [f64]) {
+        let up = f64::from(self.prev_close.is_some_and(|prev| quote.close > prev));
+        self.prev_close = Some(quote.close);
+        let psy = self.up.step(up) / self.n as f64 * 100.0;
+        out[0] = psy;
+        out[1] = self.psyma.step(psy);
+    }
 }

@@ -4,7 +4,9 @@
 //! * talib: `ROC(close, timeperiod=N)` = (C / REF(C, N) − 1) · 100 (0 where REF is 0), and MAROC =
 //!   `SMA(ROC, timeperiod=M)`.
 
-use super::{mytt, no_check, period, talib, Convention, Def, Prices};
+use super::stream::{Filter, Step};
+use super::talib::FromFirstNumber;
+use super::{mytt, no_check, period, talib, Convention, Def, Quote, Stream};
 
 pub(super) const DEF: Def = Def {
     name: "ROC",
@@ -13,21 +15,41 @@ pub(super) const DEF: Def = Def {
     talib_defaults: &[12.0, 6.0],
     outputs: &["ROC", "MAROC"],
     check: no_check,
-    compute,
+    stream,
 };
 
-fn compute(p: &Prices, a: &[f64], convention: Convention) -> Vec<Vec<f64>> {
+fn stream(a: &[f64], convention: Convention) -> Box<dyn Stream> {
     let (n, m) = (super::bars(a, 0), super::bars(a, 1));
     match convention {
-        Convention::Cn => {
-            let roc = mytt::zip(p.close, &mytt::shift(p.close, n), |c, then| 100.0 * (c - then) / then);
-            let maroc = mytt::ma(&roc, m);
-            vec![roc, maroc]
-        }
-        Convention::Talib => {
-            let roc = talib::roc(p.close, n);
-            let maroc = talib::sma(&roc, m);
-            vec![roc, maroc]
-        }
+        Convention::Cn => Box::new(Roc { roc: Cn(mytt::Ref::new(n)), maroc: mytt::Ma::new(m) }),
+        Convention::Talib => Box::new(Roc {
+            roc: FromFirstNumber::new(talib::Lagged::roc(n)),
+            maroc: FromFirstNumber::new(talib::Sma::new(m)),
+        }),
+    }
+}
+
+/// MyTT's ROC: `100 · (C − REF(C, N)) / REF(C, N)`.
+#[derive(Clone)]
+struct Cn(mytt::Ref);
+
+impl Filter for Cn {
+    fn step(&mut self, c: f64) -> f64 {
+        let then = self.0.step(c);
+        100.0 * (c - then) / then
+    }
+}
+
+/// ROC and its average, in one convention.
+#[derive(Clone)]
+struct Roc<R, A> {
+    roc: R,
+    maroc: A,
+}
+
+impl<R: Filter, A: Filter> Step for Roc<R, A> {
+    fn step(&mut self, quote: &Quote, out: &mut [f64]) {
+        out[0] = self.roc.step(quote.close);
+        out[1] = self.maroc.step(out[0]);
     }
 }

@@ -5,7 +5,8 @@
 //! * talib (`RSI(close, timeperiod=N)`): Wilder's averages of gains and losses, seeded with their
 //!   simple averages over the first N changes; the first value is on bar N; 0 where both are 0.
 
-use super::{mytt, no_check, period, talib, Convention, Def, Prices};
+use super::stream::{Filter, Step};
+use super::{mytt, no_check, period, talib, Convention, Def, Quote, Stream};
 
 pub(super) const DEF: Def = Def {
     name: "RSI",
@@ -14,54 +15,69 @@ pub(super) const DEF: Def = Def {
     talib_defaults: &[14.0],
     outputs: &[""],
     check: no_check,
-    compute,
+    stream,
 };
 
-fn compute(p: &Prices, a: &[f64], convention: Convention) -> Vec<Vec<f64>> {
+fn stream(a: &[f64], convention: Convention) -> Box<dyn Stream> {
     let n = super::bars(a, 0);
-    vec![match convention {
-        Convention::Cn => {
-            let dif = mytt::zip(p.close, &mytt::shift(p.close, 1), |c, prev| c - prev);
-            let up: Vec<f64> = dif.iter().map(|&d| mytt::max(d, 0.0)).collect();
-            let all: Vec<f64> = dif.iter().map(|d| d.abs()).collect();
-            mytt::zip(&mytt::sma(&up, n, 1), &mytt::sma(&all, n, 1), |u, a| u / a * 100.0)
-        }
-        Convention::Talib => wilder(p.close, n),
-    }]
+    match convention {
+        Convention::Cn => Box::new(Cn { prev: mytt::Ref::new(1), up: mytt::Ewm::sma(n, 1), all: mytt::Ewm::sma(n, 1) }),
+        Convention::Talib => Box::new(Wilder { n, bars: 0, prev: f64::NAN, gain: 0.0, loss: 0.0 }),
+    }
 }
 
-/// TA-Lib's RSI loop.
-fn wilder(close: &[f64], n: usize) -> Vec<f64> {
-    let mut out = vec![f64::NAN; close.len()];
-    if close.len() <= n {
-        return out;
+/// MyTT's RSI: Chinese SMAs of the gains and of the absolute changes.
+#[derive(Clone)]
+struct Cn {
+    prev: mytt::Ref,
+    up: mytt::Ewm,
+    all: mytt::Ewm,
+}
+
+impl Step for Cn {
+    fn step(&mut self, quote: &Quote, out: &mut [f64]) {
+        let dif = quote.close - self.prev.step(quote.close);
+        let (u, a) = (self.up.step(mytt::max(dif, 0.0)), self.all.step(dif.abs()));
+        out[0] = u / a * 100.0;
     }
-    let ratio = |gain: f64, loss: f64| if !talib::is_zero(gain + loss) { 100.0 * (gain / (gain + loss)) } else { 0.0 };
-    let (mut gain, mut loss) = (0.0, 0.0);
-    for i in 1..=n {
-        let change = close[i] - close[i - 1];
-        if change < 0.0 {
-            loss -= change;
-        } else {
-            gain += change;
+}
+
+/// TA-Lib's RSI loop: the average gain and loss, summed over the first `n` changes, then Wilder's
+/// update (multiply by N − 1, add, divide by N, in that order).
+#[derive(Clone)]
+struct Wilder {
+    n: usize,
+    bars: usize,
+    prev: f64,
+    gain: f64,
+    loss: f64,
+}
+
+impl Step for Wilder {
+    fn step(&mut self, quote: &Quote, out: &mut [f64]) {
+        let (i, period) = (self.bars, self.n as f64);
+        self.bars += 1;
+        let change = quote.close - self.prev;
+        self.prev = quote.close;
+        out[0] = f64::NAN;
+        if i == 0 {
+            return;
         }
-    }
-    let period = n as f64;
-    gain /= period;
-    loss /= period;
-    out[n] = ratio(gain, loss);
-    for i in n + 1..close.len() {
-        let change = close[i] - close[i - 1];
-        gain *= period - 1.0;
-        loss *= period - 1.0;
-        if change < 0.0 {
-            loss -= change;
-        } else {
-            gain += change;
+        if i > self.n {
+            self.gain *= period - 1.0;
+            self.loss *= period - 1.0;
         }
-        gain /= period;
-        loss /= period;
-        out[i] = ratio(gain, loss);
+        if change < 0.0 {
+            self.loss -= change;
+        } else {
+            self.gain += change;
+        }
+        if i < self.n {
+            return;
+        }
+        self.gain /= period;
+        self.loss /= period;
+        let (gain, loss) = (self.gain, self.loss);
+        out[0] = if !talib::is_zero(gain + loss) { 100.0 * (gain / (gain + loss)) } else { 0.0 };
     }
-    out
 }

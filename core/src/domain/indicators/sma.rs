@@ -2,7 +2,8 @@
 //! α = M / N starting at the first close (MyTT `SMA(CLOSE, N, M)`). TA-Lib has no such function
 //! (its SMA is [`super::ma`]), so both conventions give this.
 
-use super::{mytt, period, Convention, Def, Prices};
+use super::stream::OnClose;
+use super::{mytt, period, Convention, Def, Stream};
 
 pub(super) const DEF: Def = Def {
     name: "SMA",
@@ -11,7 +12,7 @@ pub(super) const DEF: Def = Def {
     talib_defaults: &[5.0, 1.0],
     outputs: &[""],
     check,
-    compute,
+    stream,
 };
 
 /// α = M / N above 1 would overshoot every step.
@@ -22,6 +23,6 @@ fn check(a: &[f64]) -> Result<(), String> {
     Ok(())
 }
 
-fn compute(p: &Prices, a: &[f64], _: Convention) -> Vec<Vec<f64>> {
-    vec![mytt::sma(p.close, super::bars(a, 0), super::bars(a, 1))]
+fn stream(a: &[f64], _: Convention) -> Box<dyn Stream> {
+    Box::new(OnClose(mytt::Ewm::sma(super::bars(a, 0), super::bars(a, 1))))
 }

@@ -139,29 +139,3 @@ impl<F: Filter> Step for OnClose<F> {
         out[0] = self.0.step(quote.close);
     }
 }
-
-/// The stream of an indicator not yet written as one: it keeps every bar and computes the whole
-/// history again at each step (O(history) a bar). Temporary, while the indicators move over.
-#[derive(Clone)]
-pub(super) struct Replay {
-    pub(super) compute: fn(&Prices, &[f64], super::Convention) -> Vec<Vec<f64>>,
-    pub(super) params: Vec<f64>,
-    pub(super) convention: super::Convention,
-    pub(super) bars: [Vec<f64>; 5],
-}
-
-impl Step for Replay {
-    fn step(&mut self, quote: &Quote, out: &mut [f64]) {
-        let [open, high, low, close, volume] = &mut self.bars;
-        open.push(quote.open);
-        high.push(quote.high);
-        low.push(quote.low);
-        close.push(quote.close);
-        volume.push(quote.volume);
-        let prices = Prices { open, high, low, close, volume };
-        let columns = (self.compute)(&prices, &self.params, self.convention);
-        for (slot, column) in out.iter_mut().zip(columns) {
-            *slot = *column.last().expect("one value a bar");
-        }
-    }
-}

@@ -5,7 +5,9 @@
 //! * talib: `TRIX(close, timeperiod=M1)` (each EMA seeded TA-Lib's way, the first value on bar
 //!   3·(M1 − 1) + 1), and TRMA = `SMA(TRIX, timeperiod=M2)`.
 
-use super::{mytt, no_check, period, talib, Convention, Def, Prices};
+use super::stream::{Filter, Step};
+use super::talib::FromFirstNumber;
+use super::{mytt, no_check, period, talib, Convention, Def, Quote, Stream};
 
 pub(super) const DEF: Def = Def {
     name: "TRIX",
@@ -14,23 +16,51 @@ pub(super) const DEF: Def = Def {
     talib_defaults: &[12.0, 20.0],
     outputs: &["TRIX", "TRMA"],
     check: no_check,
-    compute,
+    stream,
 };
 
-fn compute(p: &Prices, a: &[f64], convention: Convention) -> Vec<Vec<f64>> {
+fn stream(a: &[f64], convention: Convention) -> Box<dyn Stream> {
     let (m1, m2) = (super::bars(a, 0), super::bars(a, 1));
     match convention {
-        Convention::Cn => {
-            let tr = mytt::ema(&mytt::ema(&mytt::ema(p.close, m1), m1), m1);
-            let trix = mytt::zip(&tr, &mytt::shift(&tr, 1), |now, then| (now - then) / then * 100.0);
-            let trma = mytt::ma(&trix, m2);
-            vec![trix, trma]
-        }
+        Convention::Cn => Box::new(Trix {
+            tr: [mytt::Ewm::ema(m1), mytt::Ewm::ema(m1), mytt::Ewm::ema(m1)],
+            trix: Cn(mytt::Ref::new(1)),
+            trma: mytt::Ma::new(m2),
+        }),
         Convention::Talib => {
-            let tr = talib::ema(&talib::ema(&talib::ema(p.close, m1), m1), m1);
-            let trix = talib::roc(&tr, 1);
-            let trma = talib::sma(&trix, m2);
-            vec![trix, trma]
+            let ema = || FromFirstNumber::new(talib::Ema::new(m1));
+            Box::new(Trix {
+                tr: [ema(), ema(), ema()],
+                trix: FromFirstNumber::new(talib::Lagged::roc(1)),
+                trma: FromFirstNumber::new(talib::Sma::new(m2)),
+            })
         }
+    }
+}
+
+/// MyTT's one-bar rate of change: `(TR − REF(TR, 1)) / REF(TR, 1) × 100`.
+#[derive(Clone)]
+struct Cn(mytt::Ref);
+
+impl Filter for Cn {
+    fn step(&mut self, now: f64) -> f64 {
+        let then = self.0.step(now);
+        (now - then) / then * 100.0
+    }
+}
+
+/// The triple EMA, its rate of change and its average, in one convention.
+#[derive(Clone)]
+struct Trix<E, R, A> {
+    tr: [E; 3],
+    trix: R,
+    trma: A,
+}
+
+impl<E: Filter, R: Filter, A: Filter> Step for Trix<E, R, A> {
+    fn step(&mut self, quote: &Quote, out: &mut [f64]) {
+        let tr = self.tr.iter_mut().fold(quote.close, |x, ema| ema.step(x));
+        out[0] = self.trix.step(tr);
+        out[1] = self.trma.step(out[0]);
     }
 }

@@ -5,7 +5,8 @@
 //! * talib (`WILLR(high, low, close, timeperiod=N)`): the same ratio × −100, from −100 to 0, and 0
 //!   where the range is 0.
 
-use super::{mytt, no_check, period, Convention, Def, Prices};
+use super::stream::{Filter, Step};
+use super::{mytt, no_check, period, Convention, Def, Quote, Stream};
 
 pub(super) const DEF: Def = Def {
     name: "WR",
@@ -14,24 +15,36 @@ pub(super) const DEF: Def = Def {
     talib_defaults: &[14.0],
     outputs: &[""],
     check: no_check,
-    compute,
+    stream,
 };
 
-fn compute(p: &Prices, a: &[f64], convention: Convention) -> Vec<Vec<f64>> {
+fn stream(a: &[f64], convention: Convention) -> Box<dyn Stream> {
     let n = super::bars(a, 0);
-    let (hhv, llv) = (mytt::hhv(p.high, n), mytt::llv(p.low, n));
-    let wr = (0..p.close.len()).map(|i| match convention {
-        Convention::Cn => (hhv[i] - p.close[i]) / (hhv[i] - llv[i]) * 100.0,
-        Convention::Talib => {
-            let range = (hhv[i] - llv[i]) / -100.0;
-            if range.is_nan() {
-                f64::NAN
-            } else if range != 0.0 {
-                (hhv[i] - p.close[i]) / range
-            } else {
-                0.0
+    Box::new(Wr { convention, hhv: mytt::Extreme::highest(n), llv: mytt::Extreme::lowest(n) })
+}
+
+#[derive(Clone)]
+struct Wr {
+    convention: Convention,
+    hhv: mytt::Extreme,
+    llv: mytt::Extreme,
+}
+
+impl Step for Wr {
+    fn step(&mut self, quote: &Quote, out: &mut [f64]) {
+        let (hhv, llv, close) = (self.hhv.step(quote.high), self.llv.step(quote.low), quote.close);
+        out[0] = match self.convention {
+            Convention::Cn => (hhv - close) / (hhv - llv) * 100.0,
+            Convention::Talib => {
+                let range = (hhv - llv) / -100.0;
+                if range.is_nan() {
+                    f64::NAN
+                } else if range != 0.0 {
+                    (hhv - close) / range
+                } else {
+                    0.0
+                }
             }
-        }
-    });
-    vec![wr.collect()]
+        };
+    }
 }
