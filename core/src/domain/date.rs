@@ -126,6 +126,11 @@ impl Date {
         (year, (thursday - jan1) / 7 + 1)
     }
 
+    /// The date `days` after 1970-01-01, for days within years 1 to 9999.
+    pub fn from_days_since_epoch(days: i64) -> Date {
+        Date::from_days(days)
+    }
+
     /// The date `days` after 1970-01-01 (Hinnant's `civil_from_days`), within years 1 to 9999.
     fn from_days(days: i64) -> Date {
         let z = days + 719_468;

@@ -22,6 +22,7 @@ pub mod catalog;
 pub mod chart;
 pub mod date;
 pub mod indicators;
+pub mod live;
 pub mod macd;
 #[cfg(feature = "parquet")]
 pub mod parquet;

@@ -83,6 +83,25 @@ impl AdjFactors {
     pub fn last(&self) -> Option<f64> {
         self.changes.last().map(|&(_, factor)| factor)
     }
+
+    /// The factor of bar `i`, if there are factors.
+    pub fn at(&self, i: usize) -> Option<f64> {
+        let k = self.changes.partition_point(|&(start, _)| start as usize <= i);
+        k.checked_sub(1).map(|k| self.changes[k].1)
+    }
+
+    /// Keeps the factors of the first `len` bars.
+    pub fn truncate(&mut self, len: usize) {
+        let keep = self.changes.partition_point(|&(start, _)| (start as usize) < len);
+        self.changes.truncate(keep);
+    }
+
+    /// Gives bar `i`, the bar after the last one with a factor, the factor `factor`.
+    pub fn push(&mut self, i: usize, factor: f64) {
+        if self.last() != Some(factor) {
+            self.changes.push((i as u32, factor));
+        }
+    }
 }
 
 /// Bars as columns, oldest first; every column has one value per date.
@@ -274,6 +293,17 @@ mod tests {
         assert_eq!(f.changes, [(0, 1.0), (2, 2.0), (5, 3.0)]);
         assert_eq!(f.values(6), [1.0, 1.0, 2.0, 2.0, 2.0, 3.0]);
         assert_eq!(f.last(), Some(3.0));
+        assert_eq!(
+            (f.at(0), f.at(1), f.at(2), f.at(4), f.at(9)),
+            (Some(1.0), Some(1.0), Some(2.0), Some(2.0), Some(3.0))
+        );
+        let mut g = f.clone();
+        g.truncate(5);
+        assert_eq!(g.values(5), [1.0, 1.0, 2.0, 2.0, 2.0]);
+        g.push(5, 2.0);
+        g.push(6, 4.0);
+        assert_eq!(g.values(7), [1.0, 1.0, 2.0, 2.0, 2.0, 2.0, 4.0]);
+        assert_eq!(AdjFactors::default().at(0), None);
     }
 
     #[test]

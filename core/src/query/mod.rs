@@ -10,6 +10,12 @@
 //! the symbols (count, length, duplicates, then every unknown one at once), the adjustment's
 //! precondition, and the size of every message the call would send.
 
+mod push;
+mod subscribe;
+
+pub use push::{push, valid_new_symbol, PushQuery, PushedBar};
+pub use subscribe::{subscribe, SubscribeQuery};
+
 use std::collections::HashSet;
 use std::sync::Arc;
 
@@ -47,6 +53,7 @@ pub enum Kind {
     FailedPrecondition,
     OutOfRange,
     Unimplemented,
+    ResourceExhausted,
 }
 
 /// A refused request: the status kind and the whole message.
@@ -57,7 +64,7 @@ pub struct QueryError {
     pub message: String,
 }
 
-fn invalid(message: impl Into<String>) -> QueryError {
+pub(crate) fn invalid(message: impl Into<String>) -> QueryError {
     QueryError { kind: Kind::InvalidArgument, message: message.into() }
 }
 
@@ -263,19 +270,26 @@ pub fn compute(
     let range = range(&request.start_date, &request.end_date)?;
     let indicators = indicators(&request.indicators, convention)?;
     let instruments = instruments(&request.symbols, catalog)?;
-    if adjust != Adjust::None {
-        if let Some(bare) = instruments.iter().find(|i| !i.has_adj_factor()) {
-            return Err(QueryError {
-                kind: Kind::FailedPrecondition,
-                message: format!(
-                    "{} has no adj_factor column, which {} adjustment needs; ask ADJUST_NONE for it, or add the column to its file",
-                    bare.symbol,
-                    if adjust == Adjust::Forward { "FORWARD" } else { "BACKWARD" }
-                ),
-            });
-        }
-    }
+    adjustable(&instruments, adjust)?;
     let query = ComputeQuery { instruments, range, adjust, frequency, indicators };
     check_sizes(&query)?;
     Ok(query)
+}
+
+/// FORWARD and BACKWARD need every instrument to have factors.
+pub(crate) fn adjustable(instruments: &[Arc<Instrument>], adjust: Adjust) -> Result<(), QueryError> {
+    if adjust == Adjust::None {
+        return Ok(());
+    }
+    match instruments.iter().find(|i| !i.has_adj_factor()) {
+        None => Ok(()),
+        Some(bare) => Err(QueryError {
+            kind: Kind::FailedPrecondition,
+            message: format!(
+                "{} has no adj_factor column, which {} adjustment needs; ask ADJUST_NONE for it, or add the column to its file",
+                bare.symbol,
+                if adjust == Adjust::Forward { "FORWARD" } else { "BACKWARD" }
+            ),
+        }),
+    }
 }
