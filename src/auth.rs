@@ -48,33 +48,39 @@ pub struct Token {
 /// The token file cannot be used. The messages name the file, never its content.
 #[derive(Debug, thiserror::Error)]
 pub enum TokenError {
-    #[error("cannot read --auth-token-file {}: {reason}", .path.display())]
-    Read { path: PathBuf, reason: std::io::Error },
-    #[error("--auth-token-file {} is empty: put the token on its first line", .path.display())]
-    Empty { path: PathBuf },
+    #[error("cannot read --{flag} {}: {reason}", .path.display())]
+    Read { flag: &'static str, path: PathBuf, reason: std::io::Error },
+    #[error("--{flag} {} is empty: put the token on its first line", .path.display())]
+    Empty { flag: &'static str, path: PathBuf },
     #[error(
-        "--auth-token-file {}: the token must be one line of printable ASCII without spaces, at most {MAX_TOKEN_LEN} \
+        "--{flag} {}: the token must be one line of printable ASCII without spaces, at most {MAX_TOKEN_LEN} \
          characters (for instance `openssl rand -hex 32`)",
         .path.display()
     )]
-    Invalid { path: PathBuf },
+    Invalid { flag: &'static str, path: PathBuf },
 }
 
 impl Token {
     /// Reads the token from the first line of `path`; surrounding white space is ignored.
     pub fn from_file(path: &Path) -> Result<Token, TokenError> {
-        let bytes = std::fs::read(path).map_err(|reason| TokenError::Read { path: path.to_path_buf(), reason })?;
-        let text = String::from_utf8(bytes).map_err(|_| TokenError::Invalid { path: path.to_path_buf() })?;
+        Token::from_flag_file("auth-token-file", path)
+    }
+
+    /// As [`Token::from_file`], for the file of the flag `--{flag}` (named in the errors).
+    pub fn from_flag_file(flag: &'static str, path: &Path) -> Result<Token, TokenError> {
+        let path_buf = || path.to_path_buf();
+        let bytes = std::fs::read(path).map_err(|reason| TokenError::Read { flag, path: path_buf(), reason })?;
+        let text = String::from_utf8(bytes).map_err(|_| TokenError::Invalid { flag, path: path_buf() })?;
         let token = text.trim();
         if token.is_empty() {
-            return Err(TokenError::Empty { path: path.to_path_buf() });
+            return Err(TokenError::Empty { flag, path: path_buf() });
         }
         // A header value must be visible ASCII; a space or a second line is a mistake.
         let printable = token.bytes().all(|b| b.is_ascii_graphic());
         if !printable || token.len() > MAX_TOKEN_LEN {
-            return Err(TokenError::Invalid { path: path.to_path_buf() });
+            return Err(TokenError::Invalid { flag, path: path_buf() });
         }
-        warn_if_others_can_read(path);
+        warn_if_others_can_read(flag, path);
         Ok(Token { header_value: format!("{SCHEME}{token}").into() })
     }
 
@@ -108,37 +114,60 @@ fn authorization_values(headers: &grpcio::Metadata) -> impl Iterator<Item = &[u8
 }
 
 #[cfg(unix)]
-fn warn_if_others_can_read(path: &Path) {
+fn warn_if_others_can_read(flag: &str, path: &Path) {
     use std::os::unix::fs::PermissionsExt;
     if let Ok(meta) = std::fs::metadata(path) {
         let mode = meta.permissions().mode() & 0o777;
         if mode & 0o077 != 0 {
-            log::warn!(
-                "--auth-token-file {} can be read by other users (mode {mode:03o}); `chmod 600` it",
-                path.display()
-            );
+            log::warn!("--{flag} {} can be read by other users (mode {mode:03o}); `chmod 600` it", path.display());
         }
     }
 }
 
 #[cfg(not(unix))]
-fn warn_if_others_can_read(_: &Path) {}
+fn warn_if_others_can_read(_: &str, _: &Path) {}
 
 /// The server side: refuses calls without the right token before their handler runs.
 #[derive(Clone)]
 pub struct AuthChecker {
-    token: Token,
+    /// What every call but health's needs (`--auth-token-file`).
+    token: Option<Token>,
+    /// What `PushBars` needs (`--push-token-file`), instead of the read token.
+    push: Option<Token>,
     metrics: Arc<Metrics>,
 }
 
+/// The method that needs the push token.
+pub const PUSH_METHOD: &str = "/idc.v2.Indicators/PushBars";
+/// Why a push without a token was refused.
+pub const PUSH_TOKEN_REQUIRED: &str =
+    "PushBars needs the push token: send the metadata `authorization: Bearer <token>` \
+                                       with the token of the server's --push-token-file (idc_client push: \
+                                       --push-token-file FILE)";
+
 impl AuthChecker {
     pub fn new(token: Token, metrics: Arc<Metrics>) -> AuthChecker {
-        AuthChecker { token, metrics }
+        AuthChecker { token: Some(token), push: None, metrics }
+    }
+
+    /// The checker of a server with the read token `token` and the push token `push` (either may
+    /// be absent; a server with neither needs no checker).
+    pub fn with_tokens(token: Option<Token>, push: Option<Token>, metrics: Arc<Metrics>) -> AuthChecker {
+        AuthChecker { token, push, metrics }
     }
 
     /// `Ok` when `method` may go ahead with these `authorization` values.
     fn verdict<'a>(&self, method: &[u8], mut values: impl Iterator<Item = &'a [u8]>) -> Result<(), RpcStatus> {
+        if method == PUSH_METHOD.as_bytes() {
+            // Without a push token, the handler refuses every push, saying how to enable them.
+            let Some(push) = &self.push else { return Ok(()) };
+            let Some(value) = values.next() else {
+                return Err(RpcStatus::with_message(RpcStatusCode::UNAUTHENTICATED, PUSH_TOKEN_REQUIRED.to_string()));
+            };
+            return carries(push, value, values, "push-token-file");
+        }
         let is_one_of = |services: &[&str]| services.iter().any(|service| method.starts_with(service.as_bytes()));
+        let Some(token) = &self.token else { return Ok(()) };
         if is_one_of(EXEMPT_SERVICES) {
             return Ok(());
         }
@@ -149,17 +178,27 @@ impl AuthChecker {
             }
             return Err(RpcStatus::with_message(RpcStatusCode::UNAUTHENTICATED, TOKEN_REQUIRED.to_string()));
         };
-        // One value, and the right one. A second `authorization` is refused rather than guessed at.
-        if self.token.matches(value) && values.next().is_none() {
-            return Ok(());
-        }
-        let message = if value.starts_with(SCHEME.as_bytes()) {
-            "the token is not valid for this server; check --auth-token-file".to_string()
-        } else {
-            format!("the `{HEADER}` metadata must be `Bearer <token>`")
-        };
-        Err(RpcStatus::with_message(RpcStatusCode::UNAUTHENTICATED, message))
+        carries(token, value, values, "auth-token-file")
     }
+}
+
+/// `Ok` when `value` is `token`'s and no other value follows: a second `authorization` is refused
+/// rather than guessed at.
+fn carries<'a>(
+    token: &Token,
+    value: &[u8],
+    mut rest: impl Iterator<Item = &'a [u8]>,
+    flag: &str,
+) -> Result<(), RpcStatus> {
+    if token.matches(value) && rest.next().is_none() {
+        return Ok(());
+    }
+    let message = if value.starts_with(SCHEME.as_bytes()) {
+        format!("the token is not valid for this server; check --{flag}")
+    } else {
+        format!("the `{HEADER}` metadata must be `Bearer <token>`")
+    };
+    Err(RpcStatus::with_message(RpcStatusCode::UNAUTHENTICATED, message))
 }
 
 impl ServerChecker for AuthChecker {

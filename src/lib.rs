@@ -45,6 +45,9 @@
 //! * [`catalog`]: the instruments served, loaded from `--data` (a directory with one CSV or
 //!   Parquet file an instrument, one file, or the sample), shared by every call, and swapped whole
 //!   when a file changes (a scan twice a second) or on SIGHUP.
+//! * [`live`]: live bars: `PushBars` journaled (fsynced before the reply), applied and written
+//!   back into the instrument files, and the subscriptions with their shared indicator states
+//!   and bounded queues.
 //! * [`blocking`]: a small fixed pool of threads for blocking work, with a bounded queue.
 //! * [`output`]: files that appear whole or not at all (downloads, rendered charts).
 //! * [`signals`]: removes those files' temporary parts when a signal ends the process.
@@ -56,6 +59,7 @@ pub mod catalog;
 pub mod client;
 pub mod config;
 pub mod data;
+pub mod live;
 pub mod metrics;
 pub mod output;
 pub mod protocol;

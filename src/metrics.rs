@@ -8,6 +8,7 @@
 //! asks. A scrape only reads atomics, so it never waits for a call.
 
 mod http;
+mod live;
 mod text;
 
 use std::sync::Arc;
@@ -131,6 +132,7 @@ pub struct Metrics {
     file_reads: Counter,
     catalog_reloads: Family<OutcomeLabel, Counter>,
     catalog_instruments: Gauge,
+    live: live::LiveMetrics,
     served: Vec<MethodSeries>,
 }
 
@@ -182,6 +184,7 @@ impl Metrics {
         );
         let catalog_instruments = Gauge::default();
         registry.register("idc_catalog_instruments", "Instruments the catalog holds", catalog_instruments.clone());
+        let live = live::LiveMetrics::register(&mut registry);
         // A labelled series appears only once it is used; create the ones every scrape should
         // show, so that dashboards and alerts see zeros rather than nothing on a fresh server.
         let served = SERVED_METHODS
@@ -215,6 +218,7 @@ impl Metrics {
             file_reads,
             catalog_reloads,
             catalog_instruments,
+            live,
             served,
         }
     }

@@ -21,7 +21,7 @@ use std::sync::{Arc, RwLock};
 use crate::domain::catalog::Catalog;
 
 pub use load::{load, load_with, CatalogError, Source, NAMES_FILE};
-pub use reload::{Reloader, ScanReport};
+pub use reload::{ReloadHook, Reloader, ScanReport};
 pub use watch::{reload_on_sighup, SighupReload, Watcher, POLL_EVERY};
 
 /// The current catalog, replaceable while calls run.

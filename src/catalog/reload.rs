@@ -18,7 +18,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 
 use super::load::{self, CatalogError, FileVersion, InstrumentFile, Listing, Source, NAMES_FILE};
 use super::SharedCatalog;
@@ -41,6 +41,22 @@ struct Inner {
     metrics: Option<Arc<Metrics>>,
     /// Held for a whole scan: scans never overlap.
     state: Mutex<State>,
+    /// What pushed bars to merge into a reloaded instrument (the live store), once there is one.
+    hook: OnceLock<Weak<dyn ReloadHook>>,
+}
+
+/// What the owner of pushed bars does when files are reloaded: it merges the pushes not yet in a
+/// file into that file's reloaded instrument, and hears of every change, so that a reload never
+/// loses a push and subscribers see an appended row as a pushed bar.
+pub trait ReloadHook: Send + Sync {
+    /// Serves `puts` (merged) and drops `removed` by calling `update` once, and returns what it
+    /// returned.
+    fn reload(
+        &self,
+        puts: Vec<Instrument>,
+        removed: &[String],
+        update: &mut dyn FnMut(Vec<Instrument>) -> Arc<Catalog>,
+    ) -> Arc<Catalog>;
 }
 
 /// What was loaded from where, and what was already reported as failing.
@@ -87,7 +103,8 @@ impl Reloader {
             failed: HashMap::new(),
         };
         let shared = Arc::new(SharedCatalog::new(loaded.catalog));
-        Ok(Reloader { inner: Arc::new(Inner { source, delimiter, shared, metrics, state: Mutex::new(state) }) })
+        let hook = OnceLock::new();
+        Ok(Reloader { inner: Arc::new(Inner { source, delimiter, shared, metrics, state: Mutex::new(state), hook }) })
     }
 
     /// The catalog this keeps current: what the services read.
@@ -97,6 +114,28 @@ impl Reloader {
 
     pub fn source(&self) -> &Source {
         &self.inner.source
+    }
+
+    /// Sends every later reload through `hook` (held weakly: the hook owns this reloader).
+    pub fn set_hook(&self, hook: Arc<dyn ReloadHook>) {
+        let _ = self.inner.hook.set(Arc::downgrade(&hook));
+    }
+
+    /// The file `symbol` was loaded from.
+    pub fn file_of(&self, symbol: &str) -> Option<PathBuf> {
+        self.inner.lock().files.get(symbol).map(|file| file.path.clone())
+    }
+
+    /// Takes `path`, just written by idc with what the catalog serves for `symbol`, as loaded:
+    /// a scan does not read it again.
+    pub fn adopt(&self, symbol: &str, path: &Path) {
+        let Some(version) = FileVersion::stat(path) else { return };
+        let mut state = self.inner.lock();
+        state.failed.remove(path);
+        state.files.insert(
+            symbol.to_string(),
+            InstrumentFile { symbol: symbol.to_string(), path: path.to_path_buf(), version },
+        );
     }
 
     /// Loads the files that changed since they were last looked at, and drops the instruments
@@ -124,8 +163,12 @@ impl Reloader {
 }
 
 impl Inner {
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     fn scan(&self, force: bool) -> ScanReport {
-        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let mut state = self.lock();
         let mut report = ScanReport::default();
         if force {
             // Asked for: every failure is reported again.
@@ -158,7 +201,25 @@ impl Inner {
         }
         if !edits.is_empty() || names_changed {
             let renames = names_changed.then(|| (state.names.clone(), state.files.keys().cloned().collect()));
-            let now = self.shared.update(|catalog| apply(catalog, edits, renames));
+            let (mut puts, mut removed) = (Vec::new(), Vec::new());
+            for edit in edits {
+                match edit {
+                    Edit::Put(instrument) => puts.push(instrument),
+                    Edit::Remove(symbol) => removed.push(symbol),
+                }
+            }
+            let mut renames = Some(renames);
+            let shared = &self.shared;
+            let removes = removed.clone();
+            let mut update = |puts: Vec<Instrument>| {
+                let edits = puts.into_iter().map(Edit::Put).chain(removes.iter().cloned().map(Edit::Remove)).collect();
+                let renames = renames.take().expect("the catalog is updated once a scan");
+                shared.update(|catalog| apply(catalog, edits, renames))
+            };
+            let now = match self.hook.get().and_then(Weak::upgrade) {
+                Some(hook) => hook.reload(puts, &removed, &mut update),
+                None => update(puts),
+            };
             if let Some(metrics) = &self.metrics {
                 metrics.set_catalog_instruments(now.len());
             }

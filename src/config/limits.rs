@@ -40,6 +40,14 @@ pub const KEEPALIVE: Bounds<Duration> =
 /// C-core adds up to 10 % of jitter, so that clients do not reconnect all at once.
 pub const MAX_CONNECTION_AGE: Bounds<Duration> =
     Bounds::new(Duration::from_secs(1), Duration::from_secs(7 * 24 * 3600), "a number of seconds");
+/// Open `Subscribe` streams per server: each holds a queue and its share of the indicator states,
+/// so a bound keeps a flood of subscriptions from taking the memory of the pushes.
+pub const DEFAULT_MAX_SUBSCRIPTIONS: usize = 10_000;
+pub const MAX_SUBSCRIPTIONS: Bounds<usize> = Bounds::new(1, 1_000_000, "a number");
+/// Updates queued for one subscriber: at a bar a second, 1,024 is a quarter of an hour of a slow
+/// reader; past it the subscriber is ended, so that it never holds up the pushes or the others.
+pub const DEFAULT_SUBSCRIBER_QUEUE: usize = 1024;
+pub const SUBSCRIBER_QUEUE: Bounds<usize> = Bounds::new(1, 1_048_576, "a number of updates");
 
 /// What one client may ask of the server.
 #[derive(Debug, Clone, PartialEq, Eq, clap::Args)]
@@ -78,6 +86,17 @@ pub struct Limits {
                           finish), so that clients reconnect and a load balancer spreads them over the replicas \
                           there are now (off by default)"))]
     pub max_connection_age: Option<Duration>,
+
+    /// Open Subscribe streams per server.
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_SUBSCRIPTIONS, value_parser = MAX_SUBSCRIPTIONS.parser(),
+          help = format!("Open Subscribe streams per server, {MAX_SUBSCRIPTIONS}; beyond, RESOURCE_EXHAUSTED"))]
+    pub max_subscriptions: usize,
+
+    /// Updates queued for one subscriber before it is ended as too slow.
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_SUBSCRIBER_QUEUE, value_parser = SUBSCRIBER_QUEUE.parser(),
+          help = format!("Updates queued for one subscriber, {SUBSCRIBER_QUEUE}; one that falls this far behind is \
+                          ended with RESOURCE_EXHAUSTED, so that it never holds up the pushes or the other subscribers"))]
+    pub subscriber_queue: usize,
 }
 
 /// `max-receive-message 65536 max-concurrent-streams 100 memory-quota 64 MiB keepalive-time 60 s
@@ -96,7 +115,8 @@ impl std::fmt::Display for Limits {
         write!(f, " memory-quota {quota} keepalive-time {}", super::seconds(self.keepalive_time))?;
         write!(f, " keepalive-timeout {}", super::seconds(self.keepalive_timeout))?;
         let age = self.max_connection_age.map_or_else(|| "off".to_string(), super::seconds);
-        write!(f, " max-connection-age {age}")
+        write!(f, " max-connection-age {age}")?;
+        write!(f, " max-subscriptions {} subscriber-queue {}", self.max_subscriptions, self.subscriber_queue)
     }
 }
 
@@ -113,6 +133,8 @@ impl Limits {
         MEMORY_QUOTA_MIB.check("memory-quota-mib", self.memory_quota_mib)?;
         KEEPALIVE.check("keepalive-time", self.keepalive_time)?;
         KEEPALIVE.check("keepalive-timeout", self.keepalive_timeout)?;
+        MAX_SUBSCRIPTIONS.check("max-subscriptions", self.max_subscriptions)?;
+        SUBSCRIBER_QUEUE.check("subscriber-queue", self.subscriber_queue)?;
         self.max_connection_age.map_or(Ok(()), |age| MAX_CONNECTION_AGE.check("max-connection-age", age))
     }
 }

@@ -37,6 +37,12 @@ pub struct Security {
     /// first line of this file (keep it private: chmod 600).
     #[arg(long, value_name = "FILE")]
     pub auth_token_file: Option<PathBuf>,
+
+    /// Allow PushBars from callers with `authorization: Bearer TOKEN`, TOKEN being the first line
+    /// of this file; a token of its own, apart from the read token (keep it private: chmod 600).
+    /// Without it, PushBars is refused.
+    #[arg(long, value_name = "FILE")]
+    pub push_token_file: Option<PathBuf>,
 }
 
 /// `tls cert a.pem key a.key client-ca none auth-token-file none`, for the start-up log line: the
@@ -50,7 +56,8 @@ impl std::fmt::Display for Security {
                 write!(f, "tls cert {} key {} client-ca {client_ca}", cert.display(), key.display())?
             }
         }
-        write!(f, " auth-token-file {}", super::path_or_none(&self.auth_token_file))
+        write!(f, " auth-token-file {}", super::path_or_none(&self.auth_token_file))?;
+        write!(f, " push-token-file {}", super::path_or_none(&self.push_token_file))
     }
 }
 

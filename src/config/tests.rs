@@ -107,6 +107,7 @@ fn the_description_is_one_line_of_paths_never_of_secrets() {
         "--tls-cert=/etc/idc/cert.pem",
         "--tls-key=/etc/idc/key.pem",
         "--auth-token-file=/etc/idc/token",
+        "--push-token-file=/etc/idc/push-token",
         "--memory-quota-mib=0",
         "--grpc-arg=grpc.http2.bdp_probe=0",
     ];
@@ -117,8 +118,9 @@ fn the_description_is_one_line_of_paths_never_of_secrets() {
          instrument default convention cn macd 12,26,9 chart-size 1280x800 graph-file none chunk-size 1024 \
          completion-queues 3 blocking-threads 4 max-blocking-queue 256 drain-delay 0 s grace-period 0.25 s \
          tls cert /etc/idc/cert.pem key /etc/idc/key.pem client-ca none auth-token-file /etc/idc/token \
-         max-receive-message 1048576 max-concurrent-streams 100 memory-quota off keepalive-time 60 s \
-         keepalive-timeout 20 s max-connection-age off write-batching true grpc-args [grpc.http2.bdp_probe=0]"
+         push-token-file /etc/idc/push-token max-receive-message 1048576 max-concurrent-streams 100 memory-quota off \
+         keepalive-time 60 s keepalive-timeout 20 s max-connection-age off max-subscriptions 10000 \
+         subscriber-queue 1024 write-batching true grpc-args [grpc.http2.bdp_probe=0]"
     );
     assert_eq!(config.data.source, Some(DataSource::Csv(PathBuf::from("prices.csv"))));
 }

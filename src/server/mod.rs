@@ -41,6 +41,7 @@ use crate::auth::{AuthChecker, Token, TokenError};
 use crate::catalog::{Reloader, Source, Watcher, POLL_EVERY};
 use crate::config::{seconds, Config, ConfigError, GrpcArgValue, Listen};
 use crate::data::{self, DataError};
+use crate::live::{Ended, Live, LiveError};
 use crate::metrics::{Metrics, MetricsEndpoint};
 use crate::protocol::health_grpc;
 use crate::service::{ServiceError, Services};
@@ -53,6 +54,8 @@ use listen::ListenError;
 pub enum StartError {
     #[error(transparent)]
     Config(#[from] ConfigError),
+    #[error(transparent)]
+    Live(#[from] LiveError),
     #[error(transparent)]
     Data(#[from] DataError),
     #[error(transparent)]
@@ -80,6 +83,8 @@ pub struct RunningServer {
     metrics: Arc<Metrics>,
     endpoint: Option<MetricsEndpoint>,
     reloader: Reloader,
+    /// Subscriptions end with the drain; pushes are written into their files at the end.
+    live: Arc<Live>,
     // The catalog is watched for as long as the server runs.
     _watcher: Option<Watcher>,
     // The completion-queue threads live as long as this.
@@ -96,13 +101,19 @@ pub fn start(config: &Config) -> Result<RunningServer, StartError> {
         .map_err(|e| data::catalog_error(config, e))?;
     let analysis = data::load_for(config, &reloader.shared().current())?;
     let security = &config.security;
+    let limits = &config.limits;
+    // Pushes the journal holds are replayed (and written into their files) before serving.
+    let pushing = security.push_token_file.is_some();
+    let live = Arc::new(Live::start(&reloader, pushing, limits.subscriber_queue, limits.max_subscriptions, &metrics)?);
     let credentials = match security.tls() {
         Some(files) => tls::server_credentials(&files)?,
         None => ServerCredentials::insecure(),
     };
     let token = security.auth_token_file.as_deref().map(Token::from_file).transpose()?;
+    let push_token =
+        security.push_token_file.as_deref().map(|path| Token::from_flag_file("push-token-file", path)).transpose()?;
     let health = HealthState::default();
-    let services = Services::new(config, analysis, Arc::clone(reloader.shared()), &metrics)?;
+    let services = Services::new(config, analysis, Arc::clone(reloader.shared()), Arc::clone(&live), &metrics)?;
     // Files added, replaced or removed under --data are served within a second or so.
     let watcher = match source {
         Source::Sample => None,
@@ -114,7 +125,7 @@ pub fn start(config: &Config) -> Result<RunningServer, StartError> {
 
     let env = Arc::new(EnvBuilder::new().cq_count(config.threads.completion_queues).name_prefix("idc-cq").build());
     let builder = ServerBuilder::new(Arc::clone(&env)).channel_args(channel_args(config, &env).build_args());
-    let builder = register(builder, services, &health, token, &metrics);
+    let builder = register(builder, services, &health, (token, push_token), &metrics);
     let endpoint = match metrics_addr {
         Some(address) => Some(
             MetricsEndpoint::start(address, Arc::clone(&metrics))
@@ -141,6 +152,7 @@ pub fn start(config: &Config) -> Result<RunningServer, StartError> {
         metrics,
         endpoint,
         reloader,
+        live,
         _watcher: watcher,
         _env: env,
     })
@@ -180,7 +192,7 @@ fn register(
     mut builder: ServerBuilder,
     services: Services,
     health: &HealthState,
-    token: Option<Token>,
+    (token, push): (Option<Token>, Option<Token>),
     metrics: &Arc<Metrics>,
 ) -> ServerBuilder {
     let mut all = services.into_grpc();
@@ -189,8 +201,8 @@ fn register(
     for service in all {
         builder = builder.register_service(service);
     }
-    if let Some(token) = token {
-        builder = builder.add_checker(AuthChecker::new(token, Arc::clone(metrics)));
+    if token.is_some() || push.is_some() {
+        builder = builder.add_checker(AuthChecker::with_tokens(token, push, Arc::clone(metrics)));
     }
     builder
 }
@@ -254,6 +266,9 @@ impl RunningServer {
             log::info!("draining: health says NOT_SERVING; taking new calls for {} more", seconds(self.drain_delay));
             thread::sleep(self.drain_delay);
         }
+        // Subscriptions never end by themselves: they end now, so that their clients resubscribe
+        // elsewhere, and the calls in flight are the ones that do end.
+        self.live.close(Ended::ShuttingDown);
         log::info!("shutting down: no new calls; waiting up to {} for calls in flight", seconds(self.grace));
         self.health.end_watches();
         let mut stopped = self.server.shutdown();

@@ -73,6 +73,7 @@ impl Services {
         config: &Config,
         analysis: Option<Arc<Analysis>>,
         catalog: Arc<SharedCatalog>,
+        live: Arc<crate::live::Live>,
         metrics: &Arc<Metrics>,
     ) -> Result<Services, ServiceError> {
         let pool = BlockingPool::new(
@@ -103,7 +104,8 @@ impl Services {
             ),
         };
         let graph = GraphService::new(source, config.chart.chunk_size, config.tuning.write_batching, pool.clone(), m());
-        let v2 = v2::V2Service::new(Arc::clone(&catalog), config.data.convention, pool, m())
+        let source = crate::data::catalog_source(config);
+        let v2 = v2::V2Service::new(Arc::clone(&catalog), config.data.convention, pool, m(), live, source)
             .with_chart(config.chart.chart_size, config.chart.chunk_size);
         Ok(Services { indicator, graph, v2, catalog })
     }

@@ -3,8 +3,8 @@
 //! * [`compute`]: `Compute`, one `Series` message per instrument.
 //! * [`chart`]: `Chart`, one instrument's chart with overlays and panels, a PNG in chunks.
 //! * `ListInstruments` is answered here: it is one read of the catalog.
-//! * `PushBars` and `Subscribe` belong to later work (live bars); until then they answer
-//!   `UNIMPLEMENTED`, saying so.
+//! * [`push`]: `PushBars`, made durable and applied by the live store.
+//! * [`subscribe`]: `Subscribe`, the latest values and then one update per new or revised bar.
 //!
 //! Every request is checked by [`idc_core::query`] before any work, so a refusal costs nothing and
 //! reads the same whether it comes from the service or a fuzz target. CPU work (indicators over a
@@ -12,17 +12,19 @@
 
 mod chart;
 mod compute;
+mod push;
+pub mod subscribe;
 
 use std::sync::Arc;
 
-use futures::FutureExt;
 use grpcio::{RpcContext, RpcStatus, RpcStatusCode, ServerStreamingSink, UnarySink};
 use idc_core::query::{Kind, QueryError};
 
 use crate::blocking::BlockingPool;
-use crate::catalog::SharedCatalog;
+use crate::catalog::{SharedCatalog, Source};
 use crate::domain::chart::ChartSize;
 use crate::domain::indicators::Convention;
+use crate::live::Live;
 use crate::metrics::Metrics;
 use crate::protocol::indicators as pb;
 use crate::protocol::indicators_grpc::Indicators;
@@ -38,13 +40,25 @@ pub struct V2Service {
     chart_size: ChartSize,
     chunk_size: usize,
     charts: Arc<chart::Charts>,
+    /// Pushes and subscriptions, and what the catalog was loaded from (named when pushes cannot
+    /// be taken).
+    live: Arc<Live>,
+    source: Source,
 }
 
 impl V2Service {
-    pub fn new(catalog: Arc<SharedCatalog>, convention: Convention, pool: BlockingPool, metrics: Arc<Metrics>) -> Self {
+    pub fn new(
+        catalog: Arc<SharedCatalog>,
+        convention: Convention,
+        pool: BlockingPool,
+        metrics: Arc<Metrics>,
+        live: Arc<Live>,
+        source: Source,
+    ) -> Self {
         let charts = chart::Charts::new(crate::config::CHART_CACHE_CHARTS, crate::config::CHART_CACHE_BYTES);
         let (chart_size, chunk_size) = (ChartSize::default(), crate::config::DEFAULT_CHUNK_SIZE);
-        V2Service { catalog, convention, pool, metrics, chart_size, chunk_size, charts: Arc::new(charts) }
+        let charts = Arc::new(charts);
+        V2Service { catalog, convention, pool, metrics, chart_size, chunk_size, charts, live, source }
     }
 
     /// `Chart`'s size and chunk size when a request leaves them 0: the server's `--chart-size`
@@ -66,6 +80,7 @@ pub(crate) fn refusal(error: QueryError) -> RpcStatus {
         Kind::FailedPrecondition => RpcStatusCode::FAILED_PRECONDITION,
         Kind::OutOfRange => RpcStatusCode::OUT_OF_RANGE,
         Kind::Unimplemented => RpcStatusCode::UNIMPLEMENTED,
+        Kind::ResourceExhausted => RpcStatusCode::RESOURCE_EXHAUSTED,
     };
     RpcStatus::with_message(code, error.message)
 }
@@ -82,11 +97,6 @@ fn describe(instrument: &crate::domain::catalog::Instrument) -> pb::Instrument {
         has_adj_factor: instrument.has_adj_factor(),
         ..Default::default()
     }
-}
-
-/// `UNIMPLEMENTED` for a method that later work brings.
-fn not_yet(what: &str) -> RpcStatus {
-    RpcStatus::with_message(RpcStatusCode::UNIMPLEMENTED, format!("{what} is not implemented by this server yet"))
 }
 
 impl Indicators for V2Service {
@@ -119,11 +129,11 @@ impl Indicators for V2Service {
         chart::chart(self, ctx, request, sink);
     }
 
-    fn push_bars(&mut self, ctx: RpcContext, _request: pb::PushBarsRequest, sink: UnarySink<pb::PushBarsReply>) {
-        ctx.spawn(sink.fail(not_yet("PushBars (live bars)")).map(|_| ()));
+    fn push_bars(&mut self, ctx: RpcContext, request: pb::PushBarsRequest, sink: UnarySink<pb::PushBarsReply>) {
+        push::push_bars(self, ctx, request, sink);
     }
 
-    fn subscribe(&mut self, ctx: RpcContext, _request: pb::SubscribeRequest, sink: ServerStreamingSink<pb::Update>) {
-        ctx.spawn(sink.fail(not_yet("Subscribe (live bars)")).map(|_| ()));
+    fn subscribe(&mut self, ctx: RpcContext, request: pb::SubscribeRequest, sink: ServerStreamingSink<pb::Update>) {
+        subscribe::subscribe(self, ctx, request, sink);
     }
 }

@@ -1,0 +1,160 @@
+//! The push journal: every acknowledged push, written and fsynced before its reply, in
+//! `DIR/.idc-journal` (a dot file, which the catalog never lists).
+//!
+//! A record is the push's `PushBarsRequest` as protobuf, framed as `length (u32 LE)`,
+//! `CRC-32 of the bytes (u32 LE)`, the bytes. A record is one `write` and the file is fsynced
+//! (`fdatasync`) after it, so a crash leaves at most one record half written, always the last:
+//! reading stops at the first record whose length runs past the end or whose checksum fails, and
+//! the file is cut there. A push that was not acknowledged is therefore in the journal whole or
+//! not at all.
+//!
+//! The journal only holds what the instrument files do not have yet: once the pushes are folded
+//! into their files, it is replaced (written beside, fsynced, renamed over) by one that restates
+//! only the bars still forming, the one thing a CSV file cannot say.
+
+use std::fs::{File, OpenOptions};
+use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+use protobuf::Message;
+
+use crate::protocol::indicators as pb;
+
+/// The journal's name in the catalog directory.
+pub const FILE_NAME: &str = ".idc-journal";
+/// The largest record read back: far above any request `--max-receive-message` lets in.
+const MAX_RECORD: usize = 64 << 20;
+
+/// The open journal, positioned at its end.
+pub struct Journal {
+    path: PathBuf,
+    file: File,
+}
+
+impl Journal {
+    /// Opens (or creates) the journal of `dir`, and returns it with the whole records it holds;
+    /// a torn last record is cut off.
+    pub fn open(dir: &Path) -> io::Result<(Journal, Vec<pb::PushBarsRequest>)> {
+        let path = dir.join(FILE_NAME);
+        let mut file = OpenOptions::new().read(true).append(true).create(true).open(&path)?;
+        let mut bytes = Vec::new();
+        file.read_to_end(&mut bytes)?;
+        let (records, whole) = parse(&bytes);
+        if whole < bytes.len() {
+            log::warn!(
+                "push journal {}: {} bytes at its end are a record cut short (a crash while it was written, \
+                 before its push was acknowledged); dropping them",
+                path.display(),
+                bytes.len() - whole
+            );
+            file.set_len(whole as u64)?;
+            file.sync_all()?;
+        }
+        file.seek(SeekFrom::End(0))?;
+        Ok((Journal { path, file }, records))
+    }
+
+    /// Appends `request` and waits until it is on disk.
+    pub fn append(&mut self, request: &pb::PushBarsRequest) -> io::Result<()> {
+        let record = frame(request)?;
+        let at = self.file.seek(SeekFrom::End(0))?;
+        if let Err(e) = self.file.write_all(&record).and_then(|()| self.file.sync_data()) {
+            // Whatever part of the record was written must not be read back as the next one's
+            // start: cut it off (a failed push was not acknowledged).
+            let _ = self.file.set_len(at);
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    /// Replaces the journal by one holding just `records`, atomically: written beside it,
+    /// fsynced, renamed over it, and the directory fsynced.
+    pub fn replace(&mut self, records: &[pb::PushBarsRequest]) -> io::Result<()> {
+        let dir = self.path.parent().expect("the journal is in a directory");
+        let mut next = tempfile::Builder::new().prefix(".idc-journal.").tempfile_in(dir)?;
+        for record in records {
+            next.write_all(&frame(record)?)?;
+        }
+        next.as_file().sync_all()?;
+        next.persist(&self.path).map_err(|e| e.error)?;
+        sync_dir(dir)?;
+        self.file = OpenOptions::new().read(true).append(true).open(&self.path)?;
+        Ok(())
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+/// A record's bytes: length, checksum, message.
+fn frame(request: &pb::PushBarsRequest) -> io::Result<Vec<u8>> {
+    let body = request.write_to_bytes().map_err(io::Error::other)?;
+    let mut record = Vec::with_capacity(body.len() + 8);
+    record.extend_from_slice(&(body.len() as u32).to_le_bytes());
+    record.extend_from_slice(&crc32fast::hash(&body).to_le_bytes());
+    record.extend_from_slice(&body);
+    Ok(record)
+}
+
+/// The whole records of `bytes`, and how many bytes they take.
+fn parse(bytes: &[u8]) -> (Vec<pb::PushBarsRequest>, usize) {
+    let mut records = Vec::new();
+    let mut at = 0;
+    while let Some(header) = bytes.get(at..at + 8) {
+        let len = u32::from_le_bytes(header[..4].try_into().expect("4 bytes")) as usize;
+        let crc = u32::from_le_bytes(header[4..].try_into().expect("4 bytes"));
+        let Some(body) = bytes.get(at + 8..at + 8 + len).filter(|_| len <= MAX_RECORD) else { break };
+        if crc32fast::hash(body) != crc {
+            break;
+        }
+        let Ok(request) = pb::PushBarsRequest::parse_from_bytes(body) else { break };
+        records.push(request);
+        at += 8 + len;
+    }
+    (records, at)
+}
+
+/// fsyncs a directory, so that a rename or a new file in it survives a crash.
+pub fn sync_dir(dir: &Path) -> io::Result<()> {
+    File::open(dir)?.sync_all()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn push(symbol: &str, date: &str) -> pb::PushBarsRequest {
+        let bar = pb::Bar { date: date.into(), open: 1.0, high: 2.0, low: 0.5, close: 1.5, ..Default::default() };
+        pb::PushBarsRequest { symbol: symbol.into(), bars: vec![bar], ..Default::default() }
+    }
+
+    #[test]
+    fn records_come_back_and_a_torn_one_is_cut_off() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let (mut journal, records) = Journal::open(dir.path()).unwrap();
+            assert!(records.is_empty());
+            journal.append(&push("A", "2024-01-02")).unwrap();
+            journal.append(&push("B", "2024-01-03")).unwrap();
+        }
+        let path = dir.path().join(FILE_NAME);
+        let whole = std::fs::metadata(&path).unwrap().len();
+        // A third record, cut short as a crash would leave it.
+        let third = frame(&push("C", "2024-01-04")).unwrap();
+        let mut file = OpenOptions::new().append(true).open(&path).unwrap();
+        file.write_all(&third[..third.len() - 3]).unwrap();
+        drop(file);
+        let (mut journal, records) = Journal::open(dir.path()).unwrap();
+        assert_eq!(records, [push("A", "2024-01-02"), push("B", "2024-01-03")]);
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), whole);
+        // A flipped byte fails its checksum: that record and everything after it are dropped.
+        journal.replace(&[push("D", "2024-01-05"), push("E", "2024-01-06")]).unwrap();
+        let mut bytes = std::fs::read(&path).unwrap();
+        let first = frame(&push("D", "2024-01-05")).unwrap().len();
+        bytes[first + 9] ^= 0x40;
+        std::fs::write(&path, &bytes).unwrap();
+        let (_, records) = Journal::open(dir.path()).unwrap();
+        assert_eq!(records, [push("D", "2024-01-05")]);
+    }
+}
