@@ -62,8 +62,23 @@ pub fn write(path: &Path, instrument: &Instrument, ours: bool) -> io::Result<()>
         }
     }
     let mut next = tempfile::Builder::new().prefix(".idc-write.").tempfile_in(dir)?;
+    // A temporary file is private (0600); the instrument keeps the mode its file had, and a new
+    // one gets the usual 0644, so that the programs that read the directory still can.
+    let mode = std::fs::metadata(path).map(|m| m.permissions()).unwrap_or_else(|_| default_permissions());
+    next.as_file().set_permissions(mode)?;
     next.write_all(csv(instrument).as_bytes())?;
     next.as_file().sync_all()?;
     next.persist(path).map_err(|e| e.error)?;
     sync_dir(dir)
+}
+
+#[cfg(unix)]
+fn default_permissions() -> std::fs::Permissions {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::Permissions::from_mode(0o644)
+}
+
+#[cfg(not(unix))]
+fn default_permissions() -> std::fs::Permissions {
+    std::fs::metadata(".").map(|m| m.permissions()).expect("the working directory has metadata")
 }

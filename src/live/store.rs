@@ -70,6 +70,10 @@ impl Store {
                 state.pending.entry(record.symbol.clone()).or_default().push(record.clone());
             }
             log::info!("push journal {}: replayed {} pushes", state.journal.path().display(), records.len());
+            let catalog = shared.current();
+            for symbol in &state.forming {
+                store.hub.changed(symbol, catalog.get(symbol), None, None, true);
+            }
             drop(state);
             store.fold().map_err(|reason| LiveError::Fold { reason })?;
         }
