@@ -133,25 +133,39 @@ impl Store {
     }
 
     /// Writes every instrument with pending pushes into its file, then replaces the journal by
-    /// the forming bars alone. On an error the pushes stay pending (and journaled): the next fold
-    /// tries again.
+    /// the forming bars and the pushes that came meanwhile. The files are written outside the
+    /// lock, so pushes go on meanwhile; on an error the pushes stay pending (and journaled), and
+    /// the next fold tries again.
     pub fn fold(&self) -> io::Result<()> {
-        let mut state = self.lock();
-        if state.pending.is_empty() {
-            return Ok(());
-        }
-        let catalog = self.reloader.shared().current();
+        let (catalog, taken, ours) = {
+            let state = self.lock();
+            if state.pending.is_empty() {
+                return Ok(());
+            }
+            let taken: Vec<(String, usize)> =
+                state.pending.iter().map(|(s, pushes)| (s.clone(), pushes.len())).collect();
+            (self.reloader.shared().current(), taken, state.ours.clone())
+        };
         let mut written = Vec::new();
-        for symbol in state.pending.keys() {
+        for (symbol, _) in &taken {
             let Some(instrument) = catalog.get(symbol) else { continue };
             let path = self.reloader.file_of(symbol).unwrap_or_else(|| files::new_path(&self.dir, symbol));
-            let ours = state.ours.contains(&path) || !path.exists();
+            let ours = ours.contains(&path) || !path.exists();
             files::write(&path, instrument, ours)?;
             written.push((symbol.clone(), path));
         }
-        let restated = restate_forming(&state.forming, &catalog);
-        state.journal.replace(&restated)?;
-        state.pending.clear();
+        let mut state = self.lock();
+        for (symbol, count) in &taken {
+            if let Some(pushes) = state.pending.get_mut(symbol) {
+                pushes.drain(..*count);
+                if pushes.is_empty() {
+                    state.pending.remove(symbol);
+                }
+            }
+        }
+        let mut journal = restate_forming(&state.forming, &self.reloader.shared().current());
+        journal.extend(state.pending.values().flatten().cloned());
+        state.journal.replace(&journal)?;
         for (_, path) in &written {
             state.ours.insert(path.clone());
         }
