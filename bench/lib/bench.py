@@ -2,8 +2,9 @@
 """bench/run: idc_server against the Python reference, a C++ peer (Debian's grpc++) and a tonic
 peer, on loopback, with h2load driving every server with the same load; and idc's data mode
 against a pandas/matplotlib server (tests/python/data_server.py); idc's tuning knobs, one at a
-time against its defaults (bench/lib/tuning.py); and the memory a bar held costs in idc's catalog
-(bench/lib/memory.py).
+time against its defaults (bench/lib/tuning.py); the memory a bar held costs in idc's catalog
+(bench/lib/memory.py); and the live-bars benchmark, `cargo bench --bench live`, whose tables the
+report takes as they are (bench/lib/live.py).
 
 Before any timing, every peer's reply bytes are compared with the Python server's (raw calls:
 bytes in, bytes out), and data-mode rows with the data server's. Around every load run a raw
@@ -31,6 +32,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 import calls  # noqa: E402
+import live  # noqa: E402
 import load  # noqa: E402
 import memory  # noqa: E402
 import report  # noqa: E402
@@ -54,7 +56,7 @@ SAMPLE_CSV = os.path.join(ROOT, "data", "sp500.csv")
 
 PEERS = ("idc", "tonic", "cpp", "python")
 # The parts of a run, in the order they run; `--only` picks some.
-SECTIONS = ("parity", "data", "tuning", "memory")
+SECTIONS = ("parity", "data", "tuning", "memory", "live")
 PEER_NAMES = {
     "idc": "idc (grpcio crate)",
     "tonic": "tonic",
@@ -465,6 +467,8 @@ class Bench:
             out.append(tuning.markdown(r["tuning"]))
         if "memory" in self.sections:
             out.append(memory.markdown(r["memory"]))
+        if "live" in self.sections:
+            out.append(live.markdown(r["live"]))
         return "\n".join(out) + "\n"
 
     def parity_markdown(self, out):
@@ -829,6 +833,9 @@ def main(argv):
             began_memory = time.monotonic()
             bench.results["memory"] = memory.measure(bench, DATA)
             bench.log("memory section: %.0f s" % (time.monotonic() - began_memory))
+        if "live" in sections:
+            bench.results["live"] = live.measure(bench)
+            bench.log("live section: %.0f s" % bench.results["live"]["seconds"])
         text = bench.markdown(argv, time.monotonic() - began)
     except BenchError as err:
         print("bench: FAILED: %s" % err, file=sys.stderr, flush=True)

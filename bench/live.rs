@@ -1,0 +1,466 @@
+//! Live bars: what one pushed bar costs per indicator, and how soon subscribers receive it.
+//! Prints two Markdown tables; nothing is asserted about speed. `cargo bench --bench live` runs
+//! the full form (a couple of minutes); `cargo bench --bench live -- --smoke` runs every path with
+//! tiny counts in seconds (`bench/run` runs both forms as its `live` section).
+//!
+//! 1. Incremental cost per indicator: each of the 20 built-ins in both conventions, default
+//!    parameters, over a 2,500-bar random walk. Batch: `Indicator::compute` over the whole
+//!    history, divided by the bars. Incremental: a `Track` (no adjustment, daily) holding that one
+//!    indicator, `advance` timed over a run of appended bars, then over as many revisions of the
+//!    last bar (its close moved within its range). Medians of repeated runs, `black_box`ed.
+//! 2. Push-to-receive latency: an in-process `idc::server::start` with `--data DIR` (one CSV
+//!    instrument of 2,500 bars in a temp dir) and `--push-token-file`; N subscribers (Subscribe
+//!    to that symbol with MACD, RSI and KDJ) spread over a few channels (one connection each),
+//!    one thread per channel draining its streams and stamping each update's arrival (`Instant`,
+//!    by subscriber and date). A pusher on its own channel pushes one bar at a time, each a new
+//!    date, waiting for its reply; latency is arrival minus the instant the push was sent, over
+//!    every (push, subscriber) pair. Then it pushes back to back for a few seconds: pushes/s
+//!    sustained, with the updates delivered per second and their latency under that load.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::hint::black_box;
+use std::ops::Range;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use clap::Parser;
+use futures::StreamExt;
+use grpcio::{CallOption, ChannelBuilder, EnvBuilder, Environment, MetadataBuilder};
+use idc::config::cli::ServerArgs;
+use idc::domain::date::Date;
+use idc::domain::indicators::{Convention, Indicator, ALL};
+use idc::domain::live::{Advanced, Track};
+use idc::domain::series::{Adjust, BarColumns, Frequency};
+use idc::protocol::indicators as pb;
+use idc::protocol::indicators_grpc::IndicatorsClient;
+
+const SYMBOL: &str = "LIVE";
+const TOKEN: &str = "bench-live-push-token";
+/// A subscriber that hears nothing for this long has lost its stream: the bench stops waiting.
+const SILENCE: Duration = Duration::from_secs(60);
+
+/// What one run measures.
+struct Settings {
+    smoke: bool,
+    bars: usize,
+    /// Part 1: batch runs, incremental rounds, and bars appended (and revisions) per round.
+    batch_runs: usize,
+    rounds: usize,
+    steps: usize,
+    /// Part 2: subscriber counts, pushes timed one at a time, and the back-to-back window.
+    subscribers: &'static [usize],
+    pushes: usize,
+    sustain: Duration,
+}
+
+impl Settings {
+    fn new(smoke: bool) -> Settings {
+        if smoke {
+            let (subscribers, sustain) = (&[1, 20][..], Duration::from_millis(500));
+            Settings { smoke, bars: 2500, batch_runs: 3, rounds: 3, steps: 20, subscribers, pushes: 5, sustain }
+        } else {
+            let (subscribers, sustain) = (&[1, 100, 1000][..], Duration::from_secs(4));
+            Settings { smoke, bars: 2500, batch_runs: 31, rounds: 21, steps: 1000, subscribers, pushes: 200, sustain }
+        }
+    }
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; only `--smoke` means anything here.
+    let smoke = std::env::args().any(|a| a == "--smoke");
+    let s = Settings::new(smoke);
+    println!("live bench ({}): {} bars of history", if s.smoke { "smoke" } else { "full" }, s.bars);
+    println!();
+    incremental(&s);
+    println!();
+    latency(&s);
+}
+
+// -- part 1 ------------------------------------------------------------------------------------
+
+fn incremental(s: &Settings) {
+    let mut bars = walk(s.bars + s.steps, 7);
+    let history = head(&bars, s.bars);
+    let last = bars.len() - 1;
+    let (low, high) = (bars.low[last], bars.high[last]);
+    println!(
+        "### Incremental cost per indicator ({} bars; batch: median of {} runs; incremental: median of {} rounds \
+         of {} appends, then {} revisions of the last bar)",
+        s.bars, s.batch_runs, s.rounds, s.steps, s.steps
+    );
+    println!();
+    println!(
+        "| indicator | convention | batch ns/bar | append ns/update | revise ns/update | append/batch | revise/batch |"
+    );
+    println!("| --- | --- | --: | --: | --: | --: | --: |");
+    for def in ALL {
+        for convention in [Convention::Cn, Convention::Talib] {
+            let indicator = Indicator::new(def.name, &[], convention).expect("the defaults are valid");
+            let prices = history.prices();
+            let batch = median((0..s.batch_runs).map(|_| {
+                let start = Instant::now();
+                black_box(indicator.compute(black_box(&prices)));
+                start.elapsed()
+            }));
+            let (mut appends, mut revisions) = (Vec::new(), Vec::new());
+            for _ in 0..s.rounds {
+                let mut track = Track::new(&history, Adjust::None, Frequency::Daily).expect("a track");
+                let slot = track.add(&indicator, &history).expect("a slot");
+                let start = Instant::now();
+                for i in s.bars..bars.len() {
+                    let advanced = track.advance(black_box(&bars), i).expect("an append");
+                    black_box(track.values(slot));
+                    assert_eq!(advanced, Advanced::Appended, "{indicator:?} bar {i}: the timed path");
+                }
+                appends.push(start.elapsed());
+                let start = Instant::now();
+                for k in 0..s.steps {
+                    bars.close[last] = low + (high - low) * (k % 7) as f64 / 6.0;
+                    let advanced = track.advance(black_box(&bars), last).expect("a revision");
+                    black_box(track.values(slot));
+                    assert_eq!(advanced, Advanced::Revised, "{indicator:?}: the timed path");
+                }
+                revisions.push(start.elapsed());
+            }
+            let batch = ns(batch) / s.bars as f64;
+            let append = ns(median(appends)) / s.steps as f64;
+            let revise = ns(median(revisions)) / s.steps as f64;
+            let (label, a, r) = (indicator.label(), append / batch, revise / batch);
+            println!("| {label} | {convention} | {batch:.1} | {append:.1} | {revise:.1} | {a:.2} | {r:.2} |");
+        }
+    }
+}
+
+// -- part 2 ------------------------------------------------------------------------------------
+
+/// What the pusher and the receiving threads share.
+struct Shared {
+    /// The date of push k -> k.
+    dates: HashMap<String, u32>,
+    snapshots: AtomicUsize,
+    /// Updates (not snapshots) each stream must receive before its thread ends; set before the
+    /// last push.
+    target: AtomicUsize,
+}
+
+/// What one receiving thread saw.
+#[derive(Default)]
+struct Received {
+    /// (subscriber, push, arrival).
+    arrivals: Vec<(u32, u32, Instant)>,
+    /// Streams that ended, and why.
+    ended: Vec<String>,
+}
+
+fn latency(s: &Settings) {
+    println!(
+        "### Push-to-receive latency (one instrument of {} bars; each subscriber: MACD, RSI, KDJ; {} pushes one at \
+         a time, then back to back for {:.1} s)",
+        s.bars,
+        s.pushes,
+        s.sustain.as_secs_f64()
+    );
+    println!();
+    println!(
+        "| subscribers | channels | push reply p50 ms | push→receive p50 ms | p99 ms | max ms | sustained pushes/s | \
+         updates received/s | sustained p50 ms | sustained p99 ms | missing | ended |"
+    );
+    println!("| --: | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: |");
+    for &n in s.subscribers {
+        live_run(s, n);
+    }
+}
+
+fn live_run(s: &Settings, n: usize) {
+    // Room for every push the back-to-back window could make.
+    let room = s.pushes + 1 + 200_000.min(s.sustain.as_millis() as usize * 20);
+    let bars = walk(s.bars + room, 11);
+    let server = Served::start(&head(&bars, s.bars), n);
+    let pushes: Vec<pb::Bar> = (s.bars..bars.len()).map(|i| bar(&bars, i)).collect();
+    let dates = pushes.iter().enumerate().map(|(k, b)| (b.date.clone(), k as u32)).collect();
+    let shared = Arc::new(Shared { dates, snapshots: AtomicUsize::new(0), target: AtomicUsize::new(usize::MAX) });
+    let channels = n.clamp(1, 4);
+    let env = Arc::new(EnvBuilder::new().cq_count(channels.min(2)).name_prefix("bench-cq").build());
+    let threads: Vec<_> = (0..channels)
+        .map(|c| {
+            let client = IndicatorsClient::new(channel(&env, server.port));
+            let (shared, subs) = (Arc::clone(&shared), c * n / channels..(c + 1) * n / channels);
+            thread::Builder::new()
+                .name(format!("bench-recv-{c}"))
+                .spawn(move || receive(client, subs, &shared))
+                .unwrap()
+        })
+        .collect();
+    let began = Instant::now();
+    while shared.snapshots.load(Ordering::Acquire) < n {
+        assert!(
+            began.elapsed() < SILENCE,
+            "{n} subscribers: only {} snapshots came",
+            shared.snapshots.load(Ordering::Acquire)
+        );
+        thread::sleep(Duration::from_millis(2));
+    }
+    let pusher = IndicatorsClient::new(channel(&env, server.port));
+    let mut metadata = MetadataBuilder::new();
+    metadata.add_str("authorization", &format!("Bearer {TOKEN}")).unwrap();
+    let option = CallOption::default().headers(metadata.build()).timeout(Duration::from_secs(30));
+    let push = |k: usize| {
+        let request =
+            pb::PushBarsRequest { symbol: SYMBOL.into(), bars: vec![pushes[k].clone()], ..Default::default() };
+        let reply = pusher.push_bars_opt(&request, option.clone()).unwrap_or_else(|e| panic!("push {k}: {e}"));
+        assert_eq!(reply.appended, 1, "push {k} appends its bar");
+    };
+    // One at a time: the instant each push was sent, and how long its reply took.
+    let mut sent = Vec::with_capacity(room);
+    let mut replies = Vec::with_capacity(s.pushes);
+    for k in 0..s.pushes {
+        let start = Instant::now();
+        sent.push(start);
+        push(k);
+        replies.push(start.elapsed());
+    }
+    // Back to back.
+    let window = Instant::now();
+    let mut k = s.pushes;
+    while window.elapsed() < s.sustain && k + 1 < room {
+        sent.push(Instant::now());
+        push(k);
+        k += 1;
+    }
+    let window = window.elapsed();
+    let sustained = k - s.pushes;
+    // The last push, after which every stream that is still open has all it will get.
+    shared.target.store(k + 1, Ordering::Release);
+    sent.push(Instant::now());
+    push(k);
+    let received: Vec<Received> = threads.into_iter().map(|t| t.join().expect("a receiving thread")).collect();
+    drop(server);
+
+    let (mut one, mut load, mut ended) = (Vec::new(), Vec::new(), Vec::new());
+    for r in received {
+        for (_, k, at) in r.arrivals {
+            let k = k as usize;
+            let took = at.saturating_duration_since(sent[k]);
+            if k < s.pushes {
+                one.push(took);
+            } else if k < s.pushes + sustained {
+                load.push(took);
+            }
+        }
+        ended.extend(r.ended);
+    }
+    let missing = (n * s.pushes).saturating_sub(one.len()) + (n * sustained).saturating_sub(load.len());
+    let delivered = load.len() as f64 / window.as_secs_f64();
+    let (one, load) = (sorted(one), sorted(load));
+    let (p50, p99, max) = (ms(percentile(&one, 0.5)), ms(percentile(&one, 0.99)), ms(percentile(&one, 1.0)));
+    let (reply, rate) = (ms(percentile(&sorted(replies), 0.5)), sustained as f64 / window.as_secs_f64());
+    let (l50, l99, gone) = (ms(percentile(&load, 0.5)), ms(percentile(&load, 0.99)), ended.len());
+    println!(
+        "| {n} | {channels} | {reply:.2} | {p50:.2} | {p99:.2} | {max:.2} | {rate:.0} | {delivered:.0} | {l50:.2} | \
+         {l99:.2} | {missing} | {gone} |"
+    );
+    if let Some(first) = ended.first() {
+        eprintln!("live bench: {n} subscribers: {} streams ended early, the first: {first}", ended.len());
+    }
+}
+
+/// Subscribes `subs` on `client` and drains them until each has `target` updates (or ended).
+fn receive(client: IndicatorsClient, subs: Range<usize>, shared: &Shared) -> Received {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
+    let request = pb::SubscribeRequest {
+        symbols: vec![SYMBOL.into()],
+        indicators: ["MACD", "RSI", "KDJ"]
+            .iter()
+            .map(|name| pb::IndicatorSpec { name: name.to_string(), ..Default::default() })
+            .collect(),
+        ..Default::default()
+    };
+    let first = subs.start;
+    let streams = subs.clone().map(|sub| {
+        let stream = client.subscribe_opt(&request, CallOption::default()).expect("Subscribe starts");
+        stream.map(move |item| (sub, item))
+    });
+    let mut all = futures::stream::select_all(streams);
+    let mut counts = vec![0usize; subs.len()];
+    let mut out = Received::default();
+    runtime.block_on(async {
+        loop {
+            let target = shared.target.load(Ordering::Acquire);
+            if counts.iter().all(|&c| c >= target) {
+                break;
+            }
+            match tokio::time::timeout(SILENCE, all.next()).await {
+                Err(_) => break out.ended.push(format!("subscribers {subs:?}: nothing for {SILENCE:?}")),
+                Ok(None) => break,
+                Ok(Some((sub, Ok(update)))) => {
+                    let at = Instant::now();
+                    if update.snapshot {
+                        shared.snapshots.fetch_add(1, Ordering::AcqRel);
+                        continue;
+                    }
+                    if let Some(&k) = shared.dates.get(&update.date) {
+                        out.arrivals.push((sub as u32, k, at));
+                    }
+                    counts[sub - first] += 1;
+                }
+                Ok(Some((sub, Err(e)))) => {
+                    out.ended.push(format!("subscriber {sub}: {e}"));
+                    counts[sub - first] = usize::MAX;
+                }
+            }
+        }
+    });
+    out
+}
+
+/// A channel of its own connection (a local subchannel pool), for enough concurrent streams.
+fn channel(env: &Arc<Environment>, port: u16) -> grpcio::Channel {
+    ChannelBuilder::new(Arc::clone(env))
+        .use_local_subchannel_pool(true)
+        .max_concurrent_stream(100_000)
+        .connect(&format!("127.0.0.1:{port}"))
+}
+
+/// An in-process idc_server over a temp dir holding `LIVE.csv`, stopped when dropped.
+struct Served {
+    port: u16,
+    stop: Option<futures::channel::oneshot::Sender<()>>,
+    done: Option<thread::JoinHandle<()>>,
+    _dir: tempfile::TempDir,
+}
+
+impl Served {
+    fn start(history: &BarColumns, subscribers: usize) -> Served {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let data = dir.path().join("data");
+        std::fs::create_dir(&data).unwrap();
+        let mut csv = String::from("date,open,high,low,close,volume\n");
+        for i in 0..history.len() {
+            let b = bar(history, i);
+            writeln!(csv, "{},{},{},{},{},{}", b.date, b.open, b.high, b.low, b.close, b.volume).unwrap();
+        }
+        std::fs::write(data.join(format!("{SYMBOL}.csv")), csv).unwrap();
+        let token = dir.path().join("push.token");
+        std::fs::write(&token, format!("{TOKEN}\n")).unwrap();
+        let (data, token) = (data.to_str().unwrap().to_string(), token.to_str().unwrap().to_string());
+        let streams = (subscribers + 100).to_string();
+        let args = [
+            "idc_server",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "0",
+            "--data",
+            &data,
+            "--push-token-file",
+            &token,
+            "--max-concurrent-streams",
+            &streams,
+            "--max-subscriptions",
+            &streams,
+        ];
+        let args = ServerArgs::try_parse_from(args).unwrap_or_else(|e| panic!("{e}"));
+        let running = idc::server::start(&args.config).unwrap_or_else(|e| panic!("the server starts: {e}"));
+        let port = running.port();
+        let (stop, stopped) = futures::channel::oneshot::channel::<()>();
+        let done = thread::spawn(move || {
+            running.serve_until(async move {
+                let _ = stopped.await;
+            })
+        });
+        Served { port, stop: Some(stop), done: Some(done), _dir: dir }
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(done) = self.done.take() {
+            let _ = done.join();
+        }
+    }
+}
+
+// -- bars and numbers --------------------------------------------------------------------------
+
+/// `n` daily bars from 2000-01-03, one per calendar day, a random walk from 100 seeded by `seed`.
+fn walk(n: usize, seed: u64) -> BarColumns {
+    let mut state = seed.max(1);
+    let mut unit = move || {
+        // xorshift64*
+        state ^= state >> 12;
+        state ^= state << 25;
+        state ^= state >> 27;
+        (state.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 11) as f64 / (1u64 << 53) as f64
+    };
+    let first = Date::new(2000, 1, 3).expect("a date").days_since_epoch();
+    let mut b = BarColumns::default();
+    let mut close = 100.0_f64;
+    for i in 0..n {
+        let open = close;
+        close = (close * (1.0 + (unit() - 0.5) * 0.04)).max(1.0);
+        b.date.push(Date::from_days_since_epoch(first + i as i64));
+        b.open.push(open);
+        b.high.push(open.max(close) * (1.0 + unit() * 0.01));
+        b.low.push(open.min(close) * (1.0 - unit() * 0.01));
+        b.close.push(close);
+        b.volume.push((1000.0 + unit() * 9000.0).round());
+    }
+    b
+}
+
+/// The first `n` bars of `bars`.
+fn head(bars: &BarColumns, n: usize) -> BarColumns {
+    BarColumns {
+        date: bars.date[..n].to_vec(),
+        open: bars.open[..n].to_vec(),
+        high: bars.high[..n].to_vec(),
+        low: bars.low[..n].to_vec(),
+        close: bars.close[..n].to_vec(),
+        volume: bars.volume[..n].to_vec(),
+        adj_factor: Default::default(),
+    }
+}
+
+fn bar(bars: &BarColumns, i: usize) -> pb::Bar {
+    pb::Bar {
+        date: bars.date[i].to_string(),
+        open: bars.open[i],
+        high: bars.high[i],
+        low: bars.low[i],
+        close: bars.close[i],
+        volume: bars.volume[i],
+        ..Default::default()
+    }
+}
+
+fn median(samples: impl IntoIterator<Item = Duration>) -> Duration {
+    let samples = sorted(samples.into_iter().collect());
+    samples[samples.len() / 2]
+}
+
+fn sorted(mut samples: Vec<Duration>) -> Vec<Duration> {
+    samples.sort_unstable();
+    samples
+}
+
+/// The `q` quantile of sorted `samples` (nearest rank); zero when there are none.
+fn percentile(samples: &[Duration], q: f64) -> Duration {
+    match samples.len() {
+        0 => Duration::ZERO,
+        n => samples[((n as f64 * q).ceil() as usize).clamp(1, n) - 1],
+    }
+}
+
+fn ns(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e9
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
