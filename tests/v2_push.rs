@@ -21,6 +21,9 @@ fn history() -> (Vec<pb::Bar>, impl Fn(usize) -> String) {
     (bars, move |k: usize| later[k].clone())
 }
 
+/// How long a new symbol's file may take to appear after its push was acknowledged.
+const FILE_WITHIN: std::time::Duration = std::time::Duration::from_secs(10);
+
 fn listed(client: &idc::protocol::indicators_grpc::IndicatorsClient) -> Vec<(String, u32, String, String)> {
     let reply = client.list_instruments(&pb::ListInstrumentsRequest::new()).expect("ListInstruments answers");
     reply.instruments.iter().map(|i| (i.symbol.clone(), i.bars, i.first_date.clone(), i.last_date.clone())).collect()
@@ -208,7 +211,7 @@ fn appends_and_revisions_are_applied_and_answered() {
     assert_history(&live.client, "AAA", &model, "after revising and appending");
 
     // The bar before the last is no longer revisable.
-    let (code, message) = push(&live.client, "AAA", &[bar(&next(2), 1.0)], false).expect_err("before the last");
+    let (code, message) = push(&live.client, "AAA", &[bar(&next(2), 50.0)], false).expect_err("before the last");
     assert_eq!(code, RpcStatusCode::FAILED_PRECONDITION, "{message}");
     assert!(message.contains(&next(2)) && message.contains(&next(3)), "{message:?} names both dates");
     assert_history(&live.client, "AAA", &model, "after a refused push");
@@ -252,8 +255,13 @@ fn a_new_symbol_becomes_its_csv_file_which_the_loader_reads_back() {
     assert_eq!((reply.appended, reply.revised, reply.last_date.as_str()), (5, 0, dates[4].as_str()));
     assert_history(&live.client, symbol, &bars, "the new symbol");
 
+    // The journal makes the push durable; the file may be written a moment later.
     let path = live.data().join(format!("{symbol}.csv"));
-    let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let pushed_at = std::time::Instant::now();
+    let written = common::poll_until(FILE_WITHIN, || path.exists());
+    assert!(written, "{} not written within {FILE_WITHIN:?} of the push", path.display());
+    eprintln!("{} written {:?} after the push", path.display(), pushed_at.elapsed());
+    let bytes = std::fs::read(&path).unwrap();
     let table = idc::domain::bar::parse_table(&path.display().to_string(), &bytes, idc::domain::bar::Delimiter::Auto)
         .unwrap_or_else(|e| panic!("the CSV loader refuses {}: {e}", path.display()));
     let loaded: Vec<(String, f64, f64, f64, f64, f64)> =

@@ -144,7 +144,7 @@ fn a_thousand_subscribers_hear_every_update_and_one_that_stops_reading_is_ended(
             date = after(&date, 0);
         }
         let close = 100.0 + n as f64;
-        push(&live.client, "AAA", &[bar(&date, close)], false).expect("push");
+        push(&live.client, "AAA", &[bar(&date, close)], false).unwrap_or_else(|e| panic!("push {n}: {e:?}"));
         let heard =
             live::within(Duration::from_secs(30), futures::future::join_all(streams.iter_mut().map(|s| s.next())))
                 .unwrap_or_else(|| panic!("push {n}: not every subscriber heard it within 30 s"));
