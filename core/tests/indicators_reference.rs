@@ -83,7 +83,7 @@ fn compare(name: &str, header: &[String], columns: &[Vec<f64>]) -> usize {
         let (indicator_name, params) = parse_spec(spec).unwrap();
         let indicator = Indicator::new(&indicator_name, &params, convention).unwrap();
         assert_eq!(indicator.label(), spec, "the canonical label");
-        let index = indicator.def().outputs.iter().position(|o| *o == output).unwrap();
+        let index = indicator.output_names().iter().position(|o| *o == output).unwrap();
         let ours = &indicator.compute(&prices)[index];
         let bad: Vec<usize> = (0..theirs.len()).filter(|&i| !agrees(ours[i], theirs[i])).collect();
         if let Some(&first) = bad.first() {

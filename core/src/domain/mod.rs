@@ -21,6 +21,7 @@ pub mod catalog;
 #[cfg(feature = "chart")]
 pub mod chart;
 pub mod date;
+pub mod formula;
 pub mod indicators;
 pub mod live;
 pub mod macd;

@@ -126,8 +126,14 @@ pub fn indicators(specs: &[pb::IndicatorSpec], convention: Convention) -> Result
     }
     let mut labels = HashSet::new();
     let mut out = Vec::with_capacity(specs.len());
+    let mut formulas = 0;
     for (i, spec) in specs.iter().enumerate() {
-        let labelled = indicator(i, spec, convention)?;
+        let labelled = if spec.formula.is_empty() {
+            indicator(i, spec, convention)?
+        } else {
+            formulas += 1;
+            formula(i, formulas, spec, convention)?
+        };
         if !labels.insert(labelled.label.clone()) {
             return Err(invalid(format!(
                 "indicator {}: the label {:?} is already used by an earlier indicator; give each a label of its own",
@@ -140,15 +146,29 @@ pub fn indicators(specs: &[pb::IndicatorSpec], convention: Convention) -> Result
     Ok(out)
 }
 
+/// The most bytes of formula text one spec may carry.
+pub const MAX_FORMULA_BYTES: usize = crate::domain::formula::parse::MAX_FORMULA_BYTES;
+
+/// A formula spec (the `i`th, counted from 0; the `n`th formula, counted from 1), compiled.
+fn formula(i: usize, n: usize, spec: &pb::IndicatorSpec, convention: Convention) -> Result<Labelled, QueryError> {
+    let which = format!("indicator {} (formula {n})", i + 1);
+    if !spec.name.is_empty() || !spec.params.is_empty() {
+        return Err(invalid(format!("{which}: give either a built-in's name and parameters or a formula, not both")));
+    }
+    let indicator = Indicator::formula(&spec.formula, convention).map_err(|e| QueryError {
+        kind: if e.limit { Kind::ResourceExhausted } else { Kind::InvalidArgument },
+        message: format!("formula {n}, {e}"),
+    })?;
+    let label = if spec.label.is_empty() { format!("F{n}") } else { spec.label.clone() };
+    if label.len() > MAX_LABEL_BYTES {
+        return Err(invalid(format!("{which}: the label is {} bytes long; at most {MAX_LABEL_BYTES}", label.len())));
+    }
+    Ok(Labelled { label, indicator })
+}
+
 /// One spec (the `i`th, counted from 0), checked.
 fn indicator(i: usize, spec: &pb::IndicatorSpec, convention: Convention) -> Result<Labelled, QueryError> {
     let which = format!("indicator {}", i + 1);
-    if !spec.formula.is_empty() {
-        return Err(QueryError {
-            kind: Kind::Unimplemented,
-            message: format!("{which}: formulas are not implemented by this server yet; ask a built-in by name"),
-        });
-    }
     if spec.name.is_empty() {
         return Err(invalid(format!("{which}: give a built-in's name (MACD, RSI, ...) or a formula")));
     }
@@ -237,7 +257,7 @@ pub fn series_bytes(rows: usize, columns: usize) -> usize {
 /// Checks that every `Series` of the query fits one message; `OUT_OF_RANGE` naming the symbol
 /// otherwise.
 pub fn check_sizes(query: &ComputeQuery) -> Result<(), QueryError> {
-    let columns: usize = query.indicators.iter().map(|l| l.indicator.def().outputs.len()).sum();
+    let columns: usize = query.indicators.iter().map(|l| l.indicator.outputs()).sum();
     for instrument in &query.instruments {
         let rows = rows(&instrument.bars, query.frequency, query.range);
         let bytes = series_bytes(rows, columns);

@@ -36,7 +36,7 @@ pub struct PushedBar {
 pub fn valid_new_symbol(symbol: &str) -> Result<(), String> {
     let rule = format!(
         "a new symbol is 1 to {MAX_SYMBOL_BYTES} ASCII letters, digits, '.', '_' or '-', not starting with '.' \
-         (it becomes the file SYMBOL.csv)"
+         or '-' (it becomes the file SYMBOL.csv)"
     );
     let allowed = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-');
     if symbol.is_empty() {
@@ -45,7 +45,7 @@ pub fn valid_new_symbol(symbol: &str) -> Result<(), String> {
     if symbol.len() > MAX_SYMBOL_BYTES {
         return Err(format!("the symbol is {} bytes long: {rule}", symbol.len()));
     }
-    if symbol.starts_with('.') || !symbol.bytes().all(allowed) {
+    if symbol.starts_with(['.', '-']) || !symbol.bytes().all(allowed) {
         return Err(format!("the symbol {:?} is not allowed: {rule}", symbol.escape_debug().to_string()));
     }
     Ok(())
@@ -68,8 +68,7 @@ pub fn push(request: &pb::PushBarsRequest, held: Option<&Instrument>) -> Result<
     let mut previous: Option<Date> = None;
     for (i, pushed) in request.bars.iter().enumerate() {
         let which = |date: &str| format!("bar {} ({})", i + 1, if date.is_empty() { "no date" } else { date });
-        let date = Date::parse(&pushed.date)
-            .map_err(|e| invalid(format!("{}: {e}; dates are YYYY-MM-DD", which(&pushed.date))))?;
+        let date = Date::parse(&pushed.date).map_err(|e| invalid(format!("{}: {e}", which(&pushed.date))))?;
         let prices = [pushed.open, pushed.high, pushed.low, pushed.close];
         let bar = check_bar(date, prices, pushed.volume, |k| prices[k].to_string())
             .map_err(|problem| invalid(format!("{}: {problem}", which(&pushed.date))))?;
@@ -80,9 +79,9 @@ pub fn push(request: &pb::PushBarsRequest, held: Option<&Instrument>) -> Result<
         }
         if let Some(before) = previous {
             if date <= before {
-                let how = if date == before { "the same date as" } else { "dated before" };
+                let how = if date == before { "has the same date as" } else { "is dated before" };
                 return Err(invalid(format!(
-                    "{} has {how} bar {} ({before}): bars are sent oldest first, one a date",
+                    "{} {how} bar {} ({before}): bars are sent oldest first, one a date",
                     which(&pushed.date),
                     i
                 )));

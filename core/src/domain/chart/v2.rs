@@ -130,7 +130,7 @@ pub fn render_series_rgb(
 /// The series' columns as the chart draws them: the overlays' lines, coloured in turn, and one
 /// group per panel spec.
 fn columns<'s>(series: &'s Series, chart: &SeriesChart<'_>) -> Result<(Vec<Drawn<'s>>, Vec<Group<'s>>), ChartError> {
-    let wanted: usize = chart.overlays.iter().chain(chart.panels).map(|l| l.indicator.def().outputs.len()).sum();
+    let wanted: usize = chart.overlays.iter().chain(chart.panels).map(|l| l.indicator.outputs()).sum();
     if series.columns.len() != wanted {
         return Err(ChartError::Draw(format!(
             "the series has {} columns, and its overlays and panels make {wanted}",
@@ -140,19 +140,20 @@ fn columns<'s>(series: &'s Series, chart: &SeriesChart<'_>) -> Result<(Vec<Drawn
     let mut columns = series.columns.iter();
     // Over the candles every column is a line, on the price axis; bars belong to panels.
     let mut take = |spec: &Labelled, overlay: bool, colours: &mut dyn Iterator<Item = RGBColor>| -> Vec<Drawn<'s>> {
-        let def = spec.indicator.def();
-        def.outputs
-            .iter()
+        let name = spec.indicator.def().map_or("", |def| def.name);
+        spec.indicator
+            .output_names()
+            .into_iter()
             .zip(columns.by_ref())
-            .map(|(output, (name, values))| {
-                let style = match (def.name, *output) {
+            .map(|(output, (column, values))| {
+                let style = match (name, output) {
                     _ if overlay => Style::Line,
                     ("MACD", "MACD") => Style::Histogram,
                     ("VOL", _) => Style::Volume,
                     _ => Style::Line,
                 };
                 let colour = if style == Style::Line { colours.next().unwrap_or(LINES[0]) } else { LINES[0] };
-                Drawn { name: name.clone(), values, colour, style }
+                Drawn { name: column.clone(), values, colour, style }
             })
             .collect()
     };
@@ -163,7 +164,8 @@ fn columns<'s>(series: &'s Series, chart: &SeriesChart<'_>) -> Result<(Vec<Drawn
         .iter()
         .map(|spec| {
             let columns = take(spec, false, &mut LINES.into_iter().cycle());
-            Group { axis: spec.indicator.def().name.to_string(), label: spec.label.clone(), columns }
+            let axis = spec.indicator.def().map_or_else(|| spec.label.clone(), |def| def.name.to_string());
+            Group { axis, label: spec.label.clone(), columns }
         })
         .collect();
     Ok((overlays, panels))

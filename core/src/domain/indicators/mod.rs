@@ -47,6 +47,10 @@ pub use crate::domain::macd::Convention;
 pub use spec::{parse_spec, split_specs, SpecError};
 pub use stream::{Quote, Stream};
 
+use std::sync::Arc;
+
+use crate::domain::formula::{FormulaError, Program};
+
 /// The longest period accepted (about 40 years of daily bars).
 pub const MAX_PERIOD: usize = 10_000;
 
@@ -133,17 +137,33 @@ pub fn find(name: &str) -> Option<&'static Def> {
     ALL.iter().copied().find(|def| def.name.eq_ignore_ascii_case(name))
 }
 
-/// A checked built-in with its parameters (defaults filled in) and convention.
+/// A checked indicator: a built-in with its parameters (defaults filled in), or a compiled
+/// formula; and the convention it computes in.
 #[derive(Clone)]
 pub struct Indicator {
-    def: &'static Def,
-    params: Vec<f64>,
+    kind: Kind,
     convention: Convention,
+}
+
+#[derive(Clone)]
+enum Kind {
+    BuiltIn {
+        def: &'static Def,
+        params: Vec<f64>,
+    },
+    /// The text (for equality: one state serves the subscribers of one formula) and its program.
+    Formula {
+        text: Arc<str>,
+        program: Arc<Program>,
+    },
 }
 
 impl std::fmt::Debug for Indicator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} ({})", self.label(), self.convention)
+        match &self.kind {
+            Kind::BuiltIn { def, params } => write!(f, "{} ({})", spec::canonical(def.name, params), self.convention),
+            Kind::Formula { text, .. } => write!(f, "formula {text:?} ({})", self.convention),
+        }
     }
 }
 
@@ -160,29 +180,67 @@ impl Indicator {
             spec::check_params(def, params)?;
             params.to_vec()
         };
-        Ok(Indicator { def, params, convention })
+        Ok(Indicator { kind: Kind::BuiltIn { def, params }, convention })
     }
 
-    pub fn def(&self) -> &'static Def {
-        self.def
+    /// Parses, checks and compiles the formula `text`.
+    pub fn formula(text: &str, convention: Convention) -> Result<Indicator, FormulaError> {
+        let program = Program::compile(text, convention)?;
+        Ok(Indicator { kind: Kind::Formula { text: text.into(), program: Arc::new(program) }, convention })
     }
 
+    /// The built-in, `None` for a formula.
+    pub fn def(&self) -> Option<&'static Def> {
+        match &self.kind {
+            Kind::BuiltIn { def, .. } => Some(def),
+            Kind::Formula { .. } => None,
+        }
+    }
+
+    /// The built-in's parameters; empty for a formula.
     pub fn params(&self) -> &[f64] {
-        &self.params
+        match &self.kind {
+            Kind::BuiltIn { params, .. } => params,
+            Kind::Formula { .. } => &[],
+        }
     }
 
     pub fn convention(&self) -> Convention {
         self.convention
     }
 
-    /// The canonical spec: `MACD(12,26,9)`, `BOLL(20,2)`, `OBV`.
+    /// The same computation: one state serves both.
+    pub fn same_as(&self, other: &Indicator) -> bool {
+        self.convention == other.convention
+            && match (&self.kind, &other.kind) {
+                (Kind::BuiltIn { def: a, params: p }, Kind::BuiltIn { def: b, params: q }) => {
+                    a.name == b.name && p == q
+                }
+                (Kind::Formula { text: a, .. }, Kind::Formula { text: b, .. }) => a == b,
+                _ => false,
+            }
+    }
+
+    /// The canonical spec of a built-in: `MACD(12,26,9)`, `BOLL(20,2)`, `OBV`; `FORMULA` for a
+    /// formula (which the request labels `F1`, `F2`, ... instead).
     pub fn label(&self) -> String {
-        spec::canonical(self.def.name, &self.params)
+        match &self.kind {
+            Kind::BuiltIn { def, params } => spec::canonical(def.name, params),
+            Kind::Formula { .. } => "FORMULA".to_string(),
+        }
+    }
+
+    /// The outputs' names: the built-in's (`""` for one output), or the formula's output lines.
+    pub fn output_names(&self) -> Vec<&str> {
+        match &self.kind {
+            Kind::BuiltIn { def, .. } => def.outputs.to_vec(),
+            Kind::Formula { program, .. } => program.output_names(),
+        }
     }
 
     /// The column names under `label`: `label` for one output, `label.OUTPUT` for several.
     pub fn column_names(&self, label: &str) -> Vec<String> {
-        match self.def.outputs {
+        match self.output_names().as_slice() {
             [_] => vec![label.to_string()],
             outputs => outputs.iter().map(|output| format!("{label}.{output}")).collect(),
         }
@@ -190,18 +248,27 @@ impl Indicator {
 
     /// One column per output over the whole of `prices`.
     pub fn compute(&self, prices: &Prices) -> Vec<Vec<f64>> {
-        stream::run(self.stream(), self.outputs(), prices)
+        match &self.kind {
+            Kind::BuiltIn { .. } => stream::run(self.stream(), self.outputs(), prices),
+            Kind::Formula { program, .. } => program.compute(prices),
+        }
     }
 
     /// A fresh state, to be stepped one bar at a time: after each bar it gives what
     /// [`Indicator::compute`] gives at that bar.
     pub fn stream(&self) -> Box<dyn Stream> {
-        (self.def.stream)(&self.params, self.convention)
+        match &self.kind {
+            Kind::BuiltIn { def, params } => (def.stream)(params, self.convention),
+            Kind::Formula { program, .. } => program.stream(),
+        }
     }
 
     /// How many values a step writes (one per output).
     pub fn outputs(&self) -> usize {
-        self.def.outputs.len()
+        match &self.kind {
+            Kind::BuiltIn { def, .. } => def.outputs.len(),
+            Kind::Formula { program, .. } => program.outputs(),
+        }
     }
 }
 

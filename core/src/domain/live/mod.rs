@@ -100,7 +100,7 @@ impl Track {
 
     /// The slot of `indicator` (an equal one is shared), its state brought up to date over `bars`.
     pub fn add(&mut self, indicator: &Indicator, bars: &BarColumns) -> Result<usize, SeriesError> {
-        if let Some(i) = self.slots.iter().position(|s| same(&s.indicator, indicator)) {
+        if let Some(i) = self.slots.iter().position(|s| s.indicator.same_as(indicator)) {
             return Ok(i);
         }
         let derived = bars.adjusted(self.adjust)?.resampled(self.frequency);
@@ -205,9 +205,4 @@ fn catch_up(slot: &mut Slot, derived: &BarColumns) {
         slot.committed.step(&prices.quote(i), &mut scratch);
     }
     slot.peek(&prices.quote(last));
-}
-
-/// The same built-in with the same parameters in the same convention: one state serves both.
-fn same(a: &Indicator, b: &Indicator) -> bool {
-    a.def().name == b.def().name && a.params() == b.params() && a.convention() == b.convention()
 }

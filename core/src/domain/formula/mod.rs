@@ -1,0 +1,35 @@
+//! Formulas: 通达信-style custom indicators, parsed, checked and compiled once, then run over
+//! whole columns (`Compute`, `Chart`) or stepped one bar at a time (`Subscribe`) with the same
+//! operations, so that both give the same values.
+//!
+//! * [`ast`]: the parsed formula, every node with its place in the text.
+//! * [`error`]: a formula's error, with line, column and the text around it.
+//! * [`parse`]: the parser from text to [`ast::Formula`].
+//! * `compile`: names, functions, arities and constant periods checked; a [`Program`] built.
+//! * `program`: the [`Program`], run over columns or as a [`crate::domain::indicators::Stream`].
+//! * `ops`: the functions' meaning, MyTT 2.9.3's, with numpy's NaN rules.
+//!
+//! No formula can read anything but the bars of the instrument it runs over: the language has
+//! no file, network, clock or other-instrument function.
+
+pub mod ast;
+mod compile;
+pub mod error;
+mod ops;
+pub mod parse;
+mod program;
+
+pub use compile::FUNCTIONS;
+pub use error::FormulaError;
+pub use parse::parse;
+pub use program::Program;
+
+use crate::domain::indicators::Convention;
+
+impl Program {
+    /// Parses, checks and compiles `text`; the built-ins it names compute in `convention`.
+    pub fn compile(text: &str, convention: Convention) -> Result<Program, FormulaError> {
+        let formula = parse(text)?;
+        compile::compile(text, &formula, convention)
+    }
+}
