@@ -220,10 +220,10 @@ fn bad_requests_get_a_status_that_names_what_was_wrong() {
             "frequency 7 is not a Frequency: use DAILY (0), WEEKLY (1) or MONTHLY (2)",
         ),
         (
-            "a formula before formulas exist",
-            with_spec(pb::IndicatorSpec { formula: "X:C;".into(), ..Default::default() }),
-            grpcio::RpcStatusCode::UNIMPLEMENTED,
-            "indicator 1: formulas are not implemented by this server yet",
+            "a formula with an unknown function",
+            with_spec(pb::IndicatorSpec { formula: "DIF:EMAA(CLOSE,12);".into(), ..Default::default() }),
+            grpcio::RpcStatusCode::INVALID_ARGUMENT,
+            "formula 1, 1:5: unknown function EMAA (did you mean EMA?)",
         ),
     ];
     for (what, request, code, message) in cases {

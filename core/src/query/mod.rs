@@ -52,7 +52,6 @@ pub enum Kind {
     NotFound,
     FailedPrecondition,
     OutOfRange,
-    Unimplemented,
     ResourceExhausted,
 }
 

@@ -79,7 +79,6 @@ pub(crate) fn refusal(error: QueryError) -> RpcStatus {
         Kind::NotFound => RpcStatusCode::NOT_FOUND,
         Kind::FailedPrecondition => RpcStatusCode::FAILED_PRECONDITION,
         Kind::OutOfRange => RpcStatusCode::OUT_OF_RANGE,
-        Kind::Unimplemented => RpcStatusCode::UNIMPLEMENTED,
         Kind::ResourceExhausted => RpcStatusCode::RESOURCE_EXHAUSTED,
     };
     RpcStatus::with_message(code, error.message)
