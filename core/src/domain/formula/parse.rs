@@ -475,7 +475,7 @@ impl Parser<'_> {
                 };
                 return Err(self.error(
                     statement.span,
-                    format!("`{}` is already defined at {}:{}{note}", statement.name, first.line, first.column),
+                    format!("{} is already defined at {}:{}{note}", quoted(&statement.name), first.line, first.column),
                 ));
             }
         }
@@ -689,7 +689,7 @@ impl Parser<'_> {
                                 "expected `,` or `)` to close the `(` at {}:{} of {}",
                                 open.span.line,
                                 open.span.column,
-                                self.text[name_token.span.start..name_token.span.end].to_ascii_uppercase()
+                                quoted(&self.text[name_token.span.start..name_token.span.end].to_ascii_uppercase())
                             ),
                         ));
                     }
@@ -877,7 +877,7 @@ mod tests {
         let cases: &[(&str, (u32, u32), &str)] = &[
             ("X:(1+2", (1, 7), "expected `)` to close the `(` at 1:3"),
             ("X:MAX(1,(2*3;", (1, 13), "expected `)` to close the `(` at 1:9"),
-            ("X:MAX(1 2)", (1, 9), "expected `,` or `)` to close the `(` at 1:6 of MAX"),
+            ("X:MAX(1 2)", (1, 9), "expected `,` or `)` to close the `(` at 1:6 of `MAX`"),
             ("X:MAX(1,", (1, 9), "expected an expression after `,`"),
             ("X:MAX(1,)", (1, 9), "expected an expression after `,`"),
             ("X:2*", (1, 5), "expected an expression after `*`"),
@@ -960,13 +960,19 @@ mod tests {
         assert_eq!(err("X:(1+2").to_string(), "1:7: expected `)` to close the `(` at 1:3, at the end of the formula");
         assert_eq!(
             err("X:MAX(1 2)").to_string(),
-            "1:9: expected `,` or `)` to close the `(` at 1:6 of MAX, near \"2)\""
+            "1:9: expected `,` or `)` to close the `(` at 1:6 of `MAX`, near \"2)\""
         );
         // A long token is quoted short.
         // The first error in the text is reported, even when the lexer stops later.
         assert_eq!(err("X:(1;Y:#").message, "expected `)` to close the `(` at 1:3");
         assert_eq!(err("X:1 {a {b} c}").message, "unexpected `c`: expected an operator, or `;` to end the statement");
         assert_eq!(err("X:1;\nY:2 #").message, "unknown character `#`");
+        // Long names are quoted short, so that a message stays small (it travels in a gRPC status).
+        let name = "N".repeat(5_000);
+        let e = err(&format!("{name}:1;{name}:2"));
+        assert_eq!(e.message, format!("`{}…` is already defined at 1:1", "N".repeat(24)));
+        let e = err(&format!("X:{name}(1 2)"));
+        assert_eq!(e.message, format!("expected `,` or `)` to close the `(` at 1:5003 of `{}…`", "N".repeat(24)));
         let long = format!("X:1 {}", "A".repeat(100));
         assert_eq!(
             err(&long).message,
@@ -1080,6 +1086,7 @@ mod tests {
                 assert!(e.line >= 1 && e.column >= 1, "{text:?}: {e}");
                 assert!(e.line as usize <= text.lines().count().max(1) + 1, "{text:?}: {e}");
                 assert!(e.near.chars().count() <= 24);
+                assert!(e.message.len() <= 400, "{text:?}: {e}");
             }
         }
     }
