@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Fuzzes idc-core with cargo-fuzz (libFuzzer): every target in fuzz/ (the CSV loader, date
-# parsing, the text printer) runs for SECONDS (default 60), starting from the committed seed
-# corpus fuzz/corpus/TARGET/. New corpus entries go to target/fuzz/corpus/TARGET/ (kept between
+# parsing, the text printer, formulas) runs for SECONDS (default 60), starting from the committed
+# seed corpus fuzz/corpus/TARGET/. New corpus entries go to target/fuzz/corpus/TARGET/ (kept between
 # runs, never committed); a crash's input goes to target/fuzz/artifacts/TARGET/, and the script
 # ends with status 1, naming each crashing input and the command that replays it.
 #
