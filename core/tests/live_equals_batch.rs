@@ -1,8 +1,9 @@
 //! The live issue's equality: after any sequence of pushes (appends, revisions, forming bars,
 //! bars that start a new week or month, a new FORWARD factor), every value a [`Track`] holds
 //! equals what `Compute`'s computation ([`series::compute`]) gives over the same history at that
-//! date, to 1e-9 relative, for every built-in in both conventions, at every adjustment and
-//! frequency. The batch is itself checked against MyTT and TA-Lib (`indicators_reference.rs`).
+//! date, to 1e-9 relative, for every built-in in both conventions and every formula of the
+//! corpus (`tests/formulas/corpus.json`), at every adjustment and frequency. The batch is itself
+//! checked against MyTT and TA-Lib (`indicators_reference.rs`, `formula_reference.rs`).
 
 mod common;
 
@@ -88,6 +89,7 @@ fn request(bars: &BarColumns, push: &Push) -> pb::PushBarsRequest {
     out
 }
 
+/// Every built-in in both conventions, and every formula of the corpus.
 fn every_indicator() -> Vec<Indicator> {
     let mut out = Vec::new();
     for def in indicators::ALL {
@@ -95,13 +97,24 @@ fn every_indicator() -> Vec<Indicator> {
             out.push(Indicator::new(def.name, &[], convention).unwrap());
         }
     }
+    let corpus = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/formulas/corpus.json");
+    let corpus: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(corpus).unwrap()).unwrap();
+    let formulas = corpus.as_array().unwrap();
+    assert!(formulas.len() >= 30, "the corpus has {} formulas", formulas.len());
+    for entry in formulas {
+        let text = entry["formula"].as_str().unwrap();
+        out.push(Indicator::formula(text, Convention::Cn).unwrap_or_else(|e| panic!("{text}: {e}")));
+    }
     out
 }
 
 /// Every slot of `track` against the batch over `bars` at its last row.
 fn check(track: &Track, slots: &[usize], indicators: &[Indicator], bars: &BarColumns) -> Result<(), TestCaseError> {
-    let labelled: Vec<Labelled> =
-        indicators.iter().map(|i| Labelled { label: i.label(), indicator: i.clone() }).collect();
+    let labelled: Vec<Labelled> = indicators
+        .iter()
+        .enumerate()
+        .map(|(k, i)| Labelled { label: format!("{}#{k}", i.label()), indicator: i.clone() })
+        .collect();
     let batch = series::compute(bars, track.adjust(), track.frequency(), &labelled, DateRange::default()).unwrap();
     let last = batch.bars.len() - 1;
     let (date, quote) = track.last().unwrap();
@@ -116,8 +129,7 @@ fn check(track: &Track, slots: &[usize], indicators: &[Indicator], bars: &BarCol
             let want = values[last];
             prop_assert!(
                 (live.is_nan() && want.is_nan()) || common::close_to(live, want),
-                "{name} ({}) {:?} {:?} at {date}: live {live}, batch {want}",
-                indicator.convention(),
+                "{name} ({indicator:?}) {:?} {:?} at {date}: live {live}, batch {want}",
                 track.adjust(),
                 track.frequency()
             );
