@@ -90,15 +90,15 @@ impl Store {
 
     /// Checks, journals, applies and publishes one push.
     pub fn push(&self, request: &pb::PushBarsRequest) -> Result<pb::PushBarsReply, LiveError> {
+        // Before the lock: a scan holds the reloader's lock while it waits for this one (the
+        // reload hook), so this never waits for the reloader's lock while holding its own.
+        if let Some(path) = self.reloader.file_of(&request.symbol).filter(|p| !is_csv(p)) {
+            return Err(LiveError::NotCsv { symbol: request.symbol.clone(), path });
+        }
         let mut state = self.lock();
         let shared = self.reloader.shared();
         let before = shared.current();
         let held = before.get(&request.symbol).cloned();
-        if held.is_some() {
-            if let Some(path) = self.reloader.file_of(&request.symbol).filter(|p| !is_csv(p)) {
-                return Err(LiveError::NotCsv { symbol: request.symbol.clone(), path });
-            }
-        }
         let query = query::push(request, held.as_deref()).map_err(LiveError::Refused)?;
         state.journal.append(request).map_err(|reason| LiveError::Disk { reason })?;
         let mut instrument = held.as_deref().cloned().unwrap_or_else(|| Instrument {
