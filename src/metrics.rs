@@ -7,6 +7,7 @@
 //! `--metrics-addr`), in OpenMetrics or in the classic text format (`text`), as the scraper
 //! asks. A scrape only reads atomics, so it never waits for a call.
 
+mod compute;
 mod http;
 mod live;
 mod text;
@@ -133,6 +134,7 @@ pub struct Metrics {
     catalog_reloads: Family<OutcomeLabel, Counter>,
     catalog_instruments: Gauge,
     live: live::LiveMetrics,
+    compute: compute::ComputeMetrics,
     served: Vec<MethodSeries>,
 }
 
@@ -185,6 +187,7 @@ impl Metrics {
         let catalog_instruments = Gauge::default();
         registry.register("idc_catalog_instruments", "Instruments the catalog holds", catalog_instruments.clone());
         let live = live::LiveMetrics::register(&mut registry);
+        let compute = compute::ComputeMetrics::register(&mut registry);
         // A labelled series appears only once it is used; create the ones every scrape should
         // show, so that dashboards and alerts see zeros rather than nothing on a fresh server.
         let served = SERVED_METHODS
@@ -219,6 +222,7 @@ impl Metrics {
             catalog_reloads,
             catalog_instruments,
             live,
+            compute,
             served,
         }
     }

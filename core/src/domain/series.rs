@@ -257,12 +257,30 @@ pub fn compute(
     indicators: &[Labelled],
     range: DateRange,
 ) -> Result<Series, SeriesError> {
+    let never = || false;
+    compute_until(bars, adjust, frequency, indicators, range, &never).map(|s| s.expect("never stopped"))
+}
+
+/// As [`compute`], but gives up (`Ok(None)`) once `stop` says so: it is asked before each
+/// indicator, and by a formula before each of its operations, so that a costly request stops
+/// soon after its caller has gone.
+pub fn compute_until(
+    bars: &BarColumns,
+    adjust: Adjust,
+    frequency: Frequency,
+    indicators: &[Labelled],
+    range: DateRange,
+    stop: &dyn Fn() -> bool,
+) -> Result<Option<Series>, SeriesError> {
     let full = bars.adjusted(adjust)?.resampled(frequency);
     let window = full.index_range(range);
     let cut = |column: &[f64]| column[window.clone()].to_vec();
     let mut columns = Vec::new();
     for Labelled { label, indicator } in indicators {
-        let values = indicator.compute(&full.prices());
+        if stop() {
+            return Ok(None);
+        }
+        let Some(values) = indicator.compute_until(&full.prices(), stop) else { return Ok(None) };
         for (name, values) in indicator.column_names(label).into_iter().zip(values) {
             columns.push((name, cut(&values)));
         }
@@ -276,7 +294,7 @@ pub fn compute(
         volume: cut(&full.volume),
         adj_factor: AdjFactors::default(),
     };
-    Ok(Series { bars, columns })
+    Ok(Some(Series { bars, columns }))
 }
 
 #[cfg(test)]

@@ -268,7 +268,10 @@ async fn prepare(
             return Err(stop());
         }
         metrics.render_started();
-        let pixels = draw(&query)?;
+        let Some(pixels) = draw(&query, &|| cancelled.is_set() || deadline.exceeded())? else {
+            metrics.computation_stopped();
+            return Err(stop());
+        };
         checkpoint.pass(CHART_DRAWN);
         if cancelled.is_set() || deadline.exceeded() {
             return Err(stop());
@@ -285,12 +288,14 @@ async fn prepare(
     job.await.map_err(|failed| status(RpcStatusCode::INTERNAL, failed.to_string()))?
 }
 
-/// The series over the overlays and then the panels, drawn.
-fn draw(query: &ChartQuery) -> Result<Vec<u8>, RpcStatus> {
+/// The series over the overlays and then the panels, drawn; `None` when `stop` ended the
+/// computation of a formula.
+fn draw(query: &ChartQuery, stop: &dyn Fn() -> bool) -> Result<Option<Vec<u8>>, RpcStatus> {
     let specs: Vec<Labelled> = query.overlays.iter().chain(&query.panels).cloned().collect();
     let instrument = &query.key.instrument;
-    let series = series::compute(&instrument.bars, query.adjust, query.frequency, &specs, query.range)
+    let series = series::compute_until(&instrument.bars, query.adjust, query.frequency, &specs, query.range, stop)
         .map_err(|e| status(RpcStatusCode::FAILED_PRECONDITION, format!("{}: {e}", instrument.symbol)))?;
+    let Some(series) = series else { return Ok(None) };
     let spec = SeriesChart {
         name: &instrument.name,
         frequency: query.frequency,
@@ -300,7 +305,7 @@ fn draw(query: &ChartQuery) -> Result<Vec<u8>, RpcStatus> {
         panels: &query.panels,
     };
     let (pixels, _) = chart::render_series_rgb(&series, &spec, query.size).map_err(chart_failed)?;
-    Ok(pixels)
+    Ok(Some(pixels))
 }
 
 async fn fail(sink: ServerStreamingSink<pb::ChartChunk>, status: RpcStatus) -> RpcStatusCode {

@@ -4,7 +4,8 @@
 //! The whole request is checked first ([`idc_core::query::compute`]: unknown symbols, bad specs,
 //! a missing adj_factor, a message too large), so a refused call sends no `Series` at all. Then
 //! each instrument's series is computed on the blocking pool and sent as flow control lets it; a
-//! call that ends (cancelled, deadline, disconnect) stops before the next instrument.
+//! call that ends (cancelled, deadline, disconnect) stops before the next instrument, and a
+//! formula under way stops at its next operation.
 
 use std::sync::Arc;
 
@@ -19,7 +20,7 @@ use crate::domain::series::{self, Series};
 use crate::metrics::CallRecord;
 use crate::protocol::indicators as pb;
 use crate::service::call_ended;
-use crate::service::graph::ended_code;
+use crate::service::graph::{ended_code, Cancelled};
 
 pub(super) fn compute(
     service: &V2Service,
@@ -77,12 +78,20 @@ async fn send_all(
             return Err(Ended::ByClient);
         }
         let indicators = Arc::clone(&indicators);
+        // A formula can cost far more than a built-in: one that the call no longer waits for
+        // (cancelled, gone, past its deadline) stops at its next operation.
+        let cancelled = Cancelled::default();
+        let (stop, metrics) = (cancelled.clone(), Arc::clone(&service.metrics));
         let job = service
             .pool
             .run(move || {
-                let series = series::compute(&instrument.bars, adjust, frequency, &indicators, range)
+                let stop = || stop.is_set() || deadline.exceeded();
+                let series = series::compute_until(&instrument.bars, adjust, frequency, &indicators, range, &stop)
                     .expect("the query checked the adjustment's factors");
-                message(&instrument.symbol, series)
+                if series.is_none() {
+                    metrics.computation_stopped();
+                }
+                series.map(|series| message(&instrument.symbol, series))
             })
             .map_err(|busy| {
                 Ended::Status(RpcStatus::with_message(RpcStatusCode::RESOURCE_EXHAUSTED, busy.to_string()))
@@ -96,14 +105,18 @@ async fn send_all(
             }
         };
         let message = match outcome {
-            Some(Ok(message)) => message,
+            Some(Ok(Some(message))) => message,
+            Some(Ok(None)) => return Err(Ended::ByClient),
             Some(Err(_)) => {
                 return Err(Ended::Status(RpcStatus::with_message(
                     RpcStatusCode::INTERNAL,
                     "computing a series failed; the server logged why".to_string(),
                 )))
             }
-            None => return Err(Ended::ByClient),
+            None => {
+                cancelled.set();
+                return Err(Ended::ByClient);
+            }
         };
         record.sent(message.compute_size() as usize);
         sink.send((message, WriteFlags::default())).await.map_err(|_| Ended::ByClient)?;

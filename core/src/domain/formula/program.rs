@@ -99,6 +99,12 @@ impl Program {
 
     /// Every output over the whole of `prices`, one column each.
     pub fn compute(&self, prices: &Prices) -> Vec<Vec<f64>> {
+        self.compute_until(prices, &|| false).expect("never stopped")
+    }
+
+    /// As [`Program::compute`], but gives up (`None`) once `stop` says so, asked before each
+    /// operation.
+    pub fn compute_until(&self, prices: &Prices, stop: &dyn Fn() -> bool) -> Option<Vec<Vec<f64>>> {
         let ops = &*self.ops;
         // Each column is dropped after its last reader, so a long formula over a long history
         // holds only the columns still needed.
@@ -115,6 +121,9 @@ impl Program {
         let mut columns: Vec<Option<Vec<f64>>> = vec![None; ops.len()];
         let mut built: Vec<Option<Vec<Vec<f64>>>> = vec![None; ops.len()];
         for (i, op) in ops.iter().enumerate() {
+            if stop() {
+                return None;
+            }
             let col = |j: usize| columns[j].as_deref().expect("operands come first and are kept until read");
             let value: Vec<f64> = match op {
                 Op::Field(field) => field.column(prices).to_vec(),
@@ -147,7 +156,7 @@ impl Program {
                 }
             }
         }
-        self.outputs.iter().map(|&(_, op)| columns[op].clone().unwrap_or_default()).collect()
+        Some(self.outputs.iter().map(|&(_, op)| columns[op].clone().unwrap_or_default()).collect())
     }
 
     /// A fresh state, stepped one bar at a time.

@@ -248,9 +248,15 @@ impl Indicator {
 
     /// One column per output over the whole of `prices`.
     pub fn compute(&self, prices: &Prices) -> Vec<Vec<f64>> {
+        self.compute_until(prices, &|| false).expect("never stopped")
+    }
+
+    /// As [`Indicator::compute`], but a formula gives up (`None`) once `stop` says so, asked
+    /// before each of its operations; a built-in (a few steps a bar) always finishes.
+    pub fn compute_until(&self, prices: &Prices, stop: &dyn Fn() -> bool) -> Option<Vec<Vec<f64>>> {
         match &self.kind {
-            Kind::BuiltIn { .. } => stream::run(self.stream(), self.outputs(), prices),
-            Kind::Formula { program, .. } => program.compute(prices),
+            Kind::BuiltIn { .. } => Some(stream::run(self.stream(), self.outputs(), prices)),
+            Kind::Formula { program, .. } => program.compute_until(prices, stop),
         }
     }
 
