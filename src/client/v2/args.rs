@@ -5,7 +5,8 @@
 //! Indicators are given as text, `MACD(12,26,9),RSI(6)` (split at the commas outside parentheses
 //! and parsed by [`crate::domain::indicators`]), each optionally as `LABEL=SPEC` to name its
 //! columns. Only the syntax is checked here; the server checks names and parameters, and its
-//! `INVALID_ARGUMENT` says which spec and parameter are wrong.
+//! `INVALID_ARGUMENT` says which spec and parameter are wrong. `compute --formula` takes one
+//! 通达信-style formula a flag, `[LABEL=]TEXT`, passed to the server unchecked ([`formulas`]).
 
 use std::path::PathBuf;
 
@@ -109,6 +110,12 @@ pub struct ComputeArgs {
     #[arg(long, value_name = "SPECS")]
     pub indicators: Vec<String>,
 
+    /// A 通达信-style formula, e.g. 'DIF:EMA(C,12)-EMA(C,26);DEA:EMA(DIF,9)' (docs/formulas.md);
+    /// `LABEL=TEXT` names its columns (default F1, F2, ...). Repeatable: one formula each, after
+    /// the --indicators specs.
+    #[arg(long, value_name = "[LABEL=]TEXT")]
+    pub formula: Vec<String>,
+
     #[command(flatten)]
     pub shape: ShapeArgs,
 
@@ -125,7 +132,7 @@ impl ComputeArgs {
             symbols: self.symbols.iter().map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect(),
             start_date: start_date.to_string(),
             end_date: end_date.to_string(),
-            indicators: specs("--indicators", &self.indicators)?,
+            indicators: [specs("--indicators", &self.indicators)?, formulas("--formula", &self.formula)?].concat(),
             convention: self.shape.convention().into(),
             adjust: self.shape.adjust().into(),
             frequency: self.shape.frequency().into(),
@@ -287,6 +294,34 @@ pub fn specs(flag: &'static str, texts: &[String]) -> Result<Vec<pb::IndicatorSp
     Ok(specs)
 }
 
+/// One formula spec per text, in order. A text that starts with `LABEL=` (a label of letters,
+/// digits, `_`, `.` and `-`, then one `=` not followed by another) names the formula's columns;
+/// the rest is the formula, checked by the server. So `C=O` is the label `C` and the formula
+/// `O`: write the comparison as `C==O` (or give a label first, `x=C=O`).
+pub fn formulas(flag: &'static str, texts: &[String]) -> Result<Vec<pb::IndicatorSpec>, V2Error> {
+    let mut specs = Vec::with_capacity(texts.len());
+    for text in texts {
+        let (label, formula) = split_label(text);
+        if formula.trim().is_empty() {
+            return Err(V2Error::Flag { flag, reason: format!("{text:?} has no formula text") });
+        }
+        specs.push(pb::IndicatorSpec { formula: formula.to_string(), label: label.to_string(), ..Default::default() });
+    }
+    Ok(specs)
+}
+
+/// `("LABEL", "TEXT")` for `LABEL=TEXT`, else `("", text)`.
+fn split_label(text: &str) -> (&str, &str) {
+    let label_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-');
+    if let Some((label, rest)) = text.split_once('=') {
+        let label = label.trim();
+        if !label.is_empty() && label.chars().all(label_char) && !rest.starts_with('=') {
+            return (label, rest);
+        }
+    }
+    ("", text)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -299,5 +334,27 @@ mod tests {
         assert_eq!(got, [("MACD", &[12.0, 26.0, 9.0][..], ""), ("RSI", &[6.0][..], "fast"), ("VOL", &[][..], "")]);
         let e = specs("--panel", &["MACD(12,26".into()]).unwrap_err().to_string();
         assert!(e.starts_with("invalid --panel: \"MACD(12,26\" is not an indicator spec"), "{e}");
+    }
+
+    #[test]
+    fn formulas_take_an_optional_label() {
+        let texts: Vec<String> = ["DIF:EMA(C,12)-EMA(C,26)", "M=DIF:EMA(C,12)", "x = C>O", "C==O", "UP:C>=O", "A:C=O"]
+            .map(String::from)
+            .into();
+        let got = formulas("--formula", &texts).unwrap();
+        let got: Vec<(&str, &str)> = got.iter().map(|s| (s.label.as_str(), s.formula.as_str())).collect();
+        assert_eq!(
+            got,
+            [
+                ("", "DIF:EMA(C,12)-EMA(C,26)"),
+                ("M", "DIF:EMA(C,12)"),
+                ("x", " C>O"),
+                ("", "C==O"),
+                ("", "UP:C>=O"),
+                ("", "A:C=O")
+            ]
+        );
+        let e = formulas("--formula", &["M=  ".into()]).unwrap_err().to_string();
+        assert_eq!(e, "invalid --formula: \"M=  \" has no formula text");
     }
 }
