@@ -3,8 +3,9 @@
 peer, on loopback, with h2load driving every server with the same load; and idc's data mode
 against a pandas/matplotlib server (tests/python/data_server.py); idc's tuning knobs, one at a
 time against its defaults (bench/lib/tuning.py); the memory a bar held costs in idc's catalog
-(bench/lib/memory.py); and the live-bars benchmark, `cargo bench --bench live`, whose tables the
-report takes as they are (bench/lib/live.py).
+(bench/lib/memory.py); the live-bars benchmark, `cargo bench --bench live`, whose tables the
+report takes as they are (bench/lib/live.py); and the formula benchmark, `cargo bench --bench
+formula`, likewise (bench/lib/formula.py).
 
 Before any timing, every peer's reply bytes are compared with the Python server's (raw calls:
 bytes in, bytes out), and data-mode rows with the data server's. Around every load run a raw
@@ -32,6 +33,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 import calls  # noqa: E402
+import formula  # noqa: E402
 import live  # noqa: E402
 import load  # noqa: E402
 import memory  # noqa: E402
@@ -56,7 +58,7 @@ SAMPLE_CSV = os.path.join(ROOT, "data", "sp500.csv")
 
 PEERS = ("idc", "tonic", "cpp", "python")
 # The parts of a run, in the order they run; `--only` picks some.
-SECTIONS = ("parity", "data", "tuning", "memory", "live")
+SECTIONS = ("parity", "data", "tuning", "memory", "live", "formula")
 PEER_NAMES = {
     "idc": "idc (grpcio crate)",
     "tonic": "tonic",
@@ -469,6 +471,8 @@ class Bench:
             out.append(memory.markdown(r["memory"]))
         if "live" in self.sections:
             out.append(live.markdown(r["live"]))
+        if "formula" in self.sections:
+            out.append(formula.markdown(r["formula"]))
         return "\n".join(out) + "\n"
 
     def parity_markdown(self, out):
@@ -836,6 +840,9 @@ def main(argv):
         if "live" in sections:
             bench.results["live"] = live.measure(bench)
             bench.log("live section: %.0f s" % bench.results["live"]["seconds"])
+        if "formula" in sections:
+            bench.results["formula"] = formula.measure(bench)
+            bench.log("formula section: %.0f s" % bench.results["formula"]["seconds"])
         text = bench.markdown(argv, time.monotonic() - began)
     except BenchError as err:
         print("bench: FAILED: %s" % err, file=sys.stderr, flush=True)
