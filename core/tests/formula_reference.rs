@@ -107,6 +107,7 @@ fn check(instrument: &str, args: &[&str]) {
         low: column("low"),
         close: column("close"),
         volume: column("volume"),
+        adj_factor: &[],
     };
     let bars = prices.close.len();
     assert!(formulas.len() >= MIN_FORMULAS, "the corpus has {} formulas, fewer than {MIN_FORMULAS}", formulas.len());

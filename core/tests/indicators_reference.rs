@@ -73,6 +73,7 @@ fn compare(name: &str, header: &[String], columns: &[Vec<f64>]) -> usize {
         low: column("low"),
         close: column("close"),
         volume: column("volume"),
+        adj_factor: &[],
     };
     let mut compared = 0;
     let mut failures = Vec::new();

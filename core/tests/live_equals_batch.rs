@@ -101,11 +101,30 @@ fn every_indicator() -> Vec<Indicator> {
     let corpus: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(corpus).unwrap()).unwrap();
     let formulas = corpus.as_array().unwrap();
     assert!(formulas.len() >= 30, "the corpus has {} formulas", formulas.len());
-    for entry in formulas {
-        let text = entry["formula"].as_str().unwrap();
+    let texts = formulas.iter().map(|entry| entry["formula"].as_str().unwrap());
+    // The factor as a series, which MyTT has no column for, and built-ins inside a formula.
+    let more = ["F:ADJ_FACTOR; R:C*ADJ_FACTOR/REF(ADJ_FACTOR,1);", "D:MACD(12,26,9).DIF-RSI(6); K:KDJ(9,3,3).K;"];
+    for text in texts.chain(more) {
         out.push(Indicator::formula(text, Convention::Cn).unwrap_or_else(|e| panic!("{text}: {e}")));
     }
     out
+}
+
+#[test]
+fn adj_factor_in_a_formula_is_the_bars_factor_and_the_weeks_last() {
+    let bars = history(40);
+    let f = Indicator::formula("F:ADJ_FACTOR;", Convention::Cn).unwrap();
+    let labelled = [Labelled { label: "F".into(), indicator: f }];
+    let daily = series::compute(&bars, Adjust::Forward, Frequency::Daily, &labelled, DateRange::default()).unwrap();
+    assert_eq!(daily.columns[0].1, bars.adj_factor.values(bars.len()));
+    let weekly = series::compute(&bars, Adjust::None, Frequency::Weekly, &labelled, DateRange::default()).unwrap();
+    for (k, date) in weekly.bars.date.iter().enumerate() {
+        let last_of_week = bars.date.iter().rposition(|d| d == date).unwrap();
+        assert_eq!(weekly.columns[0].1[k], bars.adj_factor.at(last_of_week).unwrap(), "week ending {date}");
+    }
+    let bare = BarColumns { adj_factor: Default::default(), ..bars.clone() };
+    let none = series::compute(&bare, Adjust::None, Frequency::Daily, &labelled, DateRange::default()).unwrap();
+    assert!(none.columns[0].1.iter().all(|x| x.is_nan()), "no factors: NaN");
 }
 
 /// Every slot of `track` against the batch over `bars` at its last row.

@@ -108,7 +108,7 @@ fn walk() -> [Vec<f64>; 5] {
 
 fn run(program: &Program) {
     let [open, high, low, close, volume] = walk();
-    let prices = Prices { open: &open, high: &high, low: &low, close: &close, volume: &volume };
+    let prices = Prices { open: &open, high: &high, low: &low, close: &close, volume: &volume, adj_factor: &[] };
     let batch = program.compute(&prices);
     assert_eq!(batch.len(), program.outputs());
     assert_eq!(program.output_names().len(), program.outputs());

@@ -162,14 +162,36 @@ impl BarColumns {
         self.date.is_empty()
     }
 
+    /// The prices, without factors.
     pub fn prices(&self) -> Prices<'_> {
-        Prices { open: &self.open, high: &self.high, low: &self.low, close: &self.close, volume: &self.volume }
+        self.prices_with(&[])
     }
 
-    /// The prices adjusted as asked (the factors are not carried over: they have been applied).
+    /// The prices with `factors` (one a bar, or none: [`BarColumns::factor_values`]).
+    pub fn prices_with<'a>(&'a self, factors: &'a [f64]) -> Prices<'a> {
+        Prices {
+            open: &self.open,
+            high: &self.high,
+            low: &self.low,
+            close: &self.close,
+            volume: &self.volume,
+            adj_factor: factors,
+        }
+    }
+
+    /// One factor a bar, or none when the history has no factors.
+    pub fn factor_values(&self) -> Vec<f64> {
+        if self.adj_factor.is_empty() {
+            Vec::new()
+        } else {
+            self.adj_factor.values(self.len())
+        }
+    }
+
+    /// The prices adjusted as asked; the factors are kept (formulas read them as `ADJ_FACTOR`).
     pub fn adjusted(&self, adjust: Adjust) -> Result<BarColumns, SeriesError> {
         let factors = match adjust {
-            Adjust::None => return Ok(BarColumns { adj_factor: AdjFactors::default(), ..self.clone() }),
+            Adjust::None => return Ok(self.clone()),
             _ if self.adj_factor.is_empty() => return Err(SeriesError::NoAdjFactor),
             Adjust::Backward => self.adj_factor.values(self.len()),
             Adjust::Forward => {
@@ -185,11 +207,11 @@ impl BarColumns {
             low: scale(&self.low),
             close: scale(&self.close),
             volume: self.volume.clone(),
-            adj_factor: AdjFactors::default(),
+            adj_factor: self.adj_factor.clone(),
         })
     }
 
-    /// One bar per week or month (the factors are not carried over).
+    /// One bar per week or month, with the factor of the period's last bar.
     pub fn resampled(&self, frequency: Frequency) -> BarColumns {
         let period = |date: Date| -> (i64, i64) {
             match frequency {
@@ -199,9 +221,10 @@ impl BarColumns {
             }
         };
         if frequency == Frequency::Daily {
-            return BarColumns { adj_factor: AdjFactors::default(), ..self.clone() };
+            return self.clone();
         }
         let mut out = BarColumns::default();
+        let mut factors = Vec::new();
         let mut current = None;
         for i in 0..self.len() {
             let key = period(self.date[i]);
@@ -212,6 +235,7 @@ impl BarColumns {
                 out.low[last] = out.low[last].min(self.low[i]);
                 out.close[last] = self.close[i];
                 out.volume[last] += self.volume[i];
+                factors[last] = self.adj_factor.at(i);
             } else {
                 current = Some(key);
                 out.date.push(self.date[i]);
@@ -220,7 +244,11 @@ impl BarColumns {
                 out.low.push(self.low[i]);
                 out.close.push(self.close[i]);
                 out.volume.push(self.volume[i]);
+                factors.push(self.adj_factor.at(i));
             }
+        }
+        if !self.adj_factor.is_empty() {
+            out.adj_factor = AdjFactors::from_values(factors.into_iter().flatten());
         }
         out
     }
@@ -273,6 +301,7 @@ pub fn compute_until(
     stop: &dyn Fn() -> bool,
 ) -> Result<Option<Series>, SeriesError> {
     let full = bars.adjusted(adjust)?.resampled(frequency);
+    let factors = full.factor_values();
     let window = full.index_range(range);
     let cut = |column: &[f64]| column[window.clone()].to_vec();
     let mut columns = Vec::new();
@@ -280,7 +309,7 @@ pub fn compute_until(
         if stop() {
             return Ok(None);
         }
-        let Some(values) = indicator.compute_until(&full.prices(), stop) else { return Ok(None) };
+        let Some(values) = indicator.compute_until(&full.prices_with(&factors), stop) else { return Ok(None) };
         for (name, values) in indicator.column_names(label).into_iter().zip(values) {
             columns.push((name, cut(&values)));
         }

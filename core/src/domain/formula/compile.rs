@@ -52,6 +52,7 @@ const SERIES: &[(&str, Field)] = &[
     ("VOL", Field::Volume),
     ("V", Field::Volume),
     ("VOLUME", Field::Volume),
+    ("ADJ_FACTOR", Field::AdjFactor),
 ];
 
 /// Compiles `formula` (parsed from `text`); built-ins in it compute in `convention`.
@@ -114,18 +115,12 @@ impl Compiler<'_> {
         if let Some(&(_, field)) = SERIES.iter().find(|(n, _)| *n == name) {
             return Ok(self.push(Op::Field(field)));
         }
-        if name == "ADJ_FACTOR" {
-            return Err(self.error(
-                span,
-                "ADJ_FACTOR is not available to formulas on this server; use the adjust field of the request",
-            ));
-        }
         let hint = suggest(name, SERIES.iter().map(|(n, _)| *n).chain(self.names.keys().map(String::as_str)));
         Err(self.error(
             span,
             format!(
-                "unknown name {name}{hint}: a formula reads OPEN HIGH LOW CLOSE VOL (O H L C V) and the names of the \
-                 statements before it"
+                "unknown name {name}{hint}: a formula reads OPEN HIGH LOW CLOSE VOL (O H L C V), ADJ_FACTOR and the \
+                 names of the statements before it"
             ),
         ))
     }

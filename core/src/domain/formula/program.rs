@@ -18,6 +18,7 @@ pub(super) enum Field {
     Low,
     Close,
     Volume,
+    AdjFactor,
 }
 
 impl Field {
@@ -28,17 +29,21 @@ impl Field {
             Field::Low => q.low,
             Field::Close => q.close,
             Field::Volume => q.volume,
+            Field::AdjFactor => q.adj_factor,
         }
     }
 
-    fn column<'a>(self, p: &Prices<'a>) -> &'a [f64] {
-        match self {
+    /// The column; `None` for factors the history does not have (NaN then).
+    fn column<'a>(self, p: &Prices<'a>) -> Option<&'a [f64]> {
+        Some(match self {
             Field::Open => p.open,
             Field::High => p.high,
             Field::Low => p.low,
             Field::Close => p.close,
             Field::Volume => p.volume,
-        }
+            Field::AdjFactor if p.adj_factor.is_empty() => return None,
+            Field::AdjFactor => p.adj_factor,
+        })
     }
 }
 
@@ -126,7 +131,7 @@ impl Program {
             }
             let col = |j: usize| columns[j].as_deref().expect("operands come first and are kept until read");
             let value: Vec<f64> = match op {
-                Op::Field(field) => field.column(prices).to_vec(),
+                Op::Field(field) => field.column(prices).map_or_else(|| vec![f64::NAN; n], <[f64]>::to_vec),
                 Op::Const(c) => vec![*c; n],
                 Op::Unary(op, a) => col(*a).iter().map(|&x| unary(*op, x)).collect(),
                 Op::Abs(a) => col(*a).iter().map(|x| x.abs()).collect(),

@@ -62,6 +62,8 @@ pub struct Prices<'a> {
     pub low: &'a [f64],
     pub close: &'a [f64],
     pub volume: &'a [f64],
+    /// One factor a bar, or empty when the history has none (read by formulas' `ADJ_FACTOR`).
+    pub adj_factor: &'a [f64],
 }
 
 /// What a parameter may be.
@@ -301,7 +303,8 @@ mod tests {
                 let high: Vec<f64> = close.iter().map(|c| c + 1.0).collect();
                 let low: Vec<f64> = close.iter().map(|c| c - 1.0).collect();
                 let volume: Vec<f64> = (0..n).map(|i| 1000.0 + i as f64).collect();
-                let prices = Prices { open: &close, high: &high, low: &low, close: &close, volume: &volume };
+                let prices =
+                    Prices { open: &close, high: &high, low: &low, close: &close, volume: &volume, adj_factor: &[] };
                 let columns = indicator.compute(&prices);
                 assert_eq!(columns.len(), def.outputs.len(), "{}", def.name);
                 for column in &columns {
@@ -351,9 +354,9 @@ mod tests {
     fn streams_with_revisions_give_the_batch_values() {
         let n = 300;
         let [open, high, low, close, volume] = walk(n, 7);
-        let prices = Prices { open: &open, high: &high, low: &low, close: &close, volume: &volume };
+        let prices = Prices { open: &open, high: &high, low: &low, close: &close, volume: &volume, adj_factor: &[] };
         let [o2, h2, l2, c2, v2] = walk(n, 99);
-        let other = Prices { open: &o2, high: &h2, low: &l2, close: &c2, volume: &v2 };
+        let other = Prices { open: &o2, high: &h2, low: &l2, close: &c2, volume: &v2, adj_factor: &[] };
         let mut dice = 12345u64;
         for def in ALL {
             let short: Vec<f64> = match def.name {

@@ -21,12 +21,21 @@ pub struct Quote {
     pub low: f64,
     pub close: f64,
     pub volume: f64,
+    /// The bar's adj_factor, NaN when the history has none (only formulas read it).
+    pub adj_factor: f64,
 }
 
 impl Prices<'_> {
     /// Bar `i`.
     pub fn quote(&self, i: usize) -> Quote {
-        Quote { open: self.open[i], high: self.high[i], low: self.low[i], close: self.close[i], volume: self.volume[i] }
+        Quote {
+            open: self.open[i],
+            high: self.high[i],
+            low: self.low[i],
+            close: self.close[i],
+            volume: self.volume[i],
+            adj_factor: self.adj_factor.get(i).copied().unwrap_or(f64::NAN),
+        }
     }
 
     pub fn len(&self) -> usize {

@@ -23,7 +23,8 @@ pub(super) fn period(frequency: Frequency, date: Date) -> (i64, i64) {
 /// last bar held (FORWARD divides by it).
 pub(super) fn bar(bars: &BarColumns, range: RangeInclusive<usize>, adjust: Adjust, latest: Option<f64>) -> Quote {
     let scaled = |i: usize| -> Quote {
-        let raw = bars.prices().quote(i);
+        let mut raw = bars.prices().quote(i);
+        raw.adj_factor = bars.adj_factor.at(i).unwrap_or(f64::NAN);
         let factor = match (adjust, bars.adj_factor.at(i)) {
             (Adjust::None, _) | (_, None) => return raw,
             (Adjust::Backward, Some(f)) => f,
@@ -35,6 +36,7 @@ pub(super) fn bar(bars: &BarColumns, range: RangeInclusive<usize>, adjust: Adjus
             low: raw.low * factor,
             close: raw.close * factor,
             volume: raw.volume,
+            adj_factor: raw.adj_factor,
         }
     };
     let (start, end) = (*range.start(), *range.end());
@@ -45,6 +47,7 @@ pub(super) fn bar(bars: &BarColumns, range: RangeInclusive<usize>, adjust: Adjus
         out.low = out.low.min(next.low);
         out.close = next.close;
         out.volume += next.volume;
+        out.adj_factor = next.adj_factor;
     }
     out
 }

@@ -132,7 +132,7 @@ impl Track {
                     period,
                     start: start.unwrap_or(bars.len() - 1),
                     date: derived.date[last],
-                    quote: derived.prices().quote(last),
+                    quote: derived.prices_with(&derived.factor_values()).quote(last),
                     factor: bars.adj_factor.last().unwrap_or(0.0),
                 })
             }
@@ -198,7 +198,8 @@ impl Track {
 
 /// Steps a fresh slot over every derived bar but the last, and peeks at the last.
 fn catch_up(slot: &mut Slot, derived: &BarColumns) {
-    let prices = derived.prices();
+    let factors = derived.factor_values();
+    let prices = derived.prices_with(&factors);
     let Some(last) = prices.len().checked_sub(1) else { return };
     let mut scratch = vec![f64::NAN; slot.values.len()];
     for i in 0..last {
