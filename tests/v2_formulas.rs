@@ -155,8 +155,31 @@ fn malformed() -> Vec<(&'static str, Vec<pb::IndicatorSpec>, Code, Vec<String>)>
             words(&["formula 1, 1:7: RSI's parameter 1 must be a constant"]),
         ),
         // A statement sees only the names before it, so a cycle is a name not yet defined.
-        ("recursion through names", one("A:B; B:A;"), INVALID, words(&["formula 1, 1:3: unknown name B"])),
-        ("a statement that reads itself", one("A:A+1;"), INVALID, words(&["formula 1, 1:3: unknown name A"])),
+        (
+            "recursion through names",
+            one("A:B; B:A;"),
+            INVALID,
+            words(&["formula 1, 1:3: B is defined later, at 1:6", "sees only the statements before it"]),
+        ),
+        ("a statement that reads itself", one("A:A+1;"), INVALID, words(&["formula 1, 1:3: A refers to itself"])),
+        (
+            "a built-in named, not called",
+            one("X:RSI;"),
+            INVALID,
+            words(&["formula 1, 1:3: RSI is a built-in indicator: call it, RSI()"]),
+        ),
+        (
+            "a function named, not called",
+            one("X:MA+1;"),
+            INVALID,
+            words(&["formula 1, 1:3: MA is a function: MA(X, N)"]),
+        ),
+        (
+            "DMA's smoothing out of range",
+            one("X:DMA(C,2);"),
+            INVALID,
+            words(&["formula 1, 1:9: DMA's argument 2 is 2: it must be a number from 0 to 1"]),
+        ),
         (
             "100 KB of text",
             one(&long),

@@ -35,7 +35,7 @@ pub const FUNCTIONS: &[(&str, &str)] = &[
     ("CROSS", "CROSS(A, B): 1 where A went above B on this bar"),
     ("BARSLAST", "BARSLAST(COND): bars since COND last held"),
     ("SLOPE", "SLOPE(X, N): the slope of the least-squares line through the last N values"),
-    ("ROUND", "ROUND(X, N): X rounded to N decimals, halves to even"),
+    ("ROUND", "ROUND(X, N): X rounded to N decimals, halves to even (N may be left out: 0)"),
     ("NOT", "NOT(X): 1 where X is 0, else 0"),
 ];
 
@@ -57,9 +57,19 @@ const SERIES: &[(&str, Field)] = &[
 
 /// Compiles `formula` (parsed from `text`); built-ins in it compute in `convention`.
 pub(super) fn compile(text: &str, formula: &Formula, convention: Convention) -> Result<Program, FormulaError> {
-    let mut c = Compiler { text, convention, ops: Vec::new(), names: HashMap::new(), built: HashMap::new() };
+    let later: HashMap<String, Span> = formula.statements.iter().map(|s| (s.name.clone(), s.span)).collect();
+    let mut c = Compiler {
+        text,
+        convention,
+        ops: Vec::new(),
+        names: HashMap::new(),
+        built: HashMap::new(),
+        later,
+        current: None,
+    };
     let mut outputs = Vec::new();
     for statement in &formula.statements {
+        c.current = Some(statement.name.clone());
         let op = c.expr(&statement.expr)?;
         c.names.insert(statement.name.clone(), op);
         if statement.output {
@@ -80,6 +90,10 @@ struct Compiler<'a> {
     names: HashMap<String, usize>,
     /// Built-ins already computed, by canonical label: `MACD(12,26,9).DIF` and `.DEA` share one.
     built: HashMap<String, usize>,
+    /// Every statement's name and place, to tell a name defined later from an unknown one.
+    later: HashMap<String, Span>,
+    /// The statement being compiled.
+    current: Option<String>,
 }
 
 impl Compiler<'_> {
@@ -114,6 +128,29 @@ impl Compiler<'_> {
         }
         if let Some(&(_, field)) = SERIES.iter().find(|(n, _)| *n == name) {
             return Ok(self.push(Op::Field(field)));
+        }
+        if self.current.as_deref() == Some(name) {
+            return Err(
+                self.error(span, format!("{name} refers to itself: a statement sees only the statements before it"))
+            );
+        }
+        if let Some(at) = self.later.get(name) {
+            return Err(self.error(
+                span,
+                format!(
+                    "{name} is defined later, at {}:{}: a statement sees only the statements before it (move it up)",
+                    at.line, at.column
+                ),
+            ));
+        }
+        if let Some((_, usage)) = FUNCTIONS.iter().find(|(f, _)| *f == name) {
+            return Err(self.error(span, format!("{name} is a function: {usage}")));
+        }
+        if let Some(def) = indicators::find(name) {
+            return Err(self.error(
+                span,
+                format!("{} is a built-in indicator: call it, {}() for its defaults", def.name, def.name),
+            ));
         }
         let hint = suggest(name, SERIES.iter().map(|(n, _)| *n).chain(self.names.keys().map(String::as_str)));
         Err(self.error(
@@ -225,7 +262,10 @@ impl Compiler<'_> {
             }
             "DMA" => {
                 self.arity(name, args, &[2], span)?;
-                let alpha = self.constant(name, args, 1, f64::MIN_POSITIVE, 1.0, false)?;
+                let alpha = self.constant(name, args, 1, 0.0, 1.0, false)?;
+                if alpha == 0.0 {
+                    return Err(self.error(args[1].span(), "DMA's argument 2 is 0: it must be above 0 and at most 1"));
+                }
                 stateful(self, Stateful::Ewm(mytt::Ewm::new(alpha)))
             }
             "SUM" | "COUNT" | "EVERY" | "EXIST" => {
