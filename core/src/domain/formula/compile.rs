@@ -122,19 +122,21 @@ impl Compiler<'_> {
         })
     }
 
-    fn name(&mut self, name: &str, span: Span) -> Result<usize, FormulaError> {
-        if let Some(&op) = self.names.get(name) {
+    fn name(&mut self, full: &str, span: Span) -> Result<usize, FormulaError> {
+        if let Some(&op) = self.names.get(full) {
             return Ok(op);
         }
-        if let Some(&(_, field)) = SERIES.iter().find(|(n, _)| *n == name) {
+        if let Some(&(_, field)) = SERIES.iter().find(|(n, _)| *n == full) {
             return Ok(self.push(Op::Field(field)));
         }
-        if self.current.as_deref() == Some(name) {
+        let name = shown(full);
+        let name = name.as_str();
+        if self.current.as_deref() == Some(full) {
             return Err(
                 self.error(span, format!("{name} refers to itself: a statement sees only the statements before it"))
             );
         }
-        if let Some(at) = self.later.get(name) {
+        if let Some(at) = self.later.get(full) {
             return Err(self.error(
                 span,
                 format!(
@@ -152,7 +154,7 @@ impl Compiler<'_> {
                 format!("{} is a built-in indicator: call it, {}() for its defaults", def.name, def.name),
             ));
         }
-        let hint = suggest(name, SERIES.iter().map(|(n, _)| *n).chain(self.names.keys().map(String::as_str)));
+        let hint = suggest(full, SERIES.iter().map(|(n, _)| *n).chain(self.names.keys().map(String::as_str)));
         Err(self.error(
             span,
             format!(
@@ -167,7 +169,7 @@ impl Compiler<'_> {
             if let Some(output) = output {
                 return Err(self.error(
                     span,
-                    format!("{name} has one value; .{output} selects an output of a built-in indicator"),
+                    format!("{name} has one value; .{} selects an output of a built-in indicator", shown(output)),
                 ));
             }
             return self.function(name, args, span);
@@ -177,7 +179,7 @@ impl Compiler<'_> {
         }
         let known = FUNCTIONS.iter().map(|(f, _)| *f).chain(indicators::ALL.iter().map(|d| d.name));
         let hint = suggest(name, known);
-        Err(self.error(span, format!("unknown function {name}{hint}")))
+        Err(self.error(span, format!("unknown function {}{hint}", shown(name))))
     }
 
     fn arity(&self, name: &str, args: &[Expr], allowed: &[usize], span: Span) -> Result<(), FormulaError> {
@@ -218,7 +220,7 @@ impl Compiler<'_> {
         if !(low..=high).contains(&value) || (whole && value.fract() != 0.0) {
             return Err(self.error(
                 arg.span(),
-                format!("{name}'s argument {} is {value}: it must be {what} from {low} to {high}", i + 1),
+                format!("{name}'s argument {} is {}: it must be {what} from {low} to {high}", i + 1, number(value)),
             ));
         }
         Ok(value)
@@ -336,14 +338,14 @@ impl Compiler<'_> {
         let pick = match (def.outputs, output) {
             ([_], None) => 0,
             ([_], Some(output)) => {
-                return Err(self.error(span, format!("{} has one output; leave out .{output}", def.name)));
+                return Err(self.error(span, format!("{} has one output; leave out .{}", def.name, shown(output))));
             }
             (outputs, Some(output)) => match outputs.iter().position(|o| o.eq_ignore_ascii_case(output)) {
                 Some(k) => k,
                 None => {
                     return Err(self.error(
                         span,
-                        format!("{} has no output {output}: its outputs are {}", def.name, outputs.join(", ")),
+                        format!("{} has no output {}: its outputs are {}", def.name, shown(output), outputs.join(", ")),
                     ))
                 }
             },
@@ -374,10 +376,28 @@ impl Compiler<'_> {
     }
 }
 
+/// A number as a message shows it: short, whatever its size.
+fn number(x: f64) -> String {
+    if x != 0.0 && !(1e-6..1e15).contains(&x.abs()) {
+        format!("{x:e}")
+    } else {
+        x.to_string()
+    }
+}
+
+/// A name from the formula as a message shows it: at most 24 characters, so that a refusal stays
+/// small whatever the text.
+fn shown(name: &str) -> String {
+    match name.char_indices().nth(24) {
+        Some((cut, _)) => format!("{}…", &name[..cut]),
+        None => name.to_string(),
+    }
+}
+
 /// ` (did you mean X?)` for the known name closest to `name`, when one is close.
 fn suggest<'a>(name: &str, known: impl Iterator<Item = &'a str>) -> String {
     let best = known.map(|k| (distance(name, k), k)).filter(|&(d, _)| d <= 2).min();
-    best.map(|(_, k)| format!(" (did you mean {k}?)")).unwrap_or_default()
+    best.map(|(_, k)| format!(" (did you mean {}?)", shown(k))).unwrap_or_default()
 }
 
 /// Levenshtein distance, for names of a few letters.

@@ -33,3 +33,25 @@ impl Program {
         compile::compile(text, &formula, convention)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Found by the fuzzer: an unknown name of 1,000 characters was quoted whole in the refusal.
+    #[test]
+    fn refusals_quote_long_names_short() {
+        let long = "U".repeat(1000);
+        for text in [
+            format!("MID:MA(C,20); {long}:MID+1; X:{long}2;"),
+            format!("X:{long}(C);"),
+            format!("X:MACD(12,26,9).{long};"),
+            format!("X:MA(C,5).{long};"),
+            format!("X:MA(C,{long});"),
+            "X:MA(C,1e300);".to_string(),
+        ] {
+            let e = Program::compile(&text, Convention::Cn).unwrap_err();
+            assert!(e.to_string().len() < 300, "{} bytes: {e}", e.to_string().len());
+        }
+    }
+}
