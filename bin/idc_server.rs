@@ -1,5 +1,6 @@
 //! `idc_server`: serves `idc.Indicator` and `idc.IndicatorGraph` on one port until SIGINT or
-//! SIGTERM, or with `--render-chart` writes one chart and exits. Parses flags into a library
+//! SIGTERM, or with `--render-chart` writes one chart and exits; `idc_server import` loads a file
+//! catalog into a PostgreSQL one. Parses flags into a library
 //! [`Config`](idc::config::Config), sets up logging, and hands over to the library; the flags
 //! themselves are declared in `src/config/`.
 
@@ -14,6 +15,17 @@ use idc::config::cli::ServerArgs;
 use idc::server;
 
 fn main() -> ExitCode {
+    if std::env::args().nth(1).as_deref() == Some("import") {
+        let args = <idc::config::ImportArgs as clap::Parser>::parse_from(std::env::args().skip(1));
+        cli::init_logs("info", "error");
+        return match import(&args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                cli::report("idc_server import", format_args!("{e:#}"));
+                ExitCode::FAILURE
+            }
+        };
+    }
     let matches = ServerArgs::command().get_matches();
     let args = match ServerArgs::from_arg_matches(&matches) {
         Ok(args) => args,
@@ -56,5 +68,15 @@ fn run(args: &ServerArgs, matches: &ArgMatches) -> anyhow::Result<()> {
     drop(stdout);
 
     running.serve_until(shutdown);
+    Ok(())
+}
+
+fn import(args: &idc::config::ImportArgs) -> anyhow::Result<()> {
+    let source = idc::catalog::Source::parse(&args.data.to_string_lossy());
+    let catalog = idc::catalog::load_with(&source, args.csv_delimiter)?;
+    let password = args.pg_password_file.as_deref().map(idc::pg::read_password_file).transpose()?;
+    let target = idc::pg::Target::new(&args.into, password)?;
+    let count = idc::pg::import(&target, &catalog)?;
+    log::info!("imported {count} instruments from {} into {target}", args.data.display());
     Ok(())
 }

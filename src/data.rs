@@ -57,6 +57,7 @@ pub fn catalog_source(config: &Config) -> Source {
     match &config.data.source {
         None | Some(DataSource::Sample) => Source::Sample,
         Some(DataSource::Csv(path)) => Source::parse(&path.to_string_lossy()),
+        Some(DataSource::Postgres(url)) => Source::Postgres(url.clone()),
     }
 }
 
@@ -113,6 +114,13 @@ pub fn analysis(config: &Config, catalog: &Catalog) -> Result<Analysis, DataErro
 
 /// The analysis data mode serves, or `None` in parity mode.
 pub fn load_for(config: &Config, catalog: &Catalog) -> Result<Option<Arc<Analysis>>, DataError> {
+    if matches!(config.data.source, Some(DataSource::Postgres(_))) && catalog.is_empty() {
+        log::warn!(
+            "the database holds no instruments yet: GetMACD and GetMACDGraph answer as the article's server does \
+             (placeholder rows) until a restart finds some; v2 serves pushed instruments at once"
+        );
+        return Ok(None);
+    }
     config.data.source.as_ref().map(|_| analysis(config, catalog).map(Arc::new)).transpose()
 }
 

@@ -48,6 +48,8 @@
 //! * [`live`]: live bars: `PushBars` journaled (fsynced before the reply), applied and written
 //!   back into the instrument files, and the subscriptions with their shared indicator states
 //!   and bounded queues.
+//! * [`pg`]: PostgreSQL as the catalog several replicas share: the tables, the start-up load,
+//!   pushes as transactions, and `LISTEN`/`NOTIFY` between replicas.
 //! * [`blocking`]: a small fixed pool of threads for blocking work, with a bounded queue.
 //! * [`output`]: files that appear whole or not at all (downloads, rendered charts).
 //! * [`signals`]: removes those files' temporary parts when a signal ends the process.
@@ -62,6 +64,7 @@ pub mod data;
 pub mod live;
 pub mod metrics;
 pub mod output;
+pub mod pg;
 pub mod protocol;
 pub mod server;
 pub mod service;

@@ -43,6 +43,8 @@ pub enum Source {
     File(PathBuf),
     /// The embedded sample.
     Sample,
+    /// A PostgreSQL database (its URL): loaded and kept current by [`crate::pg`], not here.
+    Postgres(String),
 }
 
 impl Source {
@@ -64,6 +66,7 @@ impl std::fmt::Display for Source {
         match self {
             Source::Dir(path) | Source::File(path) => write!(f, "{}", path.display()),
             Source::Sample => f.write_str(sample::NAME),
+            Source::Postgres(url) => f.write_str(&crate::pg::redact(url)),
         }
     }
 }
@@ -285,6 +288,8 @@ pub(crate) fn load_all(source: &Source, delimiter: Delimiter) -> Result<Loaded, 
     let (mut names, mut names_version) = (BTreeMap::new(), None);
     let catalog = match source {
         Source::Sample => sample::catalog()?,
+        // Read by crate::pg, which replaces this empty catalog before anything is served.
+        Source::Postgres(_) => Catalog::default(),
         Source::File(path) => {
             let version = FileVersion::stat(path);
             let loaded = read_bars(path, delimiter)?;

@@ -146,8 +146,11 @@ impl Reloader {
 
     /// Rereads every file, changed or not (SIGHUP).
     pub fn reload_all(&self) -> ScanReport {
-        if self.inner.source == Source::Sample {
-            log::info!("catalog {}: the embedded sample never changes; nothing to reload", self.inner.source);
+        if matches!(self.inner.source, Source::Sample | Source::Postgres(_)) {
+            log::info!(
+                "catalog {}: no files to reload (the sample never changes; a database notifies)",
+                self.inner.source
+            );
             return ScanReport::default();
         }
         let report = self.inner.scan(true);
@@ -231,7 +234,7 @@ impl Inner {
     /// directory cannot be read or `--data FILE` is gone, which keeps everything served.
     fn list(&self, state: &mut State, report: &mut ScanReport) -> Option<Listing> {
         match &self.source {
-            Source::Sample => None,
+            Source::Sample | Source::Postgres(_) => None,
             Source::Dir(dir) => match load::list_dir(dir) {
                 Ok(listing) => Some(listing),
                 Err(e) => {

@@ -24,6 +24,8 @@ pub enum DataSource {
     Sample,
     /// A CSV file of daily bars.
     Csv(PathBuf),
+    /// A PostgreSQL database (`postgres://USER@HOST:PORT/DB`): the catalog replicas share.
+    Postgres(String),
 }
 
 impl DataSource {
@@ -31,6 +33,8 @@ impl DataSource {
     pub fn parse(text: &str) -> DataSource {
         if text == crate::domain::sample::NAME {
             DataSource::Sample
+        } else if text.starts_with("postgres://") || text.starts_with("postgresql://") {
+            DataSource::Postgres(text.to_string())
         } else {
             DataSource::Csv(PathBuf::from(text))
         }
@@ -49,12 +53,17 @@ impl DataSource {
 #[command(next_help_heading = "Data and analysis")]
 pub struct Data {
     /// `None`: parity mode, the article's placeholder rows. `Some`: real bars and MACD.
-    #[arg(long = "data", id = "data", value_name = "DIR|FILE|sample", value_parser = DataSource::flag,
+    #[arg(long = "data", id = "data", value_name = "DIR|FILE|sample|postgres://...", value_parser = DataSource::flag,
           help = "Serve real data: a directory with one file per instrument (SYMBOL.csv or SYMBOL.parquet with \
                   date,open,high,low,close[,volume][,adj_factor], names in an optional instruments.csv; files \
-                  added, replaced or removed are served within 2 s, SIGHUP rereads them all), one such file, or \
-                  `sample` for the embedded S&P 500 (SPX) and Apple (AAPL) daily bars")]
+                  added, replaced or removed are served within 2 s, SIGHUP rereads them all), one such file, \
+                  `sample` for the embedded S&P 500 (SPX) and Apple (AAPL) daily bars, or a PostgreSQL database \
+                  (postgres://USER@HOST:PORT/DB) that several replicas share (docs/postgres.md)")]
     pub source: Option<DataSource>,
+
+    /// The database password for `--data postgres://...` (first line; else `PGPASSWORD`).
+    #[arg(long, value_name = "FILE")]
+    pub pg_password_file: Option<PathBuf>,
 
     /// The field delimiter of the --data CSV: auto (the first of comma, semicolon and tab that
     /// splits the header into its columns), comma, semicolon or tab.
@@ -96,6 +105,7 @@ impl std::fmt::Display for Data {
             None => write!(f, "data none (parity mode)")?,
             Some(DataSource::Sample) => write!(f, "data sample")?,
             Some(DataSource::Csv(path)) => write!(f, "data {}", path.display())?,
+            Some(DataSource::Postgres(url)) => write!(f, "data {}", crate::pg::redact(url))?,
         }
         let instrument = self.instrument.as_deref().unwrap_or("default");
         write!(f, " csv-delimiter {} instrument {instrument} convention {}", self.csv_delimiter, self.convention)?;

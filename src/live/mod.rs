@@ -6,6 +6,8 @@
 //!   pushes into their files, on a thread of its own ([`Live`] runs it).
 //! * [`hub`]: the subscriptions, their shared indicator states and their queues.
 //!
+//! With a PostgreSQL catalog, pushes go to [`crate::pg::PgStore`] instead of the journal.
+//!
 //! The domain of it (a push applied to bars, the indicator states kept per subscription key) is
 //! idc-core's [`crate::domain::live`]; here is what needs files, threads and locks.
 
@@ -25,6 +27,7 @@ pub use store::Store;
 
 use crate::catalog::{Reloader, Source};
 use crate::metrics::Metrics;
+use crate::pg::{PgError, PgStore};
 use crate::protocol::indicators as pb;
 use idc_core::query::QueryError;
 
@@ -53,6 +56,20 @@ pub enum LiveError {
     Journal { path: PathBuf, reason: std::io::Error },
     #[error("cannot write the replayed pushes into their files: {reason}")]
     Fold { reason: std::io::Error },
+    #[error("{0}; nothing was written: push again once it is back")]
+    Unreachable(String),
+    #[error("{0}")]
+    Database(String),
+}
+
+impl From<PgError> for LiveError {
+    fn from(e: PgError) -> LiveError {
+        match e {
+            PgError::Refused(refused) => LiveError::Refused(refused),
+            PgError::Unreachable(_) => LiveError::Unreachable(e.to_string()),
+            other => LiveError::Database(other.to_string()),
+        }
+    }
 }
 
 impl LiveError {
@@ -64,10 +81,20 @@ impl LiveError {
 
 /// Live bars for one server: the store (when pushes can be taken) and the hub.
 pub struct Live {
-    store: Option<Arc<Store>>,
+    backend: Backend,
     hub: Arc<Hub>,
     pushing: bool,
     folder: Option<Folder>,
+}
+
+/// Where pushes go.
+enum Backend {
+    /// The sample or one file: none.
+    None,
+    /// A catalog directory: the journal and the files.
+    Files(Arc<Store>),
+    /// A PostgreSQL database that several replicas share.
+    Postgres(Arc<PgStore>),
 }
 
 impl Live {
@@ -79,16 +106,21 @@ impl Live {
         queue: usize,
         max_subscriptions: usize,
         metrics: &Arc<Metrics>,
+        pg: Option<Arc<PgStore>>,
     ) -> Result<Live, LiveError> {
         let hub = Hub::new(queue, max_subscriptions, Arc::clone(metrics));
+        if let Some(pg) = pg {
+            pg.attach(Arc::clone(reloader.shared()), Arc::clone(&hub));
+            return Ok(Live { backend: Backend::Postgres(pg), hub, pushing, folder: None });
+        }
         let Source::Dir(dir) = reloader.source() else {
-            return Ok(Live { store: None, hub, pushing, folder: None });
+            return Ok(Live { backend: Backend::None, hub, pushing, folder: None });
         };
         let store = Arc::new(Store::open(dir, reloader.clone(), Arc::clone(&hub), Arc::clone(metrics))?);
         let hook: Arc<dyn crate::catalog::ReloadHook> = Arc::clone(&store) as _;
         reloader.set_hook(hook);
         let folder = Folder::start(Arc::clone(&store)).map_err(|reason| LiveError::Fold { reason })?;
-        Ok(Live { store: Some(store), hub, pushing, folder: Some(folder) })
+        Ok(Live { backend: Backend::Files(store), hub, pushing, folder: Some(folder) })
     }
 
     pub fn hub(&self) -> &Arc<Hub> {
@@ -100,8 +132,11 @@ impl Live {
         if !self.pushing {
             return Err(LiveError::Disabled);
         }
-        let store = self.store.as_ref().ok_or_else(|| LiveError::NoDirectory(source.to_string()))?;
-        let reply = store.push(request)?;
+        let reply = match &self.backend {
+            Backend::None => return Err(LiveError::NoDirectory(source.to_string())),
+            Backend::Files(store) => store.push(request)?,
+            Backend::Postgres(pg) => return pg.push(request).map_err(LiveError::from),
+        };
         if let Some(folder) = &self.folder {
             folder.wake();
         }
@@ -111,7 +146,7 @@ impl Live {
     /// Ends every subscription with `why` (the drain), and writes what is pending into the files.
     pub fn close(&self, why: Ended) {
         self.hub.close(why);
-        if let Some(store) = &self.store {
+        if let Backend::Files(store) = &self.backend {
             if let Err(e) = store.fold() {
                 log::warn!("writing pushed bars into their files at shutdown: {e}; the journal keeps them");
             }

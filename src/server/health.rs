@@ -34,6 +34,9 @@ use crate::service::call_ended;
 
 /// The services health answers for: the server as a whole, and each of ours.
 pub const SERVICES: &[&str] = &["", "idc.Indicator", "idc.IndicatorGraph", "idc.v2.Indicators"];
+/// With a PostgreSQL catalog, also this one: NOT_SERVING while the database is unreachable
+/// (pushes are refused then), while the server as a whole stays SERVING for reads.
+pub const STORE_SERVICE: &str = "idc.v2.store";
 
 /// The serving state, shared by the health service and the server that drains.
 #[derive(Clone)]
@@ -43,6 +46,8 @@ pub struct HealthState {
 
 struct Inner {
     serving: AtomicBool,
+    /// Whether the database answers, with a PostgreSQL catalog.
+    store: std::sync::OnceLock<Arc<AtomicBool>>,
     /// One sender per open `Watch`; `None` once the server stops taking calls.
     watchers: Mutex<Option<Vec<mpsc::UnboundedSender<ServingStatus>>>>,
 }
@@ -50,12 +55,42 @@ struct Inner {
 impl Default for HealthState {
     fn default() -> Self {
         HealthState {
-            inner: Arc::new(Inner { serving: AtomicBool::new(true), watchers: Mutex::new(Some(Vec::new())) }),
+            inner: Arc::new(Inner {
+                serving: AtomicBool::new(true),
+                store: std::sync::OnceLock::new(),
+                watchers: Mutex::new(Some(Vec::new())),
+            }),
         }
     }
 }
 
 impl HealthState {
+    /// Answers for [`STORE_SERVICE`] too, following `up`.
+    pub fn add_store(&self, up: Arc<AtomicBool>) {
+        let _ = self.inner.store.set(up);
+    }
+
+    /// The services answered for.
+    fn services(&self) -> Vec<&'static str> {
+        let mut all = SERVICES.to_vec();
+        if self.inner.store.get().is_some() {
+            all.push(STORE_SERVICE);
+        }
+        all
+    }
+
+    fn known(&self, service: &str) -> bool {
+        self.services().contains(&service)
+    }
+
+    /// The status of `service` (known).
+    fn status_of(&self, service: &str) -> ServingStatus {
+        match self.inner.store.get() {
+            Some(up) if service == STORE_SERVICE && !up.load(Ordering::SeqCst) => ServingStatus::NOT_SERVING,
+            _ => self.status(),
+        }
+    }
+
     fn status(&self) -> ServingStatus {
         if self.inner.serving.load(Ordering::SeqCst) {
             ServingStatus::SERVING
@@ -108,20 +143,17 @@ impl HealthService {
     }
 }
 
-fn known(service: &str) -> bool {
-    SERVICES.contains(&service)
-}
-
 impl Health for HealthService {
     fn check(&mut self, ctx: RpcContext, request: HealthCheckRequest, sink: UnarySink<HealthCheckResponse>) {
         let record = self.metrics.quiet_call("Check", || ctx.peer());
-        let status = self.state.status();
+        let (known, status) = (self.state.known(&request.service), self.state.status_of(&request.service));
+        let services = self.state.services();
         ctx.spawn(async move {
-            let code = if known(&request.service) {
+            let code = if known {
                 let _ = sink.success(Self::response(status)).await;
                 RpcStatusCode::OK
             } else {
-                let message = format!("unknown service {:?}; this server has {SERVICES:?}", request.service);
+                let message = format!("unknown service {:?}; this server has {services:?}", request.service);
                 let _ = sink.fail(RpcStatus::with_message(RpcStatusCode::NOT_FOUND, message)).await;
                 RpcStatusCode::NOT_FOUND
             };
@@ -131,10 +163,13 @@ impl Health for HealthService {
 
     fn list(&mut self, ctx: RpcContext, _request: HealthListRequest, sink: UnarySink<HealthListResponse>) {
         let record = self.metrics.quiet_call("List", || ctx.peer());
-        let status = self.state.status();
         let mut response = HealthListResponse::new();
-        response.statuses =
-            SERVICES.iter().map(|name| (name.to_string(), Self::response(status))).collect::<HashMap<_, _>>();
+        response.statuses = self
+            .state
+            .services()
+            .iter()
+            .map(|name| (name.to_string(), Self::response(self.state.status_of(name))))
+            .collect::<HashMap<_, _>>();
         ctx.spawn(async move {
             let _ = sink.success(response).await;
             record.finish(RpcStatusCode::OK);
@@ -156,7 +191,8 @@ impl Health for HealthService {
                 return record.finish(RpcStatusCode::UNAVAILABLE);
             };
             // The spec: an unknown service is SERVICE_UNKNOWN, and the watch stays open.
-            let first = if known(&request.service) { state.status() } else { ServingStatus::SERVICE_UNKNOWN };
+            let known = state.known(&request.service);
+            let first = if known { state.status_of(&request.service) } else { ServingStatus::SERVICE_UNKNOWN };
             if sink.send((Self::response(first), WriteFlags::default())).await.is_err() {
                 return record.finish(RpcStatusCode::CANCELLED);
             }
@@ -172,7 +208,7 @@ impl Health for HealthService {
                     }
                 };
                 match next {
-                    Some(status) if known(&request.service) => {
+                    Some(status) if known => {
                         if sink.send((Self::response(status), WriteFlags::default())).await.is_err() {
                             return record.finish(RpcStatusCode::CANCELLED);
                         }

@@ -43,6 +43,7 @@ use crate::config::{seconds, Config, ConfigError, GrpcArgValue, Listen};
 use crate::data::{self, DataError};
 use crate::live::{Ended, Live, LiveError};
 use crate::metrics::{Metrics, MetricsEndpoint};
+use crate::pg::{self, PgError, PgStore};
 use crate::protocol::health_grpc;
 use crate::service::{ServiceError, Services};
 use crate::tls::{self, TlsError};
@@ -56,6 +57,8 @@ pub enum StartError {
     Config(#[from] ConfigError),
     #[error(transparent)]
     Live(#[from] LiveError),
+    #[error(transparent)]
+    Pg(#[from] PgError),
     #[error(transparent)]
     Data(#[from] DataError),
     #[error(transparent)]
@@ -99,12 +102,25 @@ pub fn start(config: &Config) -> Result<RunningServer, StartError> {
     let source = data::catalog_source(config);
     let reloader = Reloader::start(source.clone(), config.data.csv_delimiter, Some(Arc::clone(&metrics)))
         .map_err(|e| data::catalog_error(config, e))?;
+    // A database catalog is loaded by the store that then keeps it current.
+    let pg = match &source {
+        Source::Postgres(url) => {
+            let password = config.data.pg_password_file.as_deref().map(pg::read_password_file).transpose()?;
+            let (store, catalog) = PgStore::open(pg::Target::new(url, password)?, Arc::clone(&metrics))?;
+            metrics.set_catalog_instruments(catalog.len());
+            reloader.shared().replace(catalog);
+            Some(Arc::new(store))
+        }
+        _ => None,
+    };
     let analysis = data::load_for(config, &reloader.shared().current())?;
     let security = &config.security;
     let limits = &config.limits;
     // Pushes the journal holds are replayed (and written into their files) before serving.
     let pushing = security.push_token_file.is_some();
-    let live = Arc::new(Live::start(&reloader, pushing, limits.subscriber_queue, limits.max_subscriptions, &metrics)?);
+    let live =
+        Live::start(&reloader, pushing, limits.subscriber_queue, limits.max_subscriptions, &metrics, pg.clone())?;
+    let live = Arc::new(live);
     let credentials = match security.tls() {
         Some(files) => tls::server_credentials(&files)?,
         None => ServerCredentials::insecure(),
@@ -113,6 +129,9 @@ pub fn start(config: &Config) -> Result<RunningServer, StartError> {
     let push_token =
         security.push_token_file.as_deref().map(|path| Token::from_flag_file("push-token-file", path)).transpose()?;
     let health = HealthState::default();
+    if let Some(pg) = &pg {
+        health.add_store(pg.up_flag());
+    }
     let services = Services::new(config, analysis, Arc::clone(reloader.shared()), Arc::clone(&live), &metrics)?;
     // Files added, replaced or removed under --data are served within a second or so.
     let watcher = match source {

@@ -57,6 +57,8 @@ fn status(error: LiveError) -> RpcStatus {
         LiveError::NoDirectory(_) | LiveError::NotCsv { .. } => RpcStatusCode::FAILED_PRECONDITION,
         e if e.is_disk_full() => RpcStatusCode::RESOURCE_EXHAUSTED,
         LiveError::Disk { .. } | LiveError::Journal { .. } | LiveError::Fold { .. } => RpcStatusCode::UNAVAILABLE,
+        LiveError::Unreachable(_) => RpcStatusCode::UNAVAILABLE,
+        LiveError::Database(_) => RpcStatusCode::FAILED_PRECONDITION,
     };
     if matches!(error, LiveError::Disk { .. }) {
         log::warn!("PushBars: {error}");

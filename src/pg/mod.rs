@@ -1,0 +1,352 @@
+//! PostgreSQL as the catalog several replicas share (`--data postgres://USER@HOST:PORT/DB`).
+//!
+//! * [`schema`]: the tables and their idempotent migration.
+//! * [`load`]: the catalog read at start-up (`COPY ... TO STDOUT`), or one instrument again.
+//! * [`push`]: a push as one transaction, notified at commit.
+//! * `listen`: every replica `LISTEN`s on `idc_bars` and reads an instrument again when it is
+//!   notified; after a lost connection it compares every instrument's revision and last date
+//!   with its own, so that a notification missed is never a change missed.
+//!
+//! The client is `tokio-postgres`, on a tokio runtime of its own (one worker thread): nothing of
+//! it runs on a gRPC completion-queue thread. The blocking pool's push jobs wait for it with
+//! `block_on`. The password comes from `PGPASSWORD` or `--pg-password-file`, never from the log:
+//! the URL is shown without it.
+
+mod listen;
+pub mod load;
+mod push;
+pub mod schema;
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio_postgres::{Client, NoTls};
+
+use crate::catalog::SharedCatalog;
+use crate::domain::catalog::{Catalog, Instrument};
+use crate::live::Hub;
+use crate::metrics::Metrics;
+use crate::protocol::indicators as pb;
+use idc_core::query::QueryError;
+
+/// Why the database could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum PgError {
+    #[error("{0}")]
+    Refused(QueryError),
+    #[error("the database is unreachable: {0}")]
+    Unreachable(String),
+    #[error("the database refused: {0}")]
+    Database(String),
+    #[error("the database holds a row idc cannot read: {0}")]
+    Data(String),
+    #[error("--data {url}: {reason}")]
+    Url { url: String, reason: String },
+}
+
+impl From<tokio_postgres::Error> for PgError {
+    fn from(e: tokio_postgres::Error) -> PgError {
+        use std::error::Error as _;
+        if let Some(db) = e.as_db_error() {
+            return PgError::Database(format!("{} ({})", db.message(), db.code().code()));
+        }
+        // A closed connection or a socket error is the database away; anything else (a value
+        // that does not fit its column) is a fault of the request.
+        let text = match e.source() {
+            Some(source) => format!("{e}: {source}"),
+            None => e.to_string(),
+        };
+        if e.is_closed() || e.source().is_some_and(|s| s.is::<std::io::Error>()) {
+            PgError::Unreachable(text)
+        } else {
+            PgError::Database(text)
+        }
+    }
+}
+
+/// How to reach the database.
+#[derive(Clone)]
+pub struct Target {
+    config: tokio_postgres::Config,
+    /// For the log: the URL without its password.
+    shown: String,
+}
+
+impl Target {
+    /// From `--data`'s URL and the password (`--pg-password-file` or `PGPASSWORD`), if any.
+    pub fn new(url: &str, password: Option<String>) -> Result<Target, PgError> {
+        let mut config: tokio_postgres::Config =
+            url.parse().map_err(|e: tokio_postgres::Error| PgError::Url { url: redact(url), reason: e.to_string() })?;
+        if let Some(password) = password.or_else(|| std::env::var("PGPASSWORD").ok()) {
+            config.password(password);
+        }
+        config.connect_timeout(Duration::from_secs(5));
+        config.application_name("idc");
+        Ok(Target { config, shown: redact(url) })
+    }
+
+    async fn connect(
+        &self,
+    ) -> Result<(Client, tokio_postgres::Connection<tokio_postgres::Socket, tokio_postgres::tls::NoTlsStream>), PgError>
+    {
+        Ok(self.config.connect(NoTls).await?)
+    }
+}
+
+impl std::fmt::Display for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.shown)
+    }
+}
+
+/// The first line of `--pg-password-file` (the error names the file, never what is in it).
+pub fn read_password_file(path: &std::path::Path) -> Result<String, PgError> {
+    let text = std::fs::read_to_string(path).map_err(|e| PgError::Url {
+        url: format!("--pg-password-file {}", path.display()),
+        reason: format!("cannot read it: {e}"),
+    })?;
+    Ok(text.lines().next().unwrap_or("").trim().to_string())
+}
+
+/// `url` with any password replaced by `***`.
+pub fn redact(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else { return url.to_string() };
+    let (authority, tail) = rest.split_once('/').map_or((rest, ""), |(a, t)| (a, t));
+    let Some((userinfo, host)) = authority.rsplit_once('@') else { return url.to_string() };
+    let user = userinfo.split_once(':').map_or(userinfo, |(user, _)| user);
+    let shown = if userinfo.contains(':') { format!("{user}:***") } else { user.to_string() };
+    let sep = if tail.is_empty() && !rest.contains('/') { "" } else { "/" };
+    format!("{scheme}://{shown}@{host}{sep}{tail}")
+}
+
+/// The catalog in PostgreSQL: the pushes of this replica, and the changes of every other one.
+pub struct PgStore {
+    runtime: tokio::runtime::Runtime,
+    target: Target,
+    /// The connection pushes use; `None` after it broke (the next push reconnects).
+    client: tokio::sync::Mutex<Option<Client>>,
+    state: Mutex<Held>,
+    /// Whether the database answers; health's `idc.v2.store`.
+    up: Arc<AtomicBool>,
+    metrics: Arc<Metrics>,
+}
+
+/// What this replica holds of each instrument: the revision its bars are at, and whether its
+/// last bar is forming; and what it serves and tells.
+struct Held {
+    revisions: HashMap<String, i64>,
+    forming: HashSet<String>,
+    shared: Option<Arc<SharedCatalog>>,
+    hub: Option<Arc<Hub>>,
+}
+
+impl PgStore {
+    /// Connects (retrying with backoff while the database is down, as it may be while a
+    /// deployment starts), migrates the schema, and loads the catalog.
+    pub fn open(target: Target, metrics: Arc<Metrics>) -> Result<(PgStore, Catalog), PgError> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("idc-pg")
+            .enable_all()
+            .build()
+            .map_err(|e| PgError::Unreachable(format!("cannot start the database client's thread: {e}")))?;
+        let (client, catalog, flags) = runtime.block_on(async {
+            let mut wait = Duration::from_millis(100);
+            loop {
+                match first_load(&target).await {
+                    Ok(done) => break Ok::<_, PgError>(done),
+                    Err(PgError::Unreachable(reason)) => {
+                        log::warn!("database {target}: {reason}; retrying in {} ms", wait.as_millis());
+                        tokio::time::sleep(wait).await;
+                        wait = (wait * 2).min(Duration::from_secs(5));
+                    }
+                    Err(e) => break Err(e),
+                }
+            }
+        })?;
+        log::info!("catalog from {target}: {} instruments", catalog.len());
+        let revisions = flags.iter().map(|(s, &(_, r))| (s.clone(), r)).collect();
+        let forming = flags.iter().filter(|(_, &(f, _))| f).map(|(s, _)| s.clone()).collect();
+        let state = Held { revisions, forming, shared: None, hub: None };
+        let store = PgStore {
+            runtime,
+            target,
+            client: tokio::sync::Mutex::new(Some(client)),
+            state: Mutex::new(state),
+            up: Arc::new(AtomicBool::new(true)),
+            metrics,
+        };
+        Ok((store, catalog))
+    }
+
+    /// Serves changes into `shared` and `hub` from now on, and starts listening for the other
+    /// replicas' changes.
+    pub fn attach(self: &Arc<Self>, shared: Arc<SharedCatalog>, hub: Arc<Hub>) {
+        {
+            let mut state = self.lock();
+            for symbol in &state.forming.clone() {
+                hub.changed(symbol, shared.current().get(symbol), None, None, true);
+            }
+            (state.shared, state.hub) = (Some(shared), Some(hub));
+        }
+        let store = Arc::clone(self);
+        self.runtime.spawn(async move { listen::run(store).await });
+    }
+
+    /// Whether the database answers now.
+    pub fn is_up(&self) -> bool {
+        self.up.load(Ordering::SeqCst)
+    }
+
+    /// The flag health's `idc.v2.store` follows.
+    pub fn up_flag(&self) -> Arc<AtomicBool> {
+        Arc::clone(&self.up)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Held> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Commits `request`, then serves it here (the other replicas hear of it by notification).
+    pub fn push(&self, request: &pb::PushBarsRequest) -> Result<pb::PushBarsReply, PgError> {
+        self.runtime.block_on(async {
+            let mut slot = self.client.lock().await;
+            if slot.as_ref().is_none_or(Client::is_closed) {
+                *slot = None;
+                let (client, connection) = self.target.connect().await.inspect_err(|_| self.set_up(false))?;
+                self.runtime.spawn(async move {
+                    let _ = connection.await;
+                });
+                *slot = Some(client);
+            }
+            let client = slot.as_mut().expect("connected above");
+            let committed = match push::push(client, request).await {
+                Err(PgError::Unreachable(reason)) => {
+                    *slot = None;
+                    self.set_up(false);
+                    return Err(PgError::Unreachable(reason));
+                }
+                other => other?,
+            };
+            self.set_up(true);
+            let forming = committed.query.forming;
+            let first = committed.applied.first_changed;
+            self.apply(committed.instrument.clone(), committed.revision, forming, Some(first));
+            self.metrics.pushed(committed.query.bars.len());
+            Ok(pb::PushBarsReply {
+                appended: committed.applied.appended as u32,
+                revised: committed.applied.revised as u32,
+                last_date: committed.instrument.last_date().map(|d| d.to_string()).unwrap_or_default(),
+                ..Default::default()
+            })
+        })
+    }
+
+    fn set_up(&self, up: bool) {
+        if self.up.swap(up, Ordering::SeqCst) != up {
+            if up {
+                log::info!("database {}: reachable again", self.target);
+            } else {
+                log::warn!("database {}: unreachable; reads go on from memory, pushes are refused", self.target);
+            }
+        }
+    }
+
+    /// Serves `instrument` at `revision`, unless this replica holds that revision or a later one
+    /// (its own push, heard again by notification). `first_changed` is known for this replica's
+    /// own pushes.
+    fn apply(&self, instrument: Instrument, revision: i64, forming: bool, first_changed: Option<usize>) {
+        let mut state = self.lock();
+        let symbol = instrument.symbol.clone();
+        if state.revisions.get(&symbol).is_some_and(|&held| held >= revision) {
+            return;
+        }
+        state.revisions.insert(symbol.clone(), revision);
+        if forming {
+            state.forming.insert(symbol.clone());
+        } else {
+            state.forming.remove(&symbol);
+        }
+        let (Some(shared), Some(hub)) = (state.shared.clone(), state.hub.clone()) else { return };
+        let before = shared.current();
+        let previous = before.get(&symbol).cloned();
+        let now = shared.update(|catalog| catalog.with(instrument));
+        self.metrics.set_catalog_instruments(now.len());
+        hub.changed(&symbol, now.get(&symbol), previous.as_ref(), first_changed, forming);
+    }
+
+    /// The revision this replica holds of every instrument.
+    fn revisions(&self) -> HashMap<String, i64> {
+        self.lock().revisions.clone()
+    }
+}
+
+/// Connects, migrates and loads, once.
+async fn first_load(target: &Target) -> Result<(Client, Catalog, BTreeMap<String, (bool, i64)>), PgError> {
+    let (client, connection) = target.connect().await?;
+    tokio::spawn(async move {
+        let _ = connection.await;
+    });
+    migrate(&client).await?;
+    let (catalog, flags) = load::all(&client).await?;
+    Ok((client, catalog, flags))
+}
+
+/// Applies the schema ([`schema::MIGRATION`]), in one transaction.
+pub async fn migrate(client: &Client) -> Result<(), PgError> {
+    client.batch_execute(&format!("BEGIN; {} COMMIT;", schema::MIGRATION)).await?;
+    Ok(())
+}
+
+/// The instruments of `catalog` written into the database at `target`, each in a transaction
+/// of its own (its bars replaced by the file's), notified to the replicas: `idc_server import`.
+pub fn import(target: &Target, catalog: &Catalog) -> Result<usize, PgError> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| PgError::Unreachable(format!("cannot start the database client: {e}")))?;
+    runtime.block_on(async {
+        let (mut client, connection) = target.connect().await?;
+        tokio::spawn(async move {
+            let _ = connection.await;
+        });
+        migrate(&client).await?;
+        let mut count = 0;
+        for instrument in catalog.iter() {
+            import_one(&mut client, instrument).await?;
+            count += 1;
+        }
+        Ok(count)
+    })
+}
+
+async fn import_one(client: &mut Client, instrument: &Instrument) -> Result<(), PgError> {
+    let tx = client.transaction().await?;
+    let symbol = instrument.symbol.as_str();
+    tx.execute(
+        "INSERT INTO instruments (symbol, name) VALUES ($1, $2) ON CONFLICT (symbol) DO UPDATE SET name = excluded.name",
+        &[&symbol, &instrument.name],
+    )
+    .await?;
+    tx.execute("DELETE FROM bars WHERE symbol = $1", &[&symbol]).await?;
+    let bars = &instrument.bars;
+    let factors: Vec<Option<f64>> = if bars.adj_factor.is_empty() {
+        vec![None; bars.len()]
+    } else {
+        bars.adj_factor.values(bars.len()).into_iter().map(Some).collect()
+    };
+    let dates: Vec<String> = bars.date.iter().map(|d| d.to_string()).collect();
+    tx.execute(
+        "INSERT INTO bars (symbol, date, open, high, low, close, volume, adj_factor) \
+         SELECT $1, d::date, o, h, l, c, v, a \
+         FROM unnest($2::text[], $3::float8[], $4::float8[], $5::float8[], $6::float8[], $7::float8[], $8::float8[]) \
+              AS t (d, o, h, l, c, v, a)",
+        &[&symbol, &dates, &bars.open, &bars.high, &bars.low, &bars.close, &bars.volume, &factors],
+    )
+    .await?;
+    tx.execute("SELECT idc_bars_changed($1)", &[&symbol]).await?;
+    tx.commit().await?;
+    Ok(())
+}

@@ -1,0 +1,204 @@
+//! PostgreSQL as the catalog several replicas share (`--data postgres://...`), against a real
+//! PostgreSQL 15 started for the test (tests/common/pg.rs): a push to replica A is served by
+//! `Compute` on replica B and reaches a subscriber on B; a restarted replica serves every
+//! committed bar; an ETL job's `INSERT` and `idc_bars_changed` reach both; values from the
+//! database equal those from the same bars as files (`idc_server import`); and a database that
+//! goes away leaves reads serving from memory, refuses pushes with `UNAVAILABLE`, flips the
+//! `idc.v2.store` health, and catches up with what happened meanwhile when it is back.
+
+mod common;
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use common::live::{self, PUSH_TOKEN};
+use common::pg::Postgres;
+use idc::protocol::indicators as pb;
+use idc::protocol::indicators_grpc::IndicatorsClient;
+use protobuf::Message;
+
+struct Replica {
+    server: common::Server,
+    client: IndicatorsClient,
+}
+
+fn replica(url: &str, token: &Path) -> Replica {
+    let server = live::start_server(Path::new(url), Some(token), &["--drain-delay", "0"]);
+    let client = IndicatorsClient::new(common::channel(&server.target()));
+    Replica { server, client }
+}
+
+/// Waits (bounded) until `symbol` on `client` has `bars` bars, and returns its series.
+fn served(client: &IndicatorsClient, symbol: &str, bars: usize, limit: Duration) -> pb::Series {
+    let start = Instant::now();
+    loop {
+        if let Some(series) = live::history(client, symbol).filter(|s| s.date.len() == bars) {
+            return series;
+        }
+        assert!(start.elapsed() < limit, "{symbol} never had {bars} bars within {limit:?}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn health(target: &str, service: &str) -> i32 {
+    let client = idc::protocol::health_grpc::HealthClient::new(common::channel(target));
+    let request = idc::protocol::health::HealthCheckRequest { service: service.into(), ..Default::default() };
+    client.check(&request).map(|r| r.status.value()).unwrap_or(-1)
+}
+
+#[test]
+fn two_replicas_share_one_database() {
+    let db = Postgres::start();
+    let url = db.create_database("idc");
+    let scratch = common::scratch();
+    let token = common::token_file(scratch.path(), "push.token", PUSH_TOKEN);
+    let a = replica(&url, &token);
+    let b = replica(&url, &token);
+    let dates = live::weekdays("2024-01-02", 40);
+    let bars = live::walk(&dates, 7);
+    live::push(&a.client, "600519.SH", &bars[..30], false).expect("the push to A");
+    let on_b = served(&b.client, "600519.SH", 30, Duration::from_secs(2));
+    live::assert_history(&b.client, "600519.SH", &bars[..30], "B after the push to A");
+    assert_eq!(on_b.symbol, "600519.SH");
+
+    // A subscriber on B hears a push made to A, with the values Compute gives on B.
+    let subscription = live::subscription(&["600519.SH"], vec![live::spec("MACD", &[]), live::spec("RSI", &[6.0])]);
+    let mut stream = live::subscribe(&b.client, &subscription);
+    let snapshot = live::expect_update(&mut stream, "the snapshot on B");
+    assert!(snapshot.snapshot);
+    assert_eq!(snapshot.date, dates[29]);
+    let sent = Instant::now();
+    live::push(&a.client, "600519.SH", &bars[30..31], false).expect("a second push to A");
+    let update = live::expect_update(&mut stream, "the update on B");
+    assert!(sent.elapsed() < Duration::from_secs(1), "B's subscriber heard A's push after {:?}", sent.elapsed());
+    assert_eq!(update.date, dates[30]);
+    let series = live::computed(&b.client, &subscription, "600519.SH");
+    live::assert_update_is_row(&update, &series, "B's update");
+
+    // An ETL job writes a row and says so: both replicas serve it, and B's subscriber hears it.
+    let etl = &bars[31];
+    db.psql_on(
+        "idc",
+        &format!(
+            "INSERT INTO bars (symbol, date, open, high, low, close, volume) VALUES ('600519.SH', '{}', {}, {}, {}, {}, {}); \
+             SELECT idc_bars_changed('600519.SH');",
+            etl.date, etl.open, etl.high, etl.low, etl.close, etl.volume
+        ),
+    );
+    let update = live::expect_update(&mut stream, "the ETL row on B");
+    assert_eq!(update.date, dates[31]);
+    served(&a.client, "600519.SH", 32, Duration::from_secs(2));
+    served(&b.client, "600519.SH", 32, Duration::from_secs(2));
+
+    // A replica restarted serves every committed bar.
+    drop(stream);
+    let (status, _) = a.server.stop_with("TERM");
+    assert!(status.success(), "A stops cleanly");
+    let a = replica(&url, &token);
+    let expected: Vec<pb::Bar> = bars[..32].to_vec();
+    live::assert_history(&a.client, "600519.SH", &expected, "A after its restart");
+    drop(b);
+}
+
+#[test]
+fn a_database_that_goes_away_and_comes_back() {
+    let mut db = Postgres::start();
+    let url = db.create_database("idc");
+    let scratch = common::scratch();
+    let token = common::token_file(scratch.path(), "push.token", PUSH_TOKEN);
+    let a = replica(&url, &token);
+    let b = replica(&url, &token);
+    let dates = live::weekdays("2024-01-02", 30);
+    let bars = live::walk(&dates, 11);
+    live::push(&a.client, "X", &bars[..20], false).expect("the first push");
+    served(&b.client, "X", 20, Duration::from_secs(2));
+    assert_eq!(health(&a.server.target(), "idc.v2.store"), 1, "the store serves");
+
+    db.stop();
+    // Reads go on from memory; pushes are refused, with nothing half-written.
+    live::assert_history(&a.client, "X", &bars[..20], "A while the database is down");
+    let refused = live::push(&a.client, "X", &bars[20..21], false).expect_err("a push with the database down");
+    assert_eq!(refused.0, grpcio::RpcStatusCode::UNAVAILABLE, "{}", refused.1);
+    assert!(refused.1.contains("the database is unreachable"), "{}", refused.1);
+    let start = Instant::now();
+    while health(&b.server.target(), "idc.v2.store") != 2 {
+        assert!(start.elapsed() < Duration::from_secs(15), "B's store health never said NOT_SERVING");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(health(&b.server.target(), ""), 1, "the server as a whole still serves reads");
+
+    db.start_again();
+    let start = Instant::now();
+    while health(&b.server.target(), "idc.v2.store") != 1 {
+        assert!(start.elapsed() < Duration::from_secs(20), "B's store health never came back");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // A change with no notification (as one made while B was away would be, for B): B hears of
+    // it only by comparing revisions when its connection is made again, here by ending it.
+    db.psql_on(
+        "idc",
+        &format!(
+            "INSERT INTO bars (symbol, date, open, high, low, close, volume) VALUES ('X', '{}', {}, {}, {}, {}, {}); \
+             UPDATE instruments SET revision = revision + 1 WHERE symbol = 'X';",
+            bars[20].date, bars[20].open, bars[20].high, bars[20].low, bars[20].close, bars[20].volume
+        ),
+    );
+    let ended = db.psql_on(
+        "idc",
+        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = 'idc listen'",
+    );
+    assert_eq!(ended, "2", "both replicas' listening connections end");
+    served(&b.client, "X", 21, Duration::from_secs(20));
+    served(&a.client, "X", 21, Duration::from_secs(20));
+    let start = Instant::now();
+    loop {
+        if live::push(&a.client, "X", &bars[21..22], false).is_ok() {
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(20), "pushes never resumed");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    served(&b.client, "X", 22, Duration::from_secs(2));
+    assert_eq!(health(&b.server.target(), "idc.v2.store"), 1, "B's store serves again");
+}
+
+#[test]
+fn values_from_the_database_equal_those_from_the_files() {
+    let db = Postgres::start();
+    let url = db.create_database("idc");
+    let scratch = common::scratch();
+    let data = scratch.path().join("data");
+    std::fs::create_dir(&data).unwrap();
+    let dates = live::weekdays("2020-01-02", 600);
+    let mut bars = live::walk(&dates, 3);
+    for (i, bar) in bars.iter_mut().enumerate() {
+        bar.adj_factor = if i < 300 { 1.0 } else { 1.25 };
+    }
+    std::fs::write(data.join("AAA.csv"), live::csv_text(&bars, true)).unwrap();
+    std::fs::write(data.join("BBB.csv"), live::csv_text(&live::walk(&dates, 4), false)).unwrap();
+    for round in 0..2 {
+        let mut import = common::rust_bin("idc_server");
+        import.args(["import", "--data", data.to_str().unwrap(), "--into", &url]);
+        common::run(import).assert_success(&format!("idc_server import, round {round}"));
+    }
+    assert_eq!(db.psql_on("idc", "SELECT count(*) FROM bars"), "1200", "importing twice changes nothing");
+    let token = common::token_file(scratch.path(), "push.token", PUSH_TOKEN);
+    let from_db = replica(&url, &token);
+    let from_files = replica(data.to_str().unwrap(), &token);
+    let request = pb::ComputeRequest {
+        indicators: vec![live::spec("MACD", &[]), live::spec("KDJ", &[]), live::spec("BOLL", &[])],
+        adjust: pb::Adjust::FORWARD.into(),
+        symbols: vec!["AAA".into()],
+        ..Default::default()
+    };
+    // Bytes, not `==`: a NaN of the warm-up equals itself only so.
+    let bytes =
+        |series: Vec<pb::Series>| -> Vec<Vec<u8>> { series.iter().map(|s| s.write_to_bytes().unwrap()).collect() };
+    let a = bytes(live::compute(&from_db.client, &request).unwrap());
+    let b = bytes(live::compute(&from_files.client, &request).unwrap());
+    assert!(a == b, "the same series from the database and from the files");
+    let all = pb::ComputeRequest { indicators: vec![live::spec("RSI", &[])], ..Default::default() };
+    let (a, b) = (live::compute(&from_db.client, &all).unwrap(), live::compute(&from_files.client, &all).unwrap());
+    assert_eq!(a.len(), 2);
+    assert!(bytes(a) == bytes(b), "every instrument the same");
+}
