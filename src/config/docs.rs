@@ -99,7 +99,7 @@ mod tests {
             ),
             "{page}"
         );
-        assert!(page.contains("| `--data <DIR\\|FILE\\|sample>` | none |"), "{page}");
+        assert!(page.contains("| `--data <DIR\\|FILE\\|sample\\|postgres://...>` | none |"), "{page}");
         assert!(page.contains("| `--reuse-port` | off |"), "{page}");
         assert!(page.contains("| `--grpc-arg <NAME=VALUE> ...` | none |"), "{page}");
         // The machine's CPU count is no default to write down.
