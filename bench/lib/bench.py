@@ -3,7 +3,8 @@
 peer, on loopback, with h2load driving every server with the same load; and idc's data mode
 against a pandas/matplotlib server (tests/python/data_server.py); idc's tuning knobs, one at a
 time against its defaults (bench/lib/tuning.py); the memory a bar held costs in idc's catalog
-(bench/lib/memory.py); the live-bars benchmark, `cargo bench --bench live`, whose tables the
+(bench/lib/memory.py); start-up from a PostgreSQL catalog against the file catalog of the same bars
+(bench/lib/postgres.py); the live-bars benchmark, `cargo bench --bench live`, whose tables the
 report takes as they are (bench/lib/live.py); and the formula benchmark, `cargo bench --bench
 formula`, likewise (bench/lib/formula.py).
 
@@ -37,6 +38,7 @@ import formula  # noqa: E402
 import live  # noqa: E402
 import load  # noqa: E402
 import memory  # noqa: E402
+import postgres  # noqa: E402
 import report  # noqa: E402
 import tuning  # noqa: E402
 import walk  # noqa: E402
@@ -58,7 +60,7 @@ SAMPLE_CSV = os.path.join(ROOT, "data", "sp500.csv")
 
 PEERS = ("idc", "tonic", "cpp", "python")
 # The parts of a run, in the order they run; `--only` picks some.
-SECTIONS = ("parity", "data", "tuning", "memory", "live", "formula")
+SECTIONS = ("parity", "data", "tuning", "memory", "postgres", "live", "formula")
 PEER_NAMES = {
     "idc": "idc (grpcio crate)",
     "tonic": "tonic",
@@ -429,7 +431,7 @@ class Bench:
         for name, version in report.versions(ROOT, TONIC_DIR):
             out.append("- %s: %s" % (name, version))
         out.append("")
-        if self.sections & {"parity", "data", "memory"}:
+        if self.sections & {"parity", "data", "memory", "postgres"}:
             # The verdicts first, one line each, so a reader sees what was met before the method.
             targets = self.targets()
             met = sum(1 for _, m, _ in targets if m is True)
@@ -446,7 +448,7 @@ class Bench:
             out.append("\nOnly the section%s %s ran (`--only`): the others, and the targets they measure, are "
                        "missing." % ("s" if len(self.sections) > 1 else "",
                                      ", ".join(s for s in SECTIONS if s in self.sections)))
-        if self.sections & {"parity", "data", "memory"}:
+        if self.sections & {"parity", "data", "memory", "postgres"}:
             out.append("\n## Targets\n")
             for name, met, detail in self.targets():
                 mark = "met" if met is True else "**missed**" if met is False else "not measured"
@@ -469,6 +471,8 @@ class Bench:
             out.append(tuning.markdown(r["tuning"]))
         if "memory" in self.sections:
             out.append(memory.markdown(r["memory"]))
+        if "postgres" in self.sections:
+            out.append(postgres.markdown(r["postgres"]))
         if "live" in self.sections:
             out.append(live.markdown(r["live"]))
         if "formula" in self.sections:
@@ -661,6 +665,7 @@ class Bench:
         else:
             add("RSS under parity load at 16×8 ≤ 25 MB", None, "not run")
         add(*memory.target(r.get("memory")))
+        add(*postgres.target(r.get("postgres")))
         return found
 
 
@@ -837,6 +842,9 @@ def main(argv):
             began_memory = time.monotonic()
             bench.results["memory"] = memory.measure(bench, DATA)
             bench.log("memory section: %.0f s" % (time.monotonic() - began_memory))
+        if "postgres" in sections:
+            bench.results["postgres"] = postgres.measure(bench, DATA, IDC)
+            bench.log("postgres section: %.0f s" % bench.results["postgres"]["seconds"])
         if "live" in sections:
             bench.results["live"] = live.measure(bench)
             bench.log("live section: %.0f s" % bench.results["live"]["seconds"])
