@@ -1,13 +1,15 @@
 //! Reading instruments out of the tables: the whole catalog at start-up (one `COPY ... TO
 //! STDOUT`, parsed as it streams), or one instrument again after a change.
 //!
-//! Rows come in the text format: tab-separated, `\N` for NULL; PostgreSQL 12 and later print a
-//! `double precision` in the shortest form that reads back to the same value, so the bars are
-//! the bits that were written.
+//! The catalog comes in COPY's binary format, exact by construction; one instrument is read
+//! as text, where PostgreSQL 12 and later print a `double precision` in the shortest form that
+//! reads back to the same value: either way the bars are the bits that were written.
 
 use std::collections::BTreeMap;
 
 use futures::StreamExt;
+use tokio_postgres::binary_copy::BinaryCopyOutStream;
+use tokio_postgres::types::Type;
 use tokio_postgres::Client;
 
 use super::PgError;
@@ -56,38 +58,53 @@ impl Builder {
 }
 
 /// Every instrument with at least one bar, and each one's forming flag and revision.
+///
+/// One `COPY ... TO STDOUT (FORMAT binary)`: turning millions of floats into text is most of
+/// what a text COPY costs the database (measured: 3.7 s against 3.05 s for 5M bars), and the
+/// binary form is read without parsing numbers. The date travels as days since 1970, an
+/// `integer`, so no date type of the client is needed.
 pub async fn all(client: &Client) -> Result<(Catalog, BTreeMap<String, (bool, i64)>), PgError> {
     let mut meta: BTreeMap<String, (Option<String>, i64)> = BTreeMap::new();
     for row in client.query("SELECT symbol, name, revision FROM instruments", &[]).await? {
         meta.insert(row.get(0), (row.get(1), row.get(2)));
     }
-    let copy = "COPY (SELECT symbol, date, open, high, low, close, volume, adj_factor, forming FROM bars \
-                ORDER BY symbol, date) TO STDOUT";
-    let stream = client.copy_out(copy).await?;
+    let copy = "COPY (SELECT symbol, date - DATE '1970-01-01', open, high, low, close, volume, adj_factor, forming \
+                FROM bars ORDER BY symbol, date) TO STDOUT (FORMAT binary)";
+    let types = [
+        Type::TEXT,
+        Type::INT4,
+        Type::FLOAT8,
+        Type::FLOAT8,
+        Type::FLOAT8,
+        Type::FLOAT8,
+        Type::FLOAT8,
+        Type::FLOAT8,
+        Type::BOOL,
+    ];
+    let stream = BinaryCopyOutStream::new(client.copy_out(copy).await?, &types);
     futures::pin_mut!(stream);
     let mut loaded = Vec::new();
     let mut current: Option<(String, Builder)> = None;
-    let mut pending = Vec::new();
-    while let Some(chunk) = stream.next().await {
-        pending.extend_from_slice(&chunk?);
-        let end = pending.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
-        for line in pending[..end].split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
-            let line = std::str::from_utf8(line).map_err(|_| PgError::Data("a row that is not UTF-8".into()))?;
-            let fields: Vec<&str> = line.split('\t').collect();
-            if fields.len() != 9 {
-                return Err(PgError::Data(format!("a row of {} fields: {line:?}", fields.len())));
+    while let Some(row) = stream.next().await {
+        let row = row?;
+        let symbol: &str = row.try_get(0)?;
+        if current.as_ref().is_none_or(|(held, _)| held != symbol) {
+            if let Some((symbol, builder)) = current.take() {
+                let (name, revision) = meta.get(&symbol).cloned().unwrap_or((None, 0));
+                loaded.push(builder.finish(symbol, name, revision));
             }
-            if current.as_ref().is_none_or(|(symbol, _)| symbol != fields[0]) {
-                if let Some((symbol, builder)) = current.take() {
-                    let (name, revision) = meta.get(&symbol).cloned().unwrap_or((None, 0));
-                    loaded.push(builder.finish(symbol, name, revision));
-                }
-                current = Some((fields[0].to_string(), Builder::default()));
-            }
-            let (symbol, builder) = current.as_mut().expect("set above");
-            builder.push(&fields[1..]).map_err(|e| PgError::Data(format!("{symbol}: {e}")))?;
+            current = Some((symbol.to_string(), Builder::default()));
         }
-        pending.drain(..end);
+        let (_, builder) = current.as_mut().expect("set above");
+        let bars = &mut builder.bars;
+        bars.date.push(Date::from_days_since_epoch(i64::from(row.try_get::<i32>(1)?)));
+        bars.open.push(row.try_get(2)?);
+        bars.high.push(row.try_get(3)?);
+        bars.low.push(row.try_get(4)?);
+        bars.close.push(row.try_get(5)?);
+        bars.volume.push(row.try_get(6)?);
+        builder.factors.push(row.try_get(7)?);
+        builder.forming = row.try_get(8)?;
     }
     if let Some((symbol, builder)) = current.take() {
         let (name, revision) = meta.get(&symbol).cloned().unwrap_or((None, 0));
