@@ -291,7 +291,9 @@ fn says_unreachable(out: &common::Output) -> bool {
     let reason = ["connection refused", "connection reset by peer", "failed to connect", "all backends failing"];
     out.stderr.trim_end().lines().count() == 1
         && ((text.contains("unavailable") && reason.iter().any(|r| text.contains(r)))
-            || text.contains("deadline_exceeded"))
+            || text.contains("deadline_exceeded")
+            // A call the stopping server took and cancelled unanswered.
+            || (text.contains("cancelled") && text.contains("probably stopping")))
 }
 
 #[test]

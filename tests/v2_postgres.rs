@@ -202,3 +202,61 @@ fn values_from_the_database_equal_those_from_the_files() {
     assert_eq!(a.len(), 2);
     assert!(bytes(a) == bytes(b), "every instrument the same");
 }
+
+#[test]
+fn tls_to_the_database_is_verified_as_asked() {
+    let db = Postgres::start();
+    let url = db.create_database("idc");
+    let scratch = common::scratch();
+    let ca = common::pki::Ca::new(scratch.path(), "db-ca");
+    let identity = ca.server(scratch.path(), "db");
+    // The server's key must be the postgres user's own, and private.
+    let (cert, key) = (db.data_dir().join("server.crt"), db.data_dir().join("server.key"));
+    std::fs::copy(&identity.cert, &cert).unwrap();
+    std::fs::copy(&identity.key, &key).unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    if unsafe { libc::geteuid() } == 0 {
+        let chown = std::process::Command::new("chown").args(["postgres"]).arg(&cert).arg(&key).status().unwrap();
+        assert!(chown.success());
+    }
+    db.psql("ALTER SYSTEM SET ssl = on; SELECT pg_reload_conf();");
+    let start = Instant::now();
+    while db.psql("SHOW ssl") != "on" {
+        assert!(start.elapsed() < Duration::from_secs(10), "the test database never turned TLS on");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let token = common::token_file(scratch.path(), "push.token", PUSH_TOKEN);
+
+    // verify-full against the right CA: served, over TLS.
+    let verified = format!("{url}?sslmode=verify-full&sslrootcert={}", ca.cert.display());
+    let a = replica(&verified, &token);
+    live::push(&a.client, "T", &live::walk(&live::weekdays("2024-01-02", 3), 5), false).expect("a push over TLS");
+    let encrypted = db.psql(
+        "SELECT count(*) FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid) WHERE a.application_name LIKE 'idc%' AND s.ssl",
+    );
+    assert_eq!(encrypted, "2", "both of the replica's connections are TLS");
+
+    // Another CA: refused at start-up, saying why, not retried forever.
+    let other = common::pki::Ca::new(scratch.path(), "other-ca");
+    let mismatched = format!("{url}?sslmode=verify-full&sslrootcert={}", other.cert.display());
+    let mut cmd = common::rust_bin("idc_server");
+    cmd.args(["--host", "127.0.0.1", "--port", "0", "--data", &mismatched]);
+    let (server, exited) = common::start_or_exit(cmd);
+    assert!(server.is_none(), "a server that cannot verify the database's certificate does not start");
+    let stderr = exited.unwrap().stderr;
+    assert!(stderr.to_lowercase().contains("certificate"), "{stderr}");
+    assert!(!stderr.contains(&format!("{}", ca.cert.display())) || stderr.len() < 2000, "{stderr}");
+
+    // verify-full needs a CA; an unknown sslmode is named.
+    for (bad, says) in [("?sslmode=verify-full", "need sslrootcert"), ("?sslmode=sometimes", "sslmode=sometimes")] {
+        let mut cmd = common::rust_bin("idc_server");
+        cmd.args(["--host", "127.0.0.1", "--port", "0", "--data", &format!("{url}{bad}")]);
+        let (server, exited) = common::start_or_exit(cmd);
+        assert!(server.is_none(), "{bad}");
+        let stderr = exited.unwrap().stderr;
+        assert!(stderr.contains(says), "{bad}: {stderr}");
+    }
+}

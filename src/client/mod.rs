@@ -130,6 +130,11 @@ fn hint_for(method: &str, target: &Target, error: &grpcio::Error) -> &'static st
     if status.message().contains("shutting down") {
         return "";
     }
+    // C-core's own word for a call that a stopping server took but never answered (it cancels
+    // what is still queued at shutdown): the server was reached, and is going away.
+    if status.code() == grpcio::RpcStatusCode::CANCELLED && status.message() == "CANCELLED" {
+        return " (the server ended the call unanswered: it is probably stopping; try again, or another replica)";
+    }
     match (status.code(), target.tls.is_some()) {
         (grpcio::RpcStatusCode::UNAVAILABLE, false) => {
             " (if the server uses TLS, connect with --tls-ca; otherwise check that it runs at this address)"

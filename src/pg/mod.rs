@@ -16,13 +16,16 @@ mod listen;
 pub mod load;
 mod push;
 pub mod schema;
+mod tls;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio_postgres::{Client, NoTls};
+use tokio_postgres::config::SslMode;
+use tokio_postgres::Client;
+use tokio_postgres_rustls::MakeRustlsConnect;
 
 use crate::catalog::SharedCatalog;
 use crate::domain::catalog::{Catalog, Instrument};
@@ -58,7 +61,29 @@ impl From<tokio_postgres::Error> for PgError {
             Some(source) => format!("{e}: {source}"),
             None => e.to_string(),
         };
-        if e.is_closed() || e.source().is_some_and(|s| s.is::<std::io::Error>()) {
+        // Away: the socket could not be made or broke. A TLS handshake that fails (an untrusted
+        // certificate) is no outage, and is not retried.
+        let away = |k: std::io::ErrorKind| {
+            use std::io::ErrorKind::*;
+            matches!(
+                k,
+                ConnectionRefused
+                    | ConnectionReset
+                    | ConnectionAborted
+                    | TimedOut
+                    | NotConnected
+                    | BrokenPipe
+                    | UnexpectedEof
+                    | AddrNotAvailable
+                    | NotFound
+                    | Interrupted
+                    | WouldBlock
+                    | HostUnreachable
+                    | NetworkUnreachable
+            )
+        };
+        let io = e.source().and_then(|s| s.downcast_ref::<std::io::Error>());
+        if e.is_closed() || io.is_some_and(|io| away(io.kind())) || text.contains("timed out") {
             PgError::Unreachable(text)
         } else {
             PgError::Database(text)
@@ -70,28 +95,36 @@ impl From<tokio_postgres::Error> for PgError {
 #[derive(Clone)]
 pub struct Target {
     config: tokio_postgres::Config,
+    tls: MakeRustlsConnect,
     /// For the log: the URL without its password.
     shown: String,
 }
 
+/// A connection's socket: TLS or not, one type (the connector is never used with TLS off).
+type Connection = tokio_postgres::Connection<
+    tokio_postgres::Socket,
+    <MakeRustlsConnect as tokio_postgres::tls::MakeTlsConnect<tokio_postgres::Socket>>::Stream,
+>;
+
 impl Target {
     /// From `--data`'s URL and the password (`--pg-password-file` or `PGPASSWORD`), if any.
     pub fn new(url: &str, password: Option<String>) -> Result<Target, PgError> {
-        let mut config: tokio_postgres::Config =
-            url.parse().map_err(|e: tokio_postgres::Error| PgError::Url { url: redact(url), reason: e.to_string() })?;
+        let (rest, mode, root) = tls::split(url)?;
+        let mut config: tokio_postgres::Config = rest
+            .parse()
+            .map_err(|e: tokio_postgres::Error| PgError::Url { url: redact(url), reason: e.to_string() })?;
+        config.ssl_mode(if mode == tls::Mode::Off { SslMode::Disable } else { SslMode::Require });
+        let tls = tls::connector(mode, root.as_deref())?;
         if let Some(password) = password.or_else(|| std::env::var("PGPASSWORD").ok()) {
             config.password(password);
         }
         config.connect_timeout(Duration::from_secs(5));
         config.application_name("idc");
-        Ok(Target { config, shown: redact(url) })
+        Ok(Target { config, tls, shown: redact(url) })
     }
 
-    async fn connect(
-        &self,
-    ) -> Result<(Client, tokio_postgres::Connection<tokio_postgres::Socket, tokio_postgres::tls::NoTlsStream>), PgError>
-    {
-        Ok(self.config.connect(NoTls).await?)
+    async fn connect(&self) -> Result<(Client, Connection), PgError> {
+        Ok(self.config.connect(self.tls.clone()).await?)
     }
 }
 
