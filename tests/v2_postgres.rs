@@ -260,3 +260,41 @@ fn tls_to_the_database_is_verified_as_asked() {
         assert!(stderr.contains(says), "{bad}: {stderr}");
     }
 }
+
+#[test]
+fn replicas_run_with_the_documented_grants_and_a_bare_notify_is_served() {
+    let db = Postgres::start();
+    let url = db.create_database("idc");
+    let scratch = common::scratch();
+    let token = common::token_file(scratch.path(), "push.token", PUSH_TOKEN);
+    // The owner's replica makes the tables once.
+    let owner = replica(&url, &token);
+    let dates = live::weekdays("2024-01-02", 12);
+    let bars = live::walk(&dates, 21);
+    live::push(&owner.client, "X", &bars[..10], false).expect("the owner's push");
+    // docs/postgres.md's grants, and nothing more.
+    db.psql_on(
+        "idc",
+        "CREATE ROLE idc LOGIN; GRANT CONNECT ON DATABASE idc TO idc; GRANT USAGE ON SCHEMA public TO idc; \
+         GRANT SELECT, INSERT, UPDATE ON instruments, bars, idc_schema TO idc; \
+         GRANT EXECUTE ON FUNCTION idc_bars_changed(text) TO idc;",
+    );
+    let limited_url = format!("postgres://idc@127.0.0.1:{}/idc", db.port());
+    let limited = replica(&limited_url, &token);
+    live::assert_history(&limited.client, "X", &bars[..10], "the limited role's replica");
+    live::push(&limited.client, "X", &bars[10..11], false).expect("a push by the limited role");
+    served(&owner.client, "X", 11, Duration::from_secs(2));
+
+    // An ETL row announced by a bare NOTIFY (no revision bump) is served by both.
+    let etl = &bars[11];
+    db.psql_on(
+        "idc",
+        &format!(
+            "INSERT INTO bars (symbol, date, open, high, low, close, volume) VALUES ('X', '{}', {}, {}, {}, {}, {}); \
+             NOTIFY idc_bars, 'X';",
+            etl.date, etl.open, etl.high, etl.low, etl.close, etl.volume
+        ),
+    );
+    served(&owner.client, "X", 12, Duration::from_secs(2));
+    served(&limited.client, "X", 12, Duration::from_secs(2));
+}

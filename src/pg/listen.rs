@@ -18,11 +18,13 @@ use super::{load, PgError, PgStore};
 pub(super) async fn run(store: Arc<PgStore>) {
     let mut wait = Duration::from_millis(100);
     loop {
-        match session(&store).await {
-            Ok(()) => wait = Duration::from_millis(100),
-            Err(e) => {
-                log::warn!("database {}: listening for changes: {e}; again in {} ms", store.target, wait.as_millis())
+        let mut listened = false;
+        if let Err(e) = session(&store, &mut listened).await {
+            // A session that was listening starts the backoff again: this is a new outage.
+            if listened {
+                wait = Duration::from_millis(100);
             }
+            log::warn!("database {}: listening for changes: {e}; again in {} ms", store.target, wait.as_millis());
         }
         store.set_up(false);
         tokio::time::sleep(wait).await;
@@ -31,7 +33,7 @@ pub(super) async fn run(store: Arc<PgStore>) {
 }
 
 /// One connection's life: listen, catch up, then follow the notifications until it breaks.
-async fn session(store: &Arc<PgStore>) -> Result<(), PgError> {
+async fn session(store: &Arc<PgStore>, listened: &mut bool) -> Result<(), PgError> {
     // Named apart from the pushes' connection, so that an operator (or a test) can tell them.
     let mut target = store.target.clone();
     target.config.application_name("idc listen");
@@ -49,7 +51,7 @@ async fn session(store: &Arc<PgStore>) -> Result<(), PgError> {
                 }
                 Ok(_) => {}
                 Err(e) => {
-                    log::warn!("database connection: {e}");
+                    log::warn!("database connection: {}", PgError::from(e));
                     break;
                 }
             }
@@ -57,6 +59,7 @@ async fn session(store: &Arc<PgStore>) -> Result<(), PgError> {
     });
     client.batch_execute(&format!("LISTEN {}", super::schema::CHANNEL)).await?;
     catch_up(store, &client).await?;
+    *listened = true;
     store.set_up(true);
     while let Some(symbol) = notified.next().await {
         // Many notifications of one symbol in a burst are one read.

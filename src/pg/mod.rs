@@ -53,7 +53,13 @@ impl From<tokio_postgres::Error> for PgError {
     fn from(e: tokio_postgres::Error) -> PgError {
         use std::error::Error as _;
         if let Some(db) = e.as_db_error() {
-            return PgError::Database(format!("{} ({})", db.message(), db.code().code()));
+            let (code, text) = (db.code().code(), format!("{} ({})", db.message(), db.code().code()));
+            // Class 08 (connection exception) and 57P01-57P03 (terminated, shutting down,
+            // starting up): the database going or not there yet, not a refusal of the request.
+            if code.starts_with("08") || matches!(code, "57P01" | "57P02" | "57P03") {
+                return PgError::Unreachable(text);
+            }
+            return PgError::Database(text);
         }
         // A closed connection or a socket error is the database away; anything else (a value
         // that does not fit its column) is a fault of the request.
@@ -163,6 +169,8 @@ pub struct PgStore {
     state: Mutex<Held>,
     /// Whether the database answers; health's `idc.v2.store`.
     up: Arc<AtomicBool>,
+    /// Told when `up` flips (health's watchers).
+    on_flip: std::sync::OnceLock<Box<dyn Fn() + Send + Sync>>,
     metrics: Arc<Metrics>,
 }
 
@@ -209,6 +217,7 @@ impl PgStore {
             client: tokio::sync::Mutex::new(Some(client)),
             state: Mutex::new(state),
             up: Arc::new(AtomicBool::new(true)),
+            on_flip: std::sync::OnceLock::new(),
             metrics,
         };
         Ok((store, catalog))
@@ -236,6 +245,11 @@ impl PgStore {
     /// The flag health's `idc.v2.store` follows.
     pub fn up_flag(&self) -> Arc<AtomicBool> {
         Arc::clone(&self.up)
+    }
+
+    /// Calls `flipped` whenever the database goes away or comes back.
+    pub fn on_flip(&self, flipped: impl Fn() + Send + Sync + 'static) {
+        let _ = self.on_flip.set(Box::new(flipped));
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Held> {
@@ -279,6 +293,9 @@ impl PgStore {
 
     fn set_up(&self, up: bool) {
         if self.up.swap(up, Ordering::SeqCst) != up {
+            if let Some(flipped) = self.on_flip.get() {
+                flipped();
+            }
             if up {
                 log::info!("database {}: reachable again", self.target);
             } else {
@@ -293,8 +310,17 @@ impl PgStore {
     fn apply(&self, instrument: Instrument, revision: i64, forming: bool, first_changed: Option<usize>) {
         let mut state = self.lock();
         let symbol = instrument.symbol.clone();
-        if state.revisions.get(&symbol).is_some_and(|&held| held >= revision) {
+        let held = state.revisions.get(&symbol).copied();
+        if held.is_some_and(|held| held > revision) {
             return;
+        }
+        // The same revision is news only when the bars differ: an ETL job's rows announced by a
+        // bare NOTIFY, which bumps no revision; this replica's own push, heard back, is not.
+        if held == Some(revision) {
+            let served = state.shared.as_ref().and_then(|s| s.current().get(&symbol).cloned());
+            if served.is_some_and(|served| served.bars == instrument.bars) {
+                return;
+            }
         }
         state.revisions.insert(symbol.clone(), revision);
         if forming {
@@ -327,9 +353,24 @@ async fn first_load(target: &Target) -> Result<(Client, Catalog, BTreeMap<String
     Ok((client, catalog, flags))
 }
 
-/// Applies the schema ([`schema::MIGRATION`]), in one transaction.
+/// Applies the schema ([`schema::MIGRATION`]), in one transaction, unless `idc_schema` says it
+/// is there: replicas then need no `CREATE` privilege, only what docs/postgres.md grants.
 pub async fn migrate(client: &Client) -> Result<(), PgError> {
-    client.batch_execute(&format!("BEGIN; {} COMMIT;", schema::MIGRATION)).await?;
+    let applied = client
+        .query_one(
+            "SELECT to_regclass('idc_schema') IS NOT NULL AND EXISTS (SELECT 1 FROM pg_tables WHERE tablename = 'idc_schema')",
+            &[],
+        )
+        .await?;
+    if applied.get::<_, bool>(0) {
+        let version = client.query_one("SELECT coalesce(max(version), 0) FROM idc_schema", &[]).await?;
+        if version.get::<_, i32>(0) >= schema::VERSION {
+            return Ok(());
+        }
+    }
+    client
+        .batch_execute(&format!("BEGIN; SET LOCAL client_min_messages = warning; {} COMMIT;", schema::MIGRATION))
+        .await?;
     Ok(())
 }
 

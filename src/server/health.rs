@@ -110,6 +110,15 @@ impl HealthState {
         }
     }
 
+    /// The database went away or came back: every watch of [`STORE_SERVICE`] hears it.
+    pub fn store_flipped(&self) {
+        let mut watchers = self.inner.watchers.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(watchers) = watchers.as_mut() {
+            // What is sent only wakes the watch, which sends its own service's status.
+            watchers.retain(|watcher| watcher.unbounded_send(ServingStatus::UNKNOWN).is_ok());
+        }
+    }
+
     /// The server takes no more calls: end every watch, and refuse new ones.
     pub fn end_watches(&self) {
         self.inner.watchers.lock().unwrap_or_else(|p| p.into_inner()).take();
@@ -196,6 +205,7 @@ impl Health for HealthService {
             if sink.send((Self::response(first), WriteFlags::default())).await.is_err() {
                 return record.finish(RpcStatusCode::CANCELLED);
             }
+            let mut sent = first;
             loop {
                 let next = {
                     let change = changes.next();
@@ -208,9 +218,14 @@ impl Health for HealthService {
                     }
                 };
                 match next {
-                    Some(status) if known => {
-                        if sink.send((Self::response(status), WriteFlags::default())).await.is_err() {
-                            return record.finish(RpcStatusCode::CANCELLED);
+                    // A change of some status: this watch's service's own is what it hears.
+                    Some(_) if known => {
+                        let status = state.status_of(&request.service);
+                        if status != sent {
+                            if sink.send((Self::response(status), WriteFlags::default())).await.is_err() {
+                                return record.finish(RpcStatusCode::CANCELLED);
+                            }
+                            sent = status;
                         }
                     }
                     Some(_) => {}

@@ -131,6 +131,8 @@ pub fn start(config: &Config) -> Result<RunningServer, StartError> {
     let health = HealthState::default();
     if let Some(pg) = &pg {
         health.add_store(pg.up_flag());
+        let health = health.clone();
+        pg.on_flip(move || health.store_flipped());
     }
     let services = Services::new(config, analysis, Arc::clone(reloader.shared()), Arc::clone(&live), &metrics)?;
     // Files added, replaced or removed under --data are served within a second or so.
