@@ -298,3 +298,30 @@ fn replicas_run_with_the_documented_grants_and_a_bare_notify_is_served() {
     served(&owner.client, "X", 12, Duration::from_secs(2));
     served(&limited.client, "X", 12, Duration::from_secs(2));
 }
+
+#[test]
+fn the_database_password_is_never_logged() {
+    let db = Postgres::start();
+    db.create_database("idc");
+    let scratch = common::scratch();
+    let token = common::token_file(scratch.path(), "push.token", PUSH_TOKEN);
+    // The test database trusts loopback, so any password gets in: what matters is where it shows.
+    let url = format!("postgres://postgres:s3cret-in-url@127.0.0.1:{}/idc", db.port());
+    let password_file = scratch.path().join("pg.password");
+    std::fs::write(&password_file, "s3cret-in-file\n").unwrap();
+    let mut cmd = common::rust_bin("idc_server");
+    cmd.args(["--host", "127.0.0.1", "--port", "0", "--data", &url, "--drain-delay", "0"])
+        .arg("--pg-password-file")
+        .arg(&password_file)
+        .arg("--push-token-file")
+        .arg(&token)
+        // Every line the server can write, so that the check sees them all.
+        .env("RUST_LOG", "debug");
+    let server = common::Server::start(cmd);
+    let client = IndicatorsClient::new(common::channel(&server.target()));
+    live::push(&client, "P", &live::walk(&live::weekdays("2024-01-02", 2), 9), false).expect("a push");
+    let (status, stderr) = server.stop_with("TERM");
+    assert!(status.success());
+    assert!(stderr.contains("postgres://postgres:***@127.0.0.1"), "the URL is shown, redacted: {stderr}");
+    assert!(!stderr.contains("s3cret"), "a password in the log: {stderr}");
+}
