@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 /// `$IDC_PYTHON`, the venv that scripts/test.sh fills with `needs`. Under `CI=true` a missing one
 /// fails the test; elsewhere the test says so and compares nothing.
+#[allow(dead_code)] // not every test file runs Python
 pub fn python(needs: &str) -> Option<PathBuf> {
     match std::env::var_os("IDC_PYTHON") {
         Some(p) => Some(PathBuf::from(p)),
