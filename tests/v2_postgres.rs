@@ -325,3 +325,30 @@ fn the_database_password_is_never_logged() {
     assert!(stderr.contains("postgres://postgres:***@127.0.0.1"), "the URL is shown, redacted: {stderr}");
     assert!(!stderr.contains("s3cret"), "a password in the log: {stderr}");
 }
+
+#[test]
+fn health_says_not_serving_until_the_catalog_is_loaded() {
+    let mut db = Postgres::start();
+    let url = db.create_database("idc");
+    db.stop();
+    let port = common::free_port();
+    let target = format!("127.0.0.1:{port}");
+    let mut cmd = common::rust_bin("idc_server");
+    cmd.args(["--host", "127.0.0.1", "--port", &port.to_string(), "--data", &url, "--drain-delay", "0"]);
+    // Server::start waits for the start-up line, which comes once the catalog is loaded.
+    let starting = std::thread::spawn(move || common::Server::start(cmd));
+    let start = Instant::now();
+    while health(&target, "") != 2 {
+        assert!(start.elapsed() < Duration::from_secs(15), "no NOT_SERVING on {target} while the database is down");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(health(&target, "idc.v2.store"), 2);
+    db.start_again();
+    let server = starting.join().expect("the server starts once the database answers");
+    assert_eq!(server.port, port, "the real server took the placeholder's port");
+    assert_eq!(health(&target, ""), 1, "serving once loaded");
+    assert_eq!(health(&target, "idc.v2.store"), 1);
+    let client = IndicatorsClient::new(common::channel(&target));
+    let listed = client.list_instruments(&pb::ListInstrumentsRequest::default()).expect("ListInstruments answers");
+    assert!(listed.instruments.is_empty());
+}

@@ -186,7 +186,12 @@ struct Held {
 impl PgStore {
     /// Connects (retrying with backoff while the database is down, as it may be while a
     /// deployment starts), migrates the schema, and loads the catalog.
-    pub fn open(target: Target, metrics: Arc<Metrics>) -> Result<(PgStore, Catalog), PgError> {
+    /// `waiting` is called once, at the first failed try (the server puts up its placeholder).
+    pub fn open(
+        target: Target,
+        metrics: Arc<Metrics>,
+        waiting: &mut dyn FnMut(),
+    ) -> Result<(PgStore, Catalog), PgError> {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .thread_name("idc-pg")
@@ -195,10 +200,14 @@ impl PgStore {
             .map_err(|e| PgError::Unreachable(format!("cannot start the database client's thread: {e}")))?;
         let (client, catalog, flags) = runtime.block_on(async {
             let mut wait = Duration::from_millis(100);
+            let mut waiting = Some(waiting);
             loop {
                 match first_load(&target).await {
                     Ok(done) => break Ok::<_, PgError>(done),
                     Err(PgError::Unreachable(reason)) => {
+                        if let Some(waiting) = waiting.take() {
+                            waiting();
+                        }
                         log::warn!("database {target}: {reason}; retrying in {} ms", wait.as_millis());
                         tokio::time::sleep(wait).await;
                         wait = (wait * 2).min(Duration::from_secs(5));

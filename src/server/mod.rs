@@ -25,6 +25,7 @@ pub mod health;
 pub mod listen;
 pub mod reflection;
 pub mod shutdown;
+mod waiting;
 
 use std::ffi::CString;
 use std::future::Future;
@@ -103,16 +104,28 @@ pub fn start(config: &Config) -> Result<RunningServer, StartError> {
     let reloader = Reloader::start(source.clone(), config.data.csv_delimiter, Some(Arc::clone(&metrics)))
         .map_err(|e| data::catalog_error(config, e))?;
     // A database catalog is loaded by the store that then keeps it current.
+    // While the database does not answer, a placeholder answers health (NOT_SERVING) on the
+    // address; the real server takes its port once the catalog is loaded.
+    let mut waiting: Option<waiting::Waiting> = None;
     let pg = match &source {
         Source::Postgres(url) => {
             let password = config.data.pg_password_file.as_deref().map(pg::read_password_file).transpose()?;
-            let (store, catalog) = PgStore::open(pg::Target::new(url, password)?, Arc::clone(&metrics))?;
+            let mut placeholder_error = None;
+            let mut on_wait = || match credentials(config).and_then(|c| waiting::Waiting::start(config, c, &metrics)) {
+                Ok(placeholder) => waiting = Some(placeholder),
+                Err(e) => placeholder_error = Some(e),
+            };
+            let (store, catalog) = PgStore::open(pg::Target::new(url, password)?, Arc::clone(&metrics), &mut on_wait)?;
+            if let Some(e) = placeholder_error {
+                log::warn!("no placeholder answered health while the database was away: {e}");
+            }
             metrics.set_catalog_instruments(catalog.len());
             reloader.shared().replace(catalog);
             Some(Arc::new(store))
         }
         _ => None,
     };
+    let waited_port = waiting.take().map(waiting::Waiting::stop);
     let analysis = data::load_for(config, &reloader.shared().current())?;
     let security = &config.security;
     let limits = &config.limits;
@@ -121,10 +134,7 @@ pub fn start(config: &Config) -> Result<RunningServer, StartError> {
     let live =
         Live::start(&reloader, pushing, limits.subscriber_queue, limits.max_subscriptions, &metrics, pg.clone())?;
     let live = Arc::new(live);
-    let credentials = match security.tls() {
-        Some(files) => tls::server_credentials(&files)?,
-        None => ServerCredentials::insecure(),
-    };
+    let credentials = credentials(config)?;
     let token = security.auth_token_file.as_deref().map(Token::from_file).transpose()?;
     let push_token =
         security.push_token_file.as_deref().map(|path| Token::from_flag_file("push-token-file", path)).transpose()?;
@@ -141,6 +151,8 @@ pub fn start(config: &Config) -> Result<RunningServer, StartError> {
         _ => Some(Watcher::start(&reloader, POLL_EVERY).map_err(ServiceError::Threads)?),
     };
     let Listen { host, port, reuse_port, metrics_addr } = &config.listen;
+    // The placeholder's port, when there was one (it was the configured one, or the one port 0 got).
+    let port = &waited_port.unwrap_or(*port);
     let address = listen::grpc_address(host, *port)?;
     listen::check_available(host, *port, *reuse_port)?;
 
@@ -176,6 +188,14 @@ pub fn start(config: &Config) -> Result<RunningServer, StartError> {
         live,
         _watcher: watcher,
         _env: env,
+    })
+}
+
+/// The listener's credentials: TLS from `--tls-cert` and `--tls-key`, else plaintext.
+fn credentials(config: &Config) -> Result<ServerCredentials, StartError> {
+    Ok(match config.security.tls() {
+        Some(files) => tls::server_credentials(&files)?,
+        None => ServerCredentials::insecure(),
     })
 }
 
