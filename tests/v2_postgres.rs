@@ -75,7 +75,9 @@ fn two_replicas_share_one_database() {
     let series = live::computed(&b.client, &subscription, "600519.SH");
     live::assert_update_is_row(&update, &series, "B's update");
 
-    // An ETL job writes a row and says so: both replicas serve it, and B's subscriber hears it.
+    // An ETL job writes a row and says so: both replicas serve it, and a subscriber on each hears it.
+    let mut on_a = live::subscribe(&a.client, &subscription);
+    assert!(live::expect_update(&mut on_a, "the snapshot on A").snapshot);
     let etl = &bars[31];
     db.psql_on(
         "idc",
@@ -87,6 +89,10 @@ fn two_replicas_share_one_database() {
     );
     let update = live::expect_update(&mut stream, "the ETL row on B");
     assert_eq!(update.date, dates[31]);
+    let update = live::expect_update(&mut on_a, "the ETL row on A");
+    assert_eq!(update.date, dates[31]);
+    live::assert_update_is_row(&update, &live::computed(&a.client, &subscription, "600519.SH"), "A's ETL update");
+    drop(on_a);
     served(&a.client, "600519.SH", 32, Duration::from_secs(2));
     served(&b.client, "600519.SH", 32, Duration::from_secs(2));
 
