@@ -30,14 +30,17 @@ fn replica(url: &str, token: &Path) -> Replica {
 
 /// Waits (bounded) until `symbol` on `client` has `bars` bars, and returns its series.
 fn served(client: &IndicatorsClient, symbol: &str, bars: usize, limit: Duration) -> pb::Series {
-    let start = Instant::now();
-    loop {
-        if let Some(series) = live::history(client, symbol).filter(|s| s.date.len() == bars) {
-            return series;
-        }
-        assert!(start.elapsed() < limit, "{symbol} never had {bars} bars within {limit:?}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let mut found = None;
+    common::wait_for(&format!("{symbol} with {bars} bars"), limit, || {
+        found = live::history(client, symbol).filter(|s| s.date.len() == bars);
+        found.is_some()
+    });
+    found.expect("waited for")
+}
+
+/// Waits (bounded) until `service`'s health on `target` is `status` (1 SERVING, 2 NOT_SERVING).
+fn health_becomes(target: &str, service: &str, status: i32, what: &str) {
+    common::wait_for(what, Duration::from_secs(20), || health(target, service) == status);
 }
 
 fn health(target: &str, service: &str) -> i32 {
@@ -126,19 +129,11 @@ fn a_database_that_goes_away_and_comes_back() {
     let refused = live::push(&a.client, "X", &bars[20..21], false).expect_err("a push with the database down");
     assert_eq!(refused.0, grpcio::RpcStatusCode::UNAVAILABLE, "{}", refused.1);
     assert!(refused.1.contains("the database is unreachable"), "{}", refused.1);
-    let start = Instant::now();
-    while health(&b.server.target(), "idc.v2.store") != 2 {
-        assert!(start.elapsed() < Duration::from_secs(15), "B's store health never said NOT_SERVING");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    health_becomes(&b.server.target(), "idc.v2.store", 2, "B's store health saying NOT_SERVING");
     assert_eq!(health(&b.server.target(), ""), 1, "the server as a whole still serves reads");
 
     db.start_again();
-    let start = Instant::now();
-    while health(&b.server.target(), "idc.v2.store") != 1 {
-        assert!(start.elapsed() < Duration::from_secs(20), "B's store health never came back");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    health_becomes(&b.server.target(), "idc.v2.store", 1, "B's store health coming back");
     // A change with no notification (as one made while B was away would be, for B): B hears of
     // it only by comparing revisions when its connection is made again, here by ending it.
     db.psql_on(
@@ -156,14 +151,9 @@ fn a_database_that_goes_away_and_comes_back() {
     assert_eq!(ended, "2", "both replicas' listening connections end");
     served(&b.client, "X", 21, Duration::from_secs(20));
     served(&a.client, "X", 21, Duration::from_secs(20));
-    let start = Instant::now();
-    loop {
-        if live::push(&a.client, "X", &bars[21..22], false).is_ok() {
-            break;
-        }
-        assert!(start.elapsed() < Duration::from_secs(20), "pushes never resumed");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    common::wait_for("pushes resuming", Duration::from_secs(20), || {
+        live::push(&a.client, "X", &bars[21..22], false).is_ok()
+    });
     served(&b.client, "X", 22, Duration::from_secs(2));
     assert_eq!(health(&b.server.target(), "idc.v2.store"), 1, "B's store serves again");
 }
@@ -229,11 +219,7 @@ fn tls_to_the_database_is_verified_as_asked() {
         assert!(chown.success());
     }
     db.psql("ALTER SYSTEM SET ssl = on; SELECT pg_reload_conf();");
-    let start = Instant::now();
-    while db.psql("SHOW ssl") != "on" {
-        assert!(start.elapsed() < Duration::from_secs(10), "the test database never turned TLS on");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    common::wait_for("the test database turning TLS on", Duration::from_secs(10), || db.psql("SHOW ssl") == "on");
     let token = common::token_file(scratch.path(), "push.token", PUSH_TOKEN);
 
     // verify-full against the right CA: served, over TLS.
@@ -343,11 +329,7 @@ fn health_says_not_serving_until_the_catalog_is_loaded() {
     cmd.args(["--host", "127.0.0.1", "--port", &port.to_string(), "--data", &url, "--drain-delay", "0"]);
     // Server::start waits for the start-up line, which comes once the catalog is loaded.
     let starting = std::thread::spawn(move || common::Server::start(cmd));
-    let start = Instant::now();
-    while health(&target, "") != 2 {
-        assert!(start.elapsed() < Duration::from_secs(15), "no NOT_SERVING on {target} while the database is down");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    health_becomes(&target, "", 2, "NOT_SERVING while the database is down");
     assert_eq!(health(&target, "idc.v2.store"), 2);
     db.start_again();
     let server = starting.join().expect("the server starts once the database answers");
