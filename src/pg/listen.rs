@@ -45,7 +45,9 @@ async fn session(store: &Arc<PgStore>, listened: &mut bool) -> Result<(), PgErro
         while let Some(message) = messages.next().await {
             match message {
                 Ok(AsyncMessage::Notification(n)) => {
-                    if tx.unbounded_send(n.payload().to_string()).is_err() {
+                    // `SYMBOL` or `SYMBOL<TAB>FIRST<TAB>LAST`: the instrument is read again whole.
+                    let symbol = n.payload().split('\t').next().unwrap_or_default().to_string();
+                    if tx.unbounded_send(symbol).is_err() {
                         break;
                     }
                 }

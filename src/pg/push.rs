@@ -75,7 +75,10 @@ pub async fn push(client: &mut Client, request: &pb::PushBarsRequest) -> Result<
         .query_one("UPDATE instruments SET revision = revision + 1 WHERE symbol = $1 RETURNING revision", &[&symbol])
         .await?;
     let revision: i64 = row.get(0);
-    tx.execute("SELECT pg_notify($1, $2)", &[&super::schema::CHANNEL, &symbol]).await?;
+    // The symbol, then the dates pushed (first, last), tab-separated: a listener reads the
+    // symbol (an ETL job's `NOTIFY idc_bars, 'SYMBOL'` has nothing after it).
+    let payload = format!("{symbol}\t{}\t{}", dates[0], dates[dates.len() - 1]);
+    tx.execute("SELECT pg_notify($1, $2)", &[&super::schema::CHANNEL, &payload]).await?;
     tx.commit().await?;
     Ok(Committed { applied, query, instrument, revision })
 }

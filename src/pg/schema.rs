@@ -46,5 +46,6 @@ $$;
 INSERT INTO idc_schema (version) VALUES (1) ON CONFLICT DO NOTHING;
 "#;
 
-/// The channel replicas listen on; a notification's payload is a symbol.
+/// The channel replicas listen on; a notification's payload is a symbol, followed for a push by a
+/// tab and the first and last dates pushed, tab-separated.
 pub const CHANNEL: &str = "idc_bars";
