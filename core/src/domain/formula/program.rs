@@ -1,5 +1,5 @@
-//! A compiled formula: a list of operations, each reading earlier ones, that is run over whole
-//! columns for `Compute` ([`Program::compute`]) or stepped one bar at a time for `Subscribe`
+//! A compiled formula: a list of operations, each reading earlier ones, that is run over blocks
+//! of bars for `Compute` ([`Program::compute`]) or stepped one bar at a time for `Subscribe`
 //! ([`Program::stream`]). Both run the same operations on the same states, in the same order, so
 //! a live value is the batch value, bit for bit.
 
@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use super::ast::{BinaryOp, UnaryOp};
 use super::ops::{self, Cross, Stateful};
-use crate::domain::indicators::stream::{column, Filter, Step};
+use crate::domain::indicators::stream::{Filter, Step};
 use crate::domain::indicators::{Indicator, Prices, Quote, Stream};
 
 /// A price column.
@@ -78,6 +78,13 @@ impl Clone for BuiltIn {
     }
 }
 
+/// Bars a batch evaluates at a time: every operation runs over one block before the next
+/// operation reads it, so the blocks stay in the first-level cache. Whole columns a million bars
+/// long did not: the MACD formula took 3.5x the built-in at 1M bars (1.3x at 2,500); in blocks of
+/// 512 it takes 1.3x at both (bench/formula.rs). The states carry over from block to block, so the
+/// values are those of whole columns, and of a stream.
+const BLOCK: usize = 512;
+
 /// A checked, compiled formula.
 #[derive(Clone)]
 pub struct Program {
@@ -108,60 +115,75 @@ impl Program {
     }
 
     /// As [`Program::compute`], but gives up (`None`) once `stop` says so, asked before each
-    /// operation.
+    /// block of bars.
     pub fn compute_until(&self, prices: &Prices, stop: &dyn Fn() -> bool) -> Option<Vec<Vec<f64>>> {
-        let ops = &*self.ops;
-        // Each column is dropped after its last reader, so a long formula over a long history
-        // holds only the columns still needed.
-        let mut last_use: Vec<usize> = (0..ops.len()).collect();
-        for (i, op) in ops.iter().enumerate() {
-            for operand in operands(op) {
-                last_use[operand] = i;
-            }
-        }
-        for &(_, op) in &self.outputs {
-            last_use[op] = usize::MAX;
-        }
+        // Fresh states, as a stream starts with; each operation steps its own over the bars.
+        let mut ops: Vec<Op> = (*self.ops).clone();
         let n = prices.len();
-        let mut columns: Vec<Option<Vec<f64>>> = vec![None; ops.len()];
-        let mut built: Vec<Option<Vec<Vec<f64>>>> = vec![None; ops.len()];
-        for (i, op) in ops.iter().enumerate() {
+        let mut out: Vec<Vec<f64>> = self.outputs.iter().map(|_| Vec::with_capacity(n)).collect();
+        // One block of values per operation, and per built-in one per output.
+        let mut blocks: Vec<Vec<f64>> = vec![Vec::with_capacity(BLOCK); ops.len()];
+        let mut built: Vec<Vec<Vec<f64>>> = ops
+            .iter()
+            .map(|op| match op {
+                Op::BuiltIn(b) => vec![Vec::with_capacity(BLOCK); b.values.len()],
+                _ => Vec::new(),
+            })
+            .collect();
+        let mut start = 0;
+        while start < n {
             if stop() {
                 return None;
             }
-            let col = |j: usize| columns[j].as_deref().expect("operands come first and are kept until read");
-            let value: Vec<f64> = match op {
-                Op::Field(field) => field.column(prices).map_or_else(|| vec![f64::NAN; n], <[f64]>::to_vec),
-                Op::Const(c) => vec![*c; n],
-                Op::Unary(op, a) => col(*a).iter().map(|&x| unary(*op, x)).collect(),
-                Op::Abs(a) => col(*a).iter().map(|x| x.abs()).collect(),
-                Op::Binary(op, a, b) => col(*a).iter().zip(col(*b)).map(|(&x, &y)| ops::binary(*op, x, y)).collect(),
-                Op::Extreme(a, b, high) => {
-                    col(*a).iter().zip(col(*b)).map(|(&x, &y)| ops::extreme(x, y, *high)).collect()
-                }
-                Op::If(c, a, b) => {
-                    (0..n).map(|k| if ops::truthy(col(*c)[k]) { col(*a)[k] } else { col(*b)[k] }).collect()
-                }
-                Op::Round(a, digits) => col(*a).iter().map(|&x| ops::round(x, *digits)).collect(),
-                Op::Stateful(a, state) => column(state.clone(), col(*a)),
-                Op::Cross(a, b, state) => {
-                    let mut state = state.clone();
-                    col(*a).iter().zip(col(*b)).map(|(&x, &y)| state.step(x, y)).collect()
-                }
-                Op::BuiltIn(b) => {
-                    built[i] = Some(b.indicator.compute(prices));
-                    Vec::new()
-                }
-                Op::Pick(b, k) => built[*b].as_ref().expect("the built-in comes first")[*k].clone(),
-            };
-            columns[i] = Some(value);
-            for operand in operands(op) {
-                if last_use[operand] == i {
-                    columns[operand] = None;
+            let end = (start + BLOCK).min(n);
+            let len = end - start;
+            for i in 0..ops.len() {
+                let (before, rest) = blocks.split_at_mut(i);
+                let block = &mut rest[0];
+                block.clear();
+                let col = |j: usize| &before[j][..];
+                match &mut ops[i] {
+                    Op::Field(field) => match field.column(prices) {
+                        Some(column) => block.extend_from_slice(&column[start..end]),
+                        None => block.resize(len, f64::NAN),
+                    },
+                    Op::Const(c) => block.resize(len, *c),
+                    Op::Unary(op, a) => block.extend(col(*a).iter().map(|&x| unary(*op, x))),
+                    Op::Abs(a) => block.extend(col(*a).iter().map(|x| x.abs())),
+                    Op::Binary(op, a, b) => {
+                        block.extend(col(*a).iter().zip(col(*b)).map(|(&x, &y)| ops::binary(*op, x, y)))
+                    }
+                    Op::Extreme(a, b, high) => {
+                        block.extend(col(*a).iter().zip(col(*b)).map(|(&x, &y)| ops::extreme(x, y, *high)))
+                    }
+                    Op::If(c, a, b) => {
+                        block.extend((0..len).map(|k| if ops::truthy(col(*c)[k]) { col(*a)[k] } else { col(*b)[k] }))
+                    }
+                    Op::Round(a, digits) => block.extend(col(*a).iter().map(|&x| ops::round(x, *digits))),
+                    Op::Stateful(a, state) => block.extend(col(*a).iter().map(|&x| state.step(x))),
+                    Op::Cross(a, b, state) => {
+                        block.extend(col(*a).iter().zip(col(*b)).map(|(&x, &y)| state.step(x, y)))
+                    }
+                    Op::BuiltIn(b) => {
+                        let outputs = &mut built[i];
+                        outputs.iter_mut().for_each(Vec::clear);
+                        for t in start..end {
+                            b.stream.step(&prices.quote(t), &mut b.values);
+                            for (column, &value) in outputs.iter_mut().zip(&b.values) {
+                                column.push(value);
+                            }
+                        }
+                        block.resize(len, f64::NAN);
+                    }
+                    Op::Pick(b, k) => block.extend_from_slice(&built[*b][*k]),
                 }
             }
+            for (column, &(_, op)) in out.iter_mut().zip(&self.outputs) {
+                column.extend_from_slice(&blocks[op]);
+            }
+            start = end;
         }
-        Some(self.outputs.iter().map(|&(_, op)| columns[op].clone().unwrap_or_default()).collect())
+        Some(out)
     }
 
     /// A fresh state, stepped one bar at a time.
@@ -184,16 +206,6 @@ fn unary(op: UnaryOp, x: f64) -> f64 {
                 1.0
             }
         }
-    }
-}
-
-/// The operations `op` reads.
-fn operands(op: &Op) -> Vec<usize> {
-    match op {
-        Op::Field(_) | Op::Const(_) | Op::BuiltIn(_) => vec![],
-        Op::Unary(_, a) | Op::Abs(a) | Op::Round(a, _) | Op::Stateful(a, _) | Op::Pick(a, _) => vec![*a],
-        Op::Binary(_, a, b) | Op::Extreme(a, b, _) | Op::Cross(a, b, _) => vec![*a, *b],
-        Op::If(c, a, b) => vec![*c, *a, *b],
     }
 }
 
