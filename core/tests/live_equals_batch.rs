@@ -160,13 +160,7 @@ fn check(track: &Track, slots: &[usize], indicators: &[Indicator], bars: &BarCol
 
 fn truncated(bars: &BarColumns, len: usize) -> BarColumns {
     let mut out = bars.clone();
-    out.date.truncate(len);
-    out.open.truncate(len);
-    out.high.truncate(len);
-    out.low.truncate(len);
-    out.close.truncate(len);
-    out.volume.truncate(len);
-    out.adj_factor.truncate(len);
+    out.truncate(len);
     out
 }
 

@@ -158,6 +158,17 @@ impl BarColumns {
         self.date.len()
     }
 
+    /// Keeps the first `len` bars (and their factors).
+    pub fn truncate(&mut self, len: usize) {
+        self.date.truncate(len);
+        self.open.truncate(len);
+        self.high.truncate(len);
+        self.low.truncate(len);
+        self.close.truncate(len);
+        self.volume.truncate(len);
+        self.adj_factor.truncate(len);
+    }
+
     pub fn is_empty(&self) -> bool {
         self.date.is_empty()
     }

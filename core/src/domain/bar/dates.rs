@@ -61,24 +61,14 @@ fn bad_date(text: &str, error: DateError) -> Problem {
     }
 }
 
-/// The day `days` after 1970-01-01 (Howard Hinnant's `civil_from_days`), within years 1 to 9999.
+/// The day `days` after 1970-01-01, refused outside years 1 to 9999.
 #[cfg_attr(not(feature = "parquet"), allow(dead_code))]
 pub(crate) fn from_days(days: i64) -> Result<Date, Problem> {
     let out_of_range = || Problem::BadDate(format!("day {days} after 1970-01-01 is outside years 1 to 9999"));
     if !(-719_162..=2_932_896).contains(&days) {
         return Err(out_of_range());
     }
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let day_of_era = z - era * 146_097;
-    let year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let mp = (5 * day_of_year + 2) / 153;
-    let day = day_of_year - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
-    let year = u16::try_from(year).map_err(|_| out_of_range())?;
-    Date::new(year, month as u8, day as u8).ok_or_else(out_of_range)
+    Ok(Date::from_days_since_epoch(days))
 }
 
 /// A timestamp of `per_day` units a day (86 400 000 for milliseconds, ...), since 1970-01-01

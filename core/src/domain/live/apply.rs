@@ -18,7 +18,7 @@ pub struct Applied {
 pub fn apply(bars: &mut BarColumns, push: &PushQuery) -> Applied {
     let revised = usize::from(push.revises);
     let first_changed = bars.len() - revised;
-    truncate(bars, first_changed);
+    bars.truncate(first_changed);
     let had_factors = !bars.adj_factor.is_empty();
     for pushed in &push.bars {
         let i = bars.len();
@@ -37,15 +37,4 @@ pub fn apply(bars: &mut BarColumns, push: &PushQuery) -> Applied {
         }
     }
     Applied { appended: push.bars.len() - revised, revised, first_changed }
-}
-
-/// Keeps the first `len` bars.
-fn truncate(bars: &mut BarColumns, len: usize) {
-    bars.date.truncate(len);
-    bars.open.truncate(len);
-    bars.high.truncate(len);
-    bars.low.truncate(len);
-    bars.close.truncate(len);
-    bars.volume.truncate(len);
-    bars.adj_factor.truncate(len);
 }
