@@ -30,18 +30,9 @@ pub fn refusal(error: grpcio::Error) -> Refusal {
     }
 }
 
-/// The date `days` days after 1970-01-01, as YYYY-MM-DD (Howard Hinnant's civil_from_days).
+/// The date `days` days after 1970-01-01, as YYYY-MM-DD.
 pub fn date_of(days: i64) -> String {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02}")
+    idc::domain::date::Date::from_days_since_epoch(days).to_string()
 }
 
 /// Days since 1970-01-01 of a YYYY-MM-DD date.

@@ -243,7 +243,13 @@ impl Output {
 
 /// Runs `cmd` to completion, killing it if it takes longer than [`RUN_LIMIT`].
 pub fn run(mut cmd: Command) -> Output {
-    let (description, mut child) = spawn_piped(&mut cmd);
+    let (description, child) = spawn_piped(&mut cmd);
+    finish(&description, child)
+}
+
+/// Reads the stdout and stderr of `child` (spawned with both piped) to their ends while waiting,
+/// bounded by [`RUN_LIMIT`], for it to exit.
+pub fn finish(description: &str, mut child: Child) -> Output {
     let mut stdout = child.stdout.take().unwrap();
     let mut stderr = child.stderr.take().unwrap();
     let out_reader = thread::spawn(move || {

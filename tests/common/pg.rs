@@ -22,7 +22,7 @@
 //! ```
 
 use std::ffi::CString;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -30,7 +30,7 @@ use std::sync::OnceLock;
 use std::thread;
 use std::time::Duration;
 
-use super::{poll_until, wait_bounded, Output, RUN_LIMIT};
+use super::{poll_until, Output};
 
 /// What installs the binaries, in every message about them missing.
 pub const INSTALL: &str = "PostgreSQL 15 is needed: run scripts/install_postgres.sh (which scripts/test.sh runs) \
@@ -404,20 +404,7 @@ fn run_with_stdin(mut cmd: Command, input: &[u8]) -> Output {
     let writer = thread::spawn(move || {
         let _ = stdin.write_all(&input); // psql stopping early (ON_ERROR_STOP) closes the pipe
     });
-    let mut stdout = child.stdout.take().unwrap();
-    let mut stderr = child.stderr.take().unwrap();
-    let out_reader = thread::spawn(move || {
-        let mut buf = Vec::new();
-        let _ = stdout.read_to_end(&mut buf);
-        buf
-    });
-    let err_reader = thread::spawn(move || {
-        let mut buf = String::new();
-        let _ = stderr.read_to_string(&mut buf);
-        buf
-    });
-    let status = wait_bounded(&mut child, RUN_LIMIT)
-        .unwrap_or_else(|| panic!("{description} did not finish within {RUN_LIMIT:?}"));
+    let output = super::finish(&description, child);
     let _ = writer.join();
-    Output { status, stdout: out_reader.join().unwrap(), stderr: err_reader.join().unwrap() }
+    output
 }
