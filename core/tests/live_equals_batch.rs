@@ -175,7 +175,8 @@ proptest! {
         for adjust in [Adjust::None, Adjust::Forward, Adjust::Backward] {
             for frequency in [Frequency::Daily, Frequency::Weekly, Frequency::Monthly] {
                 let mut track = Track::new(&bars, adjust, frequency).unwrap();
-                let slots: Vec<usize> = indicators.iter().map(|i| track.add(i, &bars).unwrap()).collect();
+                let asked: Vec<&Indicator> = indicators.iter().collect();
+                let slots = track.add_all(&asked, &bars).unwrap();
                 check(&track, &slots, &indicators, &bars)?;
                 tracks.push((track, slots));
             }

@@ -19,7 +19,7 @@ use futures::channel::mpsc;
 use crate::catalog::SharedCatalog;
 use crate::domain::catalog::Instrument;
 use crate::domain::date::Date;
-use crate::domain::indicators::Quote;
+use crate::domain::indicators::{Indicator, Quote};
 use crate::domain::live::{Advanced, Track};
 use crate::domain::series::{Adjust, BarColumns, Frequency, Labelled};
 use crate::metrics::Metrics;
@@ -287,13 +287,14 @@ fn join(state: &mut State, id: u64, instrument: &Arc<Instrument>, key: &Key) -> 
         },
     };
     let keyed = &mut feed.tracks[at];
-    let mut columns = Vec::with_capacity(key.indicators.len());
-    for Labelled { label, indicator } in &key.indicators {
-        match keyed.track.add(indicator, bars) {
-            Ok(slot) => columns.push((slot, indicator.column_names(label))),
-            Err(_) => return true,
-        }
-    }
+    let asked: Vec<&Indicator> = key.indicators.iter().map(|l| &l.indicator).collect();
+    let Ok(slots) = keyed.track.add_all(&asked, bars) else { return true };
+    let columns = key
+        .indicators
+        .iter()
+        .zip(slots)
+        .map(|(Labelled { label, indicator }, slot)| (slot, indicator.column_names(label)))
+        .collect();
     keyed.members.push(Member { id, columns });
     let member = keyed.members.last().expect("just pushed");
     let provisional = provisional(&keyed.track, forming);

@@ -100,14 +100,28 @@ impl Track {
 
     /// The slot of `indicator` (an equal one is shared), its state brought up to date over `bars`.
     pub fn add(&mut self, indicator: &Indicator, bars: &BarColumns) -> Result<usize, SeriesError> {
-        if let Some(i) = self.slots.iter().position(|s| s.indicator.same_as(indicator)) {
-            return Ok(i);
+        Ok(self.add_all(&[indicator], bars)?[0])
+    }
+
+    /// [`Track::add`] for each of `indicators`, deriving the bars once for those that are new.
+    pub fn add_all(&mut self, indicators: &[&Indicator], bars: &BarColumns) -> Result<Vec<usize>, SeriesError> {
+        let mut derived = None;
+        let mut slots = Vec::with_capacity(indicators.len());
+        for &indicator in indicators {
+            if let Some(i) = self.slots.iter().position(|s| s.indicator.same_as(indicator)) {
+                slots.push(i);
+                continue;
+            }
+            let derived = match &mut derived {
+                Some(derived) => derived,
+                None => derived.insert(bars.adjusted(self.adjust)?.resampled(self.frequency)),
+            };
+            let mut slot = Slot::new(indicator.clone());
+            catch_up(&mut slot, derived);
+            self.slots.push(slot);
+            slots.push(self.slots.len() - 1);
         }
-        let derived = bars.adjusted(self.adjust)?.resampled(self.frequency);
-        let mut slot = Slot::new(indicator.clone());
-        catch_up(&mut slot, &derived);
-        self.slots.push(slot);
-        Ok(self.slots.len() - 1)
+        Ok(slots)
     }
 
     /// Recomputes every state from `bars`.
