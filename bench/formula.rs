@@ -23,10 +23,13 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use idc_core::domain::date::Date;
 use idc_core::domain::indicators::{Convention, Indicator};
 use idc_core::domain::live::{Advanced, Track};
 use idc_core::domain::series::{Adjust, BarColumns, Frequency};
+
+#[path = "bars.rs"]
+mod bars;
+use bars::{head, median, ns, walk};
 
 /// The corpus the formula tests check against MyTT.
 const CORPUS: &str = include_str!("../tests/formulas/corpus.json");
@@ -313,56 +316,6 @@ fn check_live(tracks: &[(Track, usize)], second: Option<(&Indicator, &Vec<usize>
 /// Equal to 1e-9 relative (absolute near zero), NaN only where the other is NaN.
 fn near(x: f64, y: f64) -> bool {
     (x.is_nan() && y.is_nan()) || (x - y).abs() <= 1e-9 * x.abs().max(y.abs()).max(1.0)
-}
-
-// -- bars and numbers (as in bench/live.rs) ----------------------------------------------------
-
-/// `n` daily bars from 2000-01-03, one per calendar day, a random walk from 100 seeded by `seed`.
-fn walk(n: usize, seed: u64) -> BarColumns {
-    let mut state = seed.max(1);
-    let mut unit = move || {
-        // xorshift64*
-        state ^= state >> 12;
-        state ^= state << 25;
-        state ^= state >> 27;
-        (state.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 11) as f64 / (1u64 << 53) as f64
-    };
-    let first = Date::new(2000, 1, 3).expect("a date").days_since_epoch();
-    let mut b = BarColumns::default();
-    let mut close = 100.0_f64;
-    for i in 0..n {
-        let open = close;
-        close = (close * (1.0 + (unit() - 0.5) * 0.04)).max(1.0);
-        b.date.push(Date::from_days_since_epoch(first + i as i64));
-        b.open.push(open);
-        b.high.push(open.max(close) * (1.0 + unit() * 0.01));
-        b.low.push(open.min(close) * (1.0 - unit() * 0.01));
-        b.close.push(close);
-        b.volume.push((1000.0 + unit() * 9000.0).round());
-    }
-    b
-}
-
-/// The first `n` bars of `bars`.
-fn head(bars: &BarColumns, n: usize) -> BarColumns {
-    BarColumns {
-        date: bars.date[..n].to_vec(),
-        open: bars.open[..n].to_vec(),
-        high: bars.high[..n].to_vec(),
-        low: bars.low[..n].to_vec(),
-        close: bars.close[..n].to_vec(),
-        volume: bars.volume[..n].to_vec(),
-        adj_factor: Default::default(),
-    }
-}
-
-fn median(mut samples: Vec<Duration>) -> Duration {
-    samples.sort_unstable();
-    samples[samples.len() / 2]
-}
-
-fn ns(d: Duration) -> f64 {
-    d.as_secs_f64() * 1e9
 }
 
 /// 1000000 -> "1,000,000".
