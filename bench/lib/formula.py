@@ -8,33 +8,12 @@ values equal the built-ins' (1e-9) before it times them. The smoke form passes `
 counts, every path, seconds).
 """
 
-import subprocess
-import sys
-import time
-
-import calls
-from servers import BenchError
-
-ROOT = calls.ROOT
+import live
 
 
 def measure(bench):
     """Runs the bench (cargo builds it first when needed) and returns its table and its time."""
-    argv = ["cargo", "bench", "--locked", "--bench", "formula", "--"] + (["--smoke"] if bench.s.smoke else [])
-    bench.log(" ".join(argv))
-    began = time.monotonic()
-    # cargo's own output goes to stderr; the bench prints its table on stdout.
-    done = subprocess.run(argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=sys.stderr, text=True, timeout=3600,
-                          check=False)
-    if done.returncode != 0:
-        raise BenchError("`%s` failed with status %d; its output:\n%s" % (" ".join(argv), done.returncode,
-                                                                          done.stdout[-2000:]))
-    lines = done.stdout.splitlines()
-    # The first line says which form ran; the table follows under its ### heading.
-    start = next((i for i, line in enumerate(lines) if line.startswith("### ")), None)
-    if start is None or not any(line.startswith("| MACD ") for line in lines):
-        raise BenchError("`%s` printed no table:\n%s" % (" ".join(argv), done.stdout[-2000:]))
-    return {"tables": "\n".join(lines[start:]).strip(), "seconds": time.monotonic() - began}
+    return live.cargo_bench(bench, "formula", "| MACD ")
 
 
 def markdown(result):

@@ -17,7 +17,14 @@ ROOT = calls.ROOT
 
 def measure(bench):
     """Runs the bench (cargo builds it first when needed) and returns its tables and its time."""
-    argv = ["cargo", "bench", "--locked", "--bench", "live", "--"] + (["--smoke"] if bench.s.smoke else [])
+    return cargo_bench(bench, "live", "| ")
+
+
+def cargo_bench(bench, name, row):
+    """Runs `cargo bench --bench NAME` (`--smoke` in the smoke form) and returns the Markdown it
+    prints from its first ### heading on, which must hold a line starting with `row`, and its time.
+    The formula section runs its bench through this too."""
+    argv = ["cargo", "bench", "--locked", "--bench", name, "--"] + (["--smoke"] if bench.s.smoke else [])
     bench.log(" ".join(argv))
     began = time.monotonic()
     # cargo's own output goes to stderr; the bench prints its tables on stdout.
@@ -29,7 +36,7 @@ def measure(bench):
     lines = done.stdout.splitlines()
     # The first line says which form ran; the tables follow under their ### headings.
     start = next((i for i, line in enumerate(lines) if line.startswith("### ")), None)
-    if start is None or not any(line.startswith("| ") for line in lines):
+    if start is None or not any(line.startswith(row) for line in lines):
         raise BenchError("`%s` printed no tables:\n%s" % (" ".join(argv), done.stdout[-2000:]))
     return {"tables": "\n".join(lines[start:]).strip(), "seconds": time.monotonic() - began}
 
