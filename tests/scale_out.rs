@@ -15,11 +15,6 @@
 
 mod common;
 
-use std::fs::File;
-use std::net::TcpStream;
-use std::os::unix::fs::MetadataExt;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread;
@@ -34,41 +29,15 @@ use idc::protocol::indicator_graph::MACDGraphRequest;
 use idc::protocol::indicator_graph_grpc::IndicatorGraphClient;
 use idc::protocol::indicator_grpc::IndicatorClient;
 
+use common::nginx::{Nginx, TEMPLATE};
 use common::{
     free_port, pseudo_random_bytes, run, rust_bin, scrape_metrics, scratch, start_or_exit, wait_for, write_file, Server,
 };
 
-/// The recipe, as users copy it.
-const TEMPLATE: &str = include_str!("nginx/idc.conf.template");
 /// How long counters on a replica may take to show a call the client has seen end.
 const SETTLE: Duration = Duration::from_secs(10);
 /// Deadline of each call through nginx.
 const CALL_TIMEOUT: Duration = Duration::from_secs(10);
-
-const INSTALL: &str = "run scripts/install_nginx.sh (as root it runs `apt-get install -y \
-                       --no-install-recommends nginx`; otherwise it prints that command), or set \
-                       IDC_NGINX to an nginx built with HTTP/2 and gRPC proxying";
-
-/// The nginx to run: `$IDC_NGINX`, else Debian's. Missing, or without gRPC proxying, fails the
-/// test with the way to install it: the recipe is only tested if nginx really runs it.
-fn nginx_binary() -> PathBuf {
-    let path = std::env::var_os("IDC_NGINX").map_or_else(|| PathBuf::from("/usr/sbin/nginx"), PathBuf::from);
-    let out = Command::new(&path)
-        .arg("-V")
-        .output()
-        .unwrap_or_else(|e| panic!("no nginx at {} ({e}); {INSTALL}", path.display()));
-    // `nginx -V` prints its build flags to stderr. The gRPC module is built whenever HTTP/2 is,
-    // unless it is left out explicitly.
-    let flags = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success()
-            && flags.contains("--with-http_v2_module")
-            && !flags.contains("--without-http_grpc_module"),
-        "{} cannot proxy gRPC (`nginx -V` shows no HTTP/2 or no gRPC module):\n{flags}\n{INSTALL}",
-        path.display()
-    );
-    path
-}
 
 /// One `idc_server` replica, with its Prometheus endpoint: the way to see which replica served
 /// what without trusting nginx's word for it.
@@ -116,177 +85,6 @@ impl Replica {
     }
 }
 
-/// nginx with the recipe in front of two replicas, on a loopback port of its own; stopped on drop.
-struct Nginx {
-    /// `timeout`, which runs nginx's master process and ends it if the test hangs.
-    child: Child,
-    dir: tempfile::TempDir,
-    port: u16,
-    /// The replicas' addresses, in the order of the recipe's `server` lines.
-    replicas: [String; 2],
-}
-
-impl Nginx {
-    fn start(replicas: [&Replica; 2]) -> Nginx {
-        let nginx = nginx_binary();
-        let replicas = replicas.map(Replica::target);
-        // A port picked by binding port 0 may be taken again before nginx binds it: then nginx
-        // exits with "Address already in use", and another port is tried.
-        for _ in 0..5 {
-            let port = free_port();
-            let dir = scratch();
-            write_file(dir.path(), "idc.conf", recipe(port, &replicas, None).as_bytes());
-            write_file(dir.path(), "nginx.conf", main_config(dir.path()).as_bytes());
-
-            let mut cmd = Command::new("timeout");
-            // 120 s: far more than a test takes; SIGTERM (nginx's fast shutdown), then SIGKILL.
-            cmd.args(["--kill-after=5", "120"]).arg(&nginx).args(nginx_args(dir.path()));
-            cmd.args(["-g", "daemon off;"]);
-            let log = |name: &str| File::create(dir.path().join(name)).unwrap();
-            cmd.stdin(Stdio::null()).stdout(log("stdout.log")).stderr(log("stderr.log"));
-            let child = cmd.spawn().unwrap_or_else(|e| panic!("cannot run timeout {}: {e}", nginx.display()));
-            let mut started = Nginx { child, dir, port, replicas: replicas.clone() };
-            match started.wait_until_listening() {
-                Ok(()) => return started,
-                Err(logs) if logs.contains("Address already in use") => continue,
-                Err(logs) => panic!("nginx did not start:\n{logs}"),
-            }
-        }
-        panic!("nginx found no free port in 5 tries");
-    }
-
-    /// Marks replica `index` `down` in the recipe and reloads nginx, as an operator takes a
-    /// replica out of rotation before stopping it; returns once the workers that had the old
-    /// configuration have exited, so that no call can reach that replica any more.
-    fn take_out_and_reload(&self, index: usize) {
-        write_file(self.dir.path(), "idc.conf", recipe(self.port, &self.replicas, Some(index)).as_bytes());
-        let exited_before = self.error_log().matches("exited with code").count();
-        let mut cmd = Command::new(nginx_binary());
-        cmd.args(nginx_args(self.dir.path())).args(["-s", "reload"]);
-        run(cmd).assert_success("nginx -s reload");
-        // The master starts new workers and tells the old one to finish its calls and exit.
-        wait_for("the old nginx worker to exit after the reload", SETTLE, || {
-            self.error_log().matches("exited with code").count() > exited_before
-        });
-    }
-
-    /// Waits (bounded) for nginx's pid file, which it writes once its port is bound, and for the
-    /// port to accept; `Err(logs)` when nginx exited first.
-    fn wait_until_listening(&mut self) -> Result<(), String> {
-        let mut exited = None;
-        let listening = common::poll_until(Duration::from_secs(20), || {
-            exited = self.child.try_wait().unwrap();
-            exited.is_some()
-                || (self.dir.path().join("nginx.pid").exists() && TcpStream::connect(("127.0.0.1", self.port)).is_ok())
-        });
-        assert!(listening, "nginx did not listen within 20 s\n{}", self.logs());
-        match exited {
-            Some(status) => Err(format!("nginx exited ({status})\n{}", self.logs())),
-            None => Ok(()),
-        }
-    }
-
-    fn target(&self) -> String {
-        format!("127.0.0.1:{}", self.port)
-    }
-
-    fn read(&self, name: &str) -> String {
-        std::fs::read_to_string(self.dir.path().join(name)).unwrap_or_default()
-    }
-
-    fn error_log(&self) -> String {
-        self.read("error.log")
-    }
-
-    /// Everything nginx said, for failure messages.
-    fn logs(&self) -> String {
-        format!(
-            "--- nginx error.log:\n{}--- nginx access.log:\n{}--- nginx stderr:\n{}",
-            self.error_log(),
-            self.read("access.log"),
-            self.read("stderr.log")
-        )
-    }
-}
-
-impl Drop for Nginx {
-    /// SIGTERM to nginx's master (through `timeout`, which passes it on), bounded; then SIGKILL
-    /// to the master as well as to `timeout`, which would leave it running.
-    fn drop(&mut self) {
-        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
-        common::poll_until(Duration::from_secs(10), || self.child.try_wait().ok().flatten().is_some());
-        if self.child.try_wait().ok().flatten().is_none() {
-            let master = self.read("nginx.pid");
-            if !master.trim().is_empty() {
-                let _ = Command::new("kill").args(["-KILL", master.trim()]).status();
-            }
-            let _ = self.child.kill();
-        }
-        let _ = self.child.wait();
-    }
-}
-
-/// The recipe with real addresses: nginx on `port`, the replicas in order; replica `down` (if
-/// any) marked `down`, as docs/scale-out.md says to take one out.
-fn recipe(port: u16, replicas: &[String; 2], down: Option<usize>) -> String {
-    let mut recipe = TEMPLATE
-        .replace("@LISTEN@", &format!("127.0.0.1:{port}"))
-        .replace("@REPLICA_1@", &replicas[0])
-        .replace("@REPLICA_2@", &replicas[1]);
-    // Placeholders are @NAME@, in capitals (`@grpc_unavailable` is a named location).
-    let between: Vec<&str> = recipe.split('@').collect();
-    let left = between[1..between.len().saturating_sub(1)].iter().find(|name| {
-        !name.is_empty() && name.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
-    });
-    assert!(left.is_none(), "placeholder @{}@ of the template left:\n{recipe}", left.copied().unwrap_or_default());
-    if let Some(index) = down {
-        let line = format!("server {} max_fails=1 fail_timeout=10s;", replicas[index]);
-        assert!(recipe.contains(&line), "no line {line:?} in the recipe:\n{recipe}");
-        recipe = recipe.replace(&line, &format!("server {} down;", replicas[index]));
-    }
-    recipe
-}
-
-/// nginx's arguments for the instance in `dir`: -p, relative paths resolve there; -e, the error
-/// log from the first line on (before the configuration names it), not /var/log/nginx.
-fn nginx_args(dir: &Path) -> Vec<String> {
-    let path = |name: &str| dir.join(name).to_str().unwrap().to_string();
-    ["-p", &path(""), "-e", &path("error.log"), "-c", &path("nginx.conf")].map(String::from).to_vec()
-}
-
-/// The frame around the recipe: what /etc/nginx/nginx.conf gives it on Debian, with every path
-/// inside the test's folder.
-fn main_config(dir: &Path) -> String {
-    let dir = dir.to_str().unwrap();
-    // As root, nginx's workers switch to `nobody`, who may not use the test's folder; they stay
-    // root here instead (a test on loopback; Debian's own config runs them as www-data). As
-    // another user nginx cannot switch, and the directive would only draw a warning.
-    let running_as_root = std::fs::metadata("/proc/self").map(|m| m.uid() == 0).unwrap_or(false);
-    let user = if running_as_root { "user root;\n" } else { "" };
-    format!(
-        "# Written by tests/scale_out.rs around tests/nginx/idc.conf.template.
-{user}# One worker: each worker keeps its own round-robin position and its own count of failed
-# replicas, so with one the counts a test sees are exact.
-worker_processes 1;
-pid {dir}/nginx.pid;
-error_log {dir}/error.log info;
-events {{
-    worker_connections 256;
-}}
-http {{
-    log_format idc '$request $status upstream=$upstream_addr upstream_status=$upstream_status';
-    access_log {dir}/access.log idc;
-    client_body_temp_path {dir}/client_body;
-    proxy_temp_path {dir}/proxy;
-    fastcgi_temp_path {dir}/fastcgi;
-    uwsgi_temp_path {dir}/uwsgi;
-    scgi_temp_path {dir}/scgi;
-    include {dir}/idc.conf;
-}}
-"
-    )
-}
-
 fn macd_request() -> MACDRequest {
     let mut request = MACDRequest::new();
     request.start_date = "2023-01-01".into();
@@ -321,7 +119,7 @@ fn settled_counts(replicas: [&Replica; 2], method: &str, total: u64) -> [u64; 2]
 #[test]
 fn calls_through_nginx_are_spread_over_both_replicas() {
     let replicas = [Replica::start(&[]), Replica::start(&[])];
-    let nginx = Nginx::start([&replicas[0], &replicas[1]]);
+    let nginx = Nginx::start([replicas[0].target(), replicas[1].target()]);
     // One client connection, as a gRPC client keeps: nginx balances its calls one by one.
     let client = IndicatorClient::new(common::channel(&nginx.target()));
     for i in 0..40 {
@@ -340,7 +138,7 @@ fn bytes_through_nginx_are_the_replicas_bytes() {
     let file = write_file(dir.path(), "graph.png", &graph);
     let graph_file = file.to_str().unwrap();
     let replicas = [Replica::start(&["--graph-file", graph_file]), Replica::start(&["--graph-file", graph_file])];
-    let nginx = Nginx::start([&replicas[0], &replicas[1]]);
+    let nginx = Nginx::start([replicas[0].target(), replicas[1].target()]);
 
     // Two downloads with the Rust client: round robin sends one to each replica.
     for i in 0..2 {
@@ -372,7 +170,7 @@ fn bytes_through_nginx_are_the_replicas_bytes() {
 #[test]
 fn a_killed_replica_is_taken_out_of_rotation_without_failed_calls() {
     let [doomed, survivor] = [Replica::start(&[]), Replica::start(&[])];
-    let nginx = Nginx::start([&doomed, &survivor]);
+    let nginx = Nginx::start([doomed.target(), survivor.target()]);
     let client = IndicatorClient::new(common::channel(&nginx.target()));
     // Both replicas serve calls first, and nginx keeps idle connections to both.
     for _ in 0..4 {
@@ -458,7 +256,7 @@ fn a_replica_marked_down_and_reloaded_then_drained_fails_no_call() {
     // The deploy docs/scale-out.md gives: take the replica out of nginx first, then stop it.
     let staying = Replica::start(&[]);
     let leaving = Replica::start(&["--drain-delay", "1", "--grace-period", "5"]);
-    let nginx = Nginx::start([&staying, &leaving]);
+    let nginx = Nginx::start([staying.target(), leaving.target()]);
     let callers = Callers::start(&nginx.target(), 2);
 
     wait_for("both replicas to serve calls", SETTLE, || counts([&staying, &leaving]).iter().all(|&n| n > 0));
@@ -498,7 +296,7 @@ fn sigterm_alone_takes_a_replica_out_and_fails_only_calls_of_the_instant_it_stop
     // docs/scale-out.md takes a replica out of nginx first.
     let staying = Replica::start(&[]);
     let draining = Replica::start(&["--drain-delay", "1", "--grace-period", "5"]);
-    let nginx = Nginx::start([&staying, &draining]);
+    let nginx = Nginx::start([staying.target(), draining.target()]);
     let callers = Callers::start(&nginx.target(), 2);
 
     wait_for("both replicas to serve calls", SETTLE, || counts([&staying, &draining]).iter().all(|&n| n > 0));
@@ -545,7 +343,7 @@ fn a_graph_stream_cut_midway_is_not_retried_and_fails_at_the_client() {
     let file = write_file(dir.path(), "big.png", &graph);
     let args = ["--graph-file", file.to_str().unwrap(), "--chunk-size", "65536"];
     let mut replicas = vec![Replica::start(&args), Replica::start(&args)];
-    let nginx = Nginx::start([&replicas[0], &replicas[1]]);
+    let nginx = Nginx::start([replicas[0].target(), replicas[1].target()]);
 
     let client = IndicatorGraphClient::new(common::channel(&nginx.target()));
     let option = CallOption::default().timeout(Duration::from_secs(60));
@@ -598,7 +396,7 @@ fn a_graph_stream_cut_midway_is_not_retried_and_fails_at_the_client() {
 #[test]
 fn with_no_replica_left_a_call_gets_unavailable_from_nginx() {
     let replicas = [Replica::start(&[]), Replica::start(&[])];
-    let nginx = Nginx::start([&replicas[0], &replicas[1]]);
+    let nginx = Nginx::start([replicas[0].target(), replicas[1].target()]);
     let client = IndicatorClient::new(common::channel(&nginx.target()));
     call(&client).unwrap_or_else(|e| panic!("call through nginx failed: {e}\n{}", nginx.logs()));
     for replica in replicas {

@@ -17,19 +17,16 @@
 
 mod common;
 
-use std::fs::File;
-use std::net::TcpStream;
-use std::os::unix::fs::MetadataExt;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use common::live::{self, Refusal, PUSH_TOKEN};
+use common::nginx::Nginx;
 use common::pg::Postgres;
-use common::{free_port, poll_until, rust_bin, scrape_metrics, start_or_exit, wait_for, write_file, Server};
+use common::{free_port, poll_until, rust_bin, scrape_metrics, start_or_exit, wait_for, Server};
 use grpcio::RpcStatusCode;
 use idc::protocol::indicators as pb;
 use idc::protocol::indicators_grpc::IndicatorsClient;
@@ -357,130 +354,6 @@ fn the_database_stopped_and_started_under_reads_and_pushes() {
 }
 
 // ---- nginx in front of the replicas, as tests/scale_out.rs runs the recipe ----
-
-/// The recipe, as users copy it.
-const TEMPLATE: &str = include_str!("nginx/idc.conf.template");
-
-const NGINX_INSTALL: &str = "run scripts/install_nginx.sh (as root it runs `apt-get install -y \
-                             --no-install-recommends nginx`; otherwise it prints that command), or \
-                             set IDC_NGINX to an nginx built with HTTP/2 and gRPC proxying";
-
-/// `$IDC_NGINX`, else Debian's; missing fails the test with the way to install it.
-fn nginx_binary() -> PathBuf {
-    let path = std::env::var_os("IDC_NGINX").map_or_else(|| PathBuf::from("/usr/sbin/nginx"), PathBuf::from);
-    let out = Command::new(&path)
-        .arg("-V")
-        .output()
-        .unwrap_or_else(|e| panic!("no nginx at {} ({e}); {NGINX_INSTALL}", path.display()));
-    let flags = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success()
-            && flags.contains("--with-http_v2_module")
-            && !flags.contains("--without-http_grpc_module"),
-        "{} cannot proxy gRPC:\n{flags}\n{NGINX_INSTALL}",
-        path.display()
-    );
-    path
-}
-
-/// nginx with the recipe in front of two replicas, in the foreground under `timeout`; stopped on
-/// drop.
-struct Nginx {
-    child: Child,
-    dir: tempfile::TempDir,
-    port: u16,
-}
-
-impl Nginx {
-    fn start(replicas: [String; 2]) -> Nginx {
-        let nginx = nginx_binary();
-        for _ in 0..5 {
-            let port = free_port();
-            let dir = common::scratch();
-            let recipe = TEMPLATE
-                .replace("@LISTEN@", &format!("127.0.0.1:{port}"))
-                .replace("@REPLICA_1@", &replicas[0])
-                .replace("@REPLICA_2@", &replicas[1]);
-            write_file(dir.path(), "idc.conf", recipe.as_bytes());
-            write_file(dir.path(), "nginx.conf", main_config(dir.path()).as_bytes());
-            let mut cmd = Command::new("timeout");
-            cmd.args(["--kill-after=5", "120"]).arg(&nginx).args(nginx_args(dir.path()));
-            cmd.args(["-g", "daemon off;"]);
-            let log = |name: &str| File::create(dir.path().join(name)).unwrap();
-            cmd.stdin(Stdio::null()).stdout(log("stdout.log")).stderr(log("stderr.log"));
-            let child = cmd.spawn().unwrap_or_else(|e| panic!("cannot run timeout {}: {e}", nginx.display()));
-            let mut started = Nginx { child, dir, port };
-            let mut exited = None;
-            let listening = poll_until(GATE, || {
-                exited = started.child.try_wait().unwrap();
-                exited.is_some()
-                    || (started.dir.path().join("nginx.pid").exists()
-                        && TcpStream::connect(("127.0.0.1", started.port)).is_ok())
-            });
-            assert!(listening, "nginx did not listen within {GATE:?}\n{}", started.logs());
-            match exited {
-                None => return started,
-                Some(_) if started.logs().contains("Address already in use") => continue,
-                Some(status) => panic!("nginx exited ({status})\n{}", started.logs()),
-            }
-        }
-        panic!("nginx found no free port in 5 tries");
-    }
-
-    fn target(&self) -> String {
-        format!("127.0.0.1:{}", self.port)
-    }
-
-    fn logs(&self) -> String {
-        let read = |name: &str| std::fs::read_to_string(self.dir.path().join(name)).unwrap_or_default();
-        format!("--- error.log:\n{}--- stderr:\n{}", read("error.log"), read("stderr.log"))
-    }
-}
-
-impl Drop for Nginx {
-    fn drop(&mut self) {
-        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
-        poll_until(Duration::from_secs(10), || self.child.try_wait().ok().flatten().is_some());
-        if self.child.try_wait().ok().flatten().is_none() {
-            let master = std::fs::read_to_string(self.dir.path().join("nginx.pid")).unwrap_or_default();
-            if !master.trim().is_empty() {
-                let _ = Command::new("kill").args(["-KILL", master.trim()]).status();
-            }
-            let _ = self.child.kill();
-        }
-        let _ = self.child.wait();
-    }
-}
-
-fn nginx_args(dir: &Path) -> Vec<String> {
-    let path = |name: &str| dir.join(name).to_str().unwrap().to_string();
-    ["-p", &path(""), "-e", &path("error.log"), "-c", &path("nginx.conf")].map(String::from).to_vec()
-}
-
-/// The frame around the recipe (as tests/scale_out.rs writes it): every path in `dir`.
-fn main_config(dir: &Path) -> String {
-    let dir = dir.to_str().unwrap();
-    let running_as_root = std::fs::metadata("/proc/self").map(|m| m.uid() == 0).unwrap_or(false);
-    let user = if running_as_root { "user root;\n" } else { "" };
-    format!(
-        "{user}worker_processes 1;
-pid {dir}/nginx.pid;
-error_log {dir}/error.log info;
-events {{
-    worker_connections 256;
-}}
-http {{
-    access_log {dir}/access.log;
-    client_body_temp_path {dir}/client_body;
-    proxy_temp_path {dir}/proxy;
-    fastcgi_temp_path {dir}/fastcgi;
-    uwsgi_temp_path {dir}/uwsgi;
-    scgi_temp_path {dir}/scgi;
-    include {dir}/idc.conf;
-}}
-"
-    )
-}
 
 #[test]
 fn two_replicas_behind_nginx_share_pushes() {

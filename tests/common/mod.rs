@@ -7,6 +7,7 @@
 #![allow(dead_code)] // each test binary uses its own part of this module
 
 pub mod live;
+pub mod nginx;
 pub mod pg;
 pub mod pki;
 
