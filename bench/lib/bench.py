@@ -3,10 +3,11 @@
 peer, on loopback, with h2load driving every server with the same load; and idc's data mode
 against a pandas/matplotlib server (tests/python/data_server.py); idc's tuning knobs, one at a
 time against its defaults (bench/lib/tuning.py); the memory a bar held costs in idc's catalog
-(bench/lib/memory.py); start-up from a PostgreSQL catalog against the file catalog of the same bars
-(bench/lib/postgres.py); the live-bars benchmark, `cargo bench --bench live`, whose tables the
-report takes as they are (bench/lib/live.py); and the formula benchmark, `cargo bench --bench
-formula`, likewise (bench/lib/formula.py).
+(bench/lib/memory.py); the v2 chart's first render against mplfinance and its cached chart against
+a file of its size (bench/lib/chart_v2.py); start-up from a PostgreSQL catalog against the file
+catalog of the same bars (bench/lib/postgres.py); the live-bars benchmark, `cargo bench --bench
+live`, whose tables the report takes as they are (bench/lib/live.py); and the formula benchmark,
+`cargo bench --bench formula`, likewise (bench/lib/formula.py).
 
 Before any timing, every peer's reply bytes are compared with the Python server's (raw calls:
 bytes in, bytes out), and data-mode rows with the data server's. Around every load run a raw
@@ -34,6 +35,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 import calls  # noqa: E402
+import chart_v2  # noqa: E402
 import formula  # noqa: E402
 import live  # noqa: E402
 import load  # noqa: E402
@@ -60,7 +62,7 @@ SAMPLE_CSV = os.path.join(ROOT, "data", "sp500.csv")
 
 PEERS = ("idc", "tonic", "cpp", "python")
 # The parts of a run, in the order they run; `--only` picks some.
-SECTIONS = ("parity", "data", "tuning", "memory", "postgres", "live", "formula")
+SECTIONS = ("parity", "data", "tuning", "memory", "chart_v2", "postgres", "live", "formula")
 PEER_NAMES = {
     "idc": "idc (grpcio crate)",
     "tonic": "tonic",
@@ -431,7 +433,7 @@ class Bench:
         for name, version in report.versions(ROOT, TONIC_DIR):
             out.append("- %s: %s" % (name, version))
         out.append("")
-        if self.sections & {"parity", "data", "memory", "postgres"}:
+        if self.sections & {"parity", "data", "memory", "chart_v2", "postgres"}:
             # The verdicts first, one line each, so a reader sees what was met before the method.
             targets = self.targets()
             met = sum(1 for _, m, _ in targets if m is True)
@@ -448,7 +450,7 @@ class Bench:
             out.append("\nOnly the section%s %s ran (`--only`): the others, and the targets they measure, are "
                        "missing." % ("s" if len(self.sections) > 1 else "",
                                      ", ".join(s for s in SECTIONS if s in self.sections)))
-        if self.sections & {"parity", "data", "memory", "postgres"}:
+        if self.sections & {"parity", "data", "memory", "chart_v2", "postgres"}:
             out.append("\n## Targets\n")
             for name, met, detail in self.targets():
                 mark = "met" if met is True else "**missed**" if met is False else "not measured"
@@ -471,6 +473,8 @@ class Bench:
             out.append(tuning.markdown(r["tuning"]))
         if "memory" in self.sections:
             out.append(memory.markdown(r["memory"]))
+        if "chart_v2" in self.sections:
+            out.append(chart_v2.markdown(r["chart_v2"], self.s.chart_configs))
         if "postgres" in self.sections:
             out.append(postgres.markdown(r["postgres"]))
         if "live" in self.sections:
@@ -664,7 +668,10 @@ class Bench:
                 "; %s MB at 64×16" % fmt(heavy * 1024 / MB) if heavy is not None else ""))
         else:
             add("RSS under parity load at 16×8 ≤ 25 MB", None, "not run")
-        add(*memory.target(r.get("memory")))
+        for target in memory.targets(r.get("memory")):
+            add(*target)
+        for target in chart_v2.targets(r.get("chart_v2"), self.s.chart_configs):
+            add(*target)
         add(*postgres.target(r.get("postgres")))
         return found
 
@@ -842,6 +849,9 @@ def main(argv):
             began_memory = time.monotonic()
             bench.results["memory"] = memory.measure(bench, DATA)
             bench.log("memory section: %.0f s" % (time.monotonic() - began_memory))
+        if "chart_v2" in sections:
+            bench.results["chart_v2"] = chart_v2.measure(bench, sample_dates(), WORK, write_random)
+            bench.log("chart_v2 section: %.0f s" % bench.results["chart_v2"]["seconds"])
         if "postgres" in sections:
             bench.results["postgres"] = postgres.measure(bench, DATA, IDC)
             bench.log("postgres section: %.0f s" % bench.results["postgres"]["seconds"])

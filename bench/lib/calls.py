@@ -24,6 +24,8 @@ from servers import BenchError  # noqa: E402
 
 UNARY = "/idc.Indicator/GetMACD"
 STREAM = "/idc.IndicatorGraph/GetMACDGraph"
+# idc.v2's chart (bench/lib/chart_v2.py), a server stream too.
+CHART = "/idc.v2.Indicators/Chart"
 # Replies of 100,000 rows take about 3.3 MB, charts and file chunks less; this leaves room.
 _OPTIONS = [("grpc.max_receive_message_length", 64 << 20)]
 
@@ -45,7 +47,7 @@ def _call(target, method, body, streaming, timeout):
 def messages(target, method, body, timeout=120.0, label=""):
     """The serialized reply messages of one call, which must end with OK."""
     try:
-        return _call(target, method, body, method == STREAM, timeout)
+        return _call(target, method, body, method in (STREAM, CHART), timeout)
     except grpc.RpcError as err:
         raise BenchError(
             "%s %s at %s failed: %s: %s" % (label, method, target, err.code().name, err.details())
