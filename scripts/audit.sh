@@ -15,9 +15,9 @@ if ! cargo audit --version >/dev/null 2>&1; then
   cargo install --quiet --locked cargo-audit
 fi
 cd "$IDC_ROOT"
-# The main workspace, then the two crates with locks of their own: the fuzz targets and the tonic
-# benchmark peer. Each must be free of vulnerabilities.
-for lock in Cargo.lock fuzz/Cargo.lock bench/tonic/Cargo.lock; do
+# The main workspace, then the crates with locks of their own: the fuzz targets, the tonic
+# benchmark peer and the indicators benchmark. Each must be free of vulnerabilities.
+for lock in Cargo.lock fuzz/Cargo.lock bench/tonic/Cargo.lock bench/indicators/Cargo.lock; do
   echo "idc: cargo audit of $lock" >&2
   cargo audit --db "$DB" --no-fetch --file "$lock"
 done

@@ -37,6 +37,7 @@ sys.path.insert(0, HERE)
 import calls  # noqa: E402
 import chart_v2  # noqa: E402
 import formula  # noqa: E402
+import indicators  # noqa: E402
 import live  # noqa: E402
 import load  # noqa: E402
 import memory  # noqa: E402
@@ -62,7 +63,7 @@ SAMPLE_CSV = os.path.join(ROOT, "data", "sp500.csv")
 
 PEERS = ("idc", "tonic", "cpp", "python")
 # The parts of a run, in the order they run; `--only` picks some.
-SECTIONS = ("parity", "data", "tuning", "memory", "chart_v2", "postgres", "live", "formula")
+SECTIONS = ("parity", "data", "tuning", "memory", "chart_v2", "postgres", "live", "formula", "indicators")
 PEER_NAMES = {
     "idc": "idc (grpcio crate)",
     "tonic": "tonic",
@@ -481,6 +482,8 @@ class Bench:
             out.append(live.markdown(r["live"]))
         if "formula" in self.sections:
             out.append(formula.markdown(r["formula"]))
+        if "indicators" in self.sections:
+            out.append(indicators.markdown(r["indicators"]))
         return "\n".join(out) + "\n"
 
     def parity_markdown(self, out):
@@ -861,6 +864,8 @@ def main(argv):
         if "formula" in sections:
             bench.results["formula"] = formula.measure(bench)
             bench.log("formula section: %.0f s" % bench.results["formula"]["seconds"])
+        if "indicators" in sections:
+            bench.results["indicators"] = indicators.measure(bench)
         text = bench.markdown(argv, time.monotonic() - began)
     except BenchError as err:
         print("bench: FAILED: %s" % err, file=sys.stderr, flush=True)
