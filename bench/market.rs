@@ -124,7 +124,7 @@ fn main() {
         eprintln!("market: {peer}: {bars} bars in {total_s:.3} s (runs {timed:.3?})");
         let one = latency(&env, &one_at[k], &one, args.callers, calls, warm);
         let tail = latency(&env, &market_at[k], &tail, args.callers, calls, warm);
-        eprintln!("market: {peer}: one call {one}; the last 250 of 2,500 bars {tail}");
+        eprintln!("market: {peer}: one call {one}; tail {tail}");
         out.insert(
             peer.to_string(),
             json!({"market": {"runs_s": timed, "total_s": total_s, "bars": bars, "bars_per_s": bars as f64 / total_s},

@@ -7,7 +7,8 @@ time against its defaults (bench/lib/tuning.py); the memory a bar held costs in 
 a file of its size (bench/lib/chart_v2.py); start-up from a PostgreSQL catalog against the file
 catalog of the same bars (bench/lib/postgres.py); the live-bars benchmark, `cargo bench --bench
 live`, whose tables the report takes as they are (bench/lib/live.py); and the formula benchmark,
-`cargo bench --bench formula`, likewise (bench/lib/formula.py).
+`cargo bench --bench formula`, likewise (bench/lib/formula.py); and the market in one call, v2
+`Compute` of every instrument against a Python peer of the proto (bench/lib/market.py).
 
 Before any timing, every peer's reply bytes are compared with the Python server's (raw calls:
 bytes in, bytes out), and data-mode rows with the data server's. Around every load run a raw
@@ -39,6 +40,7 @@ import chart_v2  # noqa: E402
 import formula  # noqa: E402
 import indicators  # noqa: E402
 import live  # noqa: E402
+import market  # noqa: E402
 import load  # noqa: E402
 import memory  # noqa: E402
 import postgres  # noqa: E402
@@ -63,7 +65,7 @@ SAMPLE_CSV = os.path.join(ROOT, "data", "sp500.csv")
 
 PEERS = ("idc", "tonic", "cpp", "python")
 # The parts of a run, in the order they run; `--only` picks some.
-SECTIONS = ("parity", "data", "tuning", "memory", "chart_v2", "postgres", "live", "formula", "indicators")
+SECTIONS = ("parity", "data", "tuning", "memory", "chart_v2", "postgres", "live", "formula", "indicators", "market")
 PEER_NAMES = {
     "idc": "idc (grpcio crate)",
     "tonic": "tonic",
@@ -434,7 +436,7 @@ class Bench:
         for name, version in report.versions(ROOT, TONIC_DIR):
             out.append("- %s: %s" % (name, version))
         out.append("")
-        if self.sections & {"parity", "data", "memory", "chart_v2", "postgres"}:
+        if self.sections & {"parity", "data", "memory", "chart_v2", "postgres", "market"}:
             # The verdicts first, one line each, so a reader sees what was met before the method.
             targets = self.targets()
             met = sum(1 for _, m, _ in targets if m is True)
@@ -451,7 +453,7 @@ class Bench:
             out.append("\nOnly the section%s %s ran (`--only`): the others, and the targets they measure, are "
                        "missing." % ("s" if len(self.sections) > 1 else "",
                                      ", ".join(s for s in SECTIONS if s in self.sections)))
-        if self.sections & {"parity", "data", "memory", "chart_v2", "postgres"}:
+        if self.sections & {"parity", "data", "memory", "chart_v2", "postgres", "market"}:
             out.append("\n## Targets\n")
             for name, met, detail in self.targets():
                 mark = "met" if met is True else "**missed**" if met is False else "not measured"
@@ -484,6 +486,8 @@ class Bench:
             out.append(formula.markdown(r["formula"]))
         if "indicators" in self.sections:
             out.append(indicators.markdown(r["indicators"]))
+        if "market" in self.sections:
+            out.append(market.markdown(r["market"]))
         return "\n".join(out) + "\n"
 
     def parity_markdown(self, out):
@@ -676,6 +680,8 @@ class Bench:
         for target in chart_v2.targets(r.get("chart_v2"), self.s.chart_configs):
             add(*target)
         add(*postgres.target(r.get("postgres")))
+        for target in market.targets(r.get("market")):
+            add(*target)
         return found
 
 
@@ -866,6 +872,9 @@ def main(argv):
             bench.log("formula section: %.0f s" % bench.results["formula"]["seconds"])
         if "indicators" in sections:
             bench.results["indicators"] = indicators.measure(bench)
+        if "market" in sections:
+            bench.results["market"] = market.measure(bench)
+            bench.log("market section: %.0f s" % bench.results["market"]["seconds"])
         text = bench.markdown(argv, time.monotonic() - began)
     except BenchError as err:
         print("bench: FAILED: %s" % err, file=sys.stderr, flush=True)
