@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Checks Cargo.lock against the RustSec advisories, offline, with the snapshot in
+# Checks every committed Cargo.lock against the RustSec advisories, offline, with the snapshot in
 # ../shared/advisory-db (or $IDC_ADVISORY_DB). Installs cargo-audit first when it is missing.
 # Fails on any vulnerability; unmaintained-crate warnings are listed and explained in SECURITY.md.
 # cargo audit cannot see gRPC C-core and BoringSSL, vendored inside grpcio-sys: see SECURITY.md.
@@ -15,9 +15,24 @@ if ! cargo audit --version >/dev/null 2>&1; then
   cargo install --quiet --locked cargo-audit
 fi
 cd "$IDC_ROOT"
-# The main workspace, then the crates with locks of their own: the fuzz targets, the tonic
-# benchmark peer and the indicators benchmark. Each must be free of vulnerabilities.
-for lock in Cargo.lock fuzz/Cargo.lock bench/tonic/Cargo.lock bench/indicators/Cargo.lock; do
+# Every committed lock: the main workspace and each crate with a lock of its own (the fuzz targets,
+# the benchmark peers), found by git so that a new one is audited without editing this list. Each
+# must be free of vulnerabilities; all are audited before the script fails, so that one run shows
+# every finding.
+mapfile -t locks < <(git ls-files '*Cargo.lock')
+if [[ ${#locks[@]} -eq 0 ]]; then
+  echo "idc: git lists no committed Cargo.lock under $IDC_ROOT" >&2
+  exit 1
+fi
+failed=()
+for lock in "${locks[@]}"; do
   echo "idc: cargo audit of $lock" >&2
-  cargo audit --db "$DB" --no-fetch --file "$lock"
+  if ! cargo audit --db "$DB" --no-fetch --file "$lock"; then
+    failed+=("$lock")
+  fi
 done
+if [[ ${#failed[@]} -gt 0 ]]; then
+  echo "idc: vulnerabilities (or a lock cargo audit could not read) in: ${failed[*]}" >&2
+  exit 1
+fi
+echo "idc: no vulnerabilities in ${locks[*]}" >&2
