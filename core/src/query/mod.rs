@@ -185,7 +185,13 @@ fn indicator(i: usize, spec: &pb::IndicatorSpec, convention: Convention) -> Resu
         Indicator::new(&spec.name, &spec.params, convention).map_err(|e| invalid(format!("{which}: {e}")))?;
     let label = if spec.label.is_empty() { indicator.label() } else { spec.label.clone() };
     if label.len() > MAX_LABEL_BYTES {
-        return Err(invalid(format!("{which}: the label is {} bytes long; at most {MAX_LABEL_BYTES}", label.len())));
+        // A label the client did not give is made of the parameters, which may be long (1e308).
+        let made = if spec.label.is_empty() { " made of its parameters" } else { "" };
+        return Err(invalid(format!(
+            "{which}: the label{made} is {} bytes long; at most {MAX_LABEL_BYTES}: give it a shorter label \
+             (IndicatorSpec.label)",
+            label.len()
+        )));
     }
     Ok(Labelled { label, indicator })
 }
@@ -310,5 +316,30 @@ pub(crate) fn adjustable(instruments: &[Arc<Instrument>], adjust: Adjust) -> Res
                 if adjust == Adjust::Forward { "FORWARD" } else { "BACKWARD" }
             ),
         }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_default_label_too_long_says_to_give_one() {
+        let spec = |label: &str| pb::IndicatorSpec {
+            name: "BOLL".into(),
+            params: vec![20.0, 1e308],
+            label: label.into(),
+            ..Default::default()
+        };
+        let e = indicators(&[spec("")], Convention::Cn).unwrap_err();
+        assert_eq!(
+            e.message,
+            "indicator 1: the label made of its parameters is 318 bytes long; at most 128: give it a shorter label \
+             (IndicatorSpec.label)"
+        );
+        let long = "L".repeat(129);
+        let e = indicators(&[spec(&long)], Convention::Cn).unwrap_err();
+        assert!(e.message.starts_with("indicator 1: the label is 129 bytes long; at most 128"), "{}", e.message);
+        assert_eq!(indicators(&[spec("WIDE")], Convention::Cn).unwrap()[0].label, "WIDE");
     }
 }
