@@ -201,7 +201,9 @@ events {{
     worker_connections 256;
 }}
 http {{
-    log_format idc '$request $status upstream=$upstream_addr upstream_status=$upstream_status';
+    # A line per call: tests/proxy_flood.rs counts the calls of one client address that nginx
+    # passed on to a replica (upstream) and the connections it opened for them (connect).
+    log_format idc '$request $status upstream=$upstream_addr upstream_status=$upstream_status client=$remote_addr connect=$upstream_connect_time';
     access_log {dir}/access.log idc;
     client_body_temp_path {dir}/client_body;
     proxy_temp_path {dir}/proxy;

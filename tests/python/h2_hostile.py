@@ -5,6 +5,7 @@ send: broken gRPC framing, wrong headers, and a rapid-reset flood
 
     h2_hostile.py --target HOST:PORT [--timeout S] [--server-pid PID] case [--path P] NAME [NAME ...]
     h2_hostile.py --target HOST:PORT [--timeout S] flood [--pairs N] [--with-request]
+                  [--batch N] [--pace S] [--source ADDRESS] [--reconnect]
 
 `case` runs each named case, as a call of --path (default GetMACD) on a
 connection of its own, and prints one JSON object per line, in the order
@@ -35,6 +36,16 @@ many pairs a GOAWAY came (its error code, last stream id and debug text),
 whether the connection was closed, the server's SETTINGS, the frames it sent
 on the streams already reset (by type), and the health check's result on the
 flooded connection (which waits until the server has worked off the flood).
+
+For a proxy in front of the server (tests/proxy_flood.rs): --batch sets how
+many pairs go out in one write (1000 by default) and --pace how long to wait
+between two writes (none by default), so that a proxy that counts the new
+streams of each read sees each batch on its own; with --reconnect, a
+connection the server closes (or sends GOAWAY on) is replaced by a new one
+until N pairs are sent, and the JSON object sums them up (connections,
+GOAWAYs, pairs per connection, the last connection's report); --source binds
+the connections to a local address (e.g. 127.0.0.2), so that a proxy that
+limits each client address tells the flood from other clients.
 
 Every socket operation has a deadline, so no case can hang the caller.
 """
@@ -207,9 +218,10 @@ class Client:
 
     FRAME_HEADER = 9
 
-    def __init__(self, target, timeout):
+    def __init__(self, target, timeout, source=None):
         host, port = target.rsplit(":", 1)
-        self.sock = socket.create_connection((host.strip("[]"), int(port)), timeout=timeout)
+        bind = None if source is None else (source, 0)
+        self.sock = socket.create_connection((host.strip("[]"), int(port)), timeout=timeout, source_address=bind)
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         # Headers go out as given: the point is to send what a conforming client would not.
         config = h2.config.H2Configuration(
@@ -435,9 +447,38 @@ def run_cases(target, timeout, server_pid, path, names):
         print(json.dumps(result, ensure_ascii=True), flush=True)
 
 
-def flood(target, timeout, pairs, with_request):
-    """The rapid-reset flood on one connection; see the module's docstring."""
-    client = Client(target, timeout)
+def flood(target, timeout, pairs, with_request, batch=1000, pace=0.0, source=None, reconnect=False):
+    """The rapid-reset flood; see the module's docstring. Prints its report."""
+    if not reconnect:
+        print(json.dumps(flood_connection(target, timeout, pairs, with_request, batch, pace, source)), flush=True)
+        return
+    started = time.monotonic()
+    reports = []
+    while sum(r["pairs_sent"] for r in reports) < pairs and time.monotonic() < started + timeout:
+        left = pairs - sum(r["pairs_sent"] for r in reports)
+        time_left = max(started + timeout - time.monotonic(), 0.1)
+        reports.append(flood_connection(target, time_left, left, with_request, batch, pace, source, linger=0.0))
+    seconds = round(time.monotonic() - started, 3)
+    sent = sum(r["pairs_sent"] for r in reports)
+    summary = {
+        "pairs_requested": pairs,
+        "with_request": with_request,
+        "pairs_sent": sent,
+        "connections": len(reports),
+        "goaways": sum(r["goaway_code"] is not None for r in reports),
+        "flood_seconds": seconds,
+        "pairs_per_second": round(sent / max(seconds, 1e-6)),
+        "pairs_per_connection": [r["pairs_sent"] for r in reports],
+        "last_connection": reports[-1] if reports else None,
+    }
+    print(json.dumps(summary, ensure_ascii=True), flush=True)
+
+
+def flood_connection(target, timeout, pairs, with_request, batch, pace, source, linger=1.0):
+    """The rapid-reset flood on one connection, until it is closed, the
+    pairs are sent or `timeout` passes; returns its report. `linger`: how
+    long to read the server's last frames once it closed the connection."""
+    client = Client(target, timeout, source)
     conn = client.conn
     request_frame = grpc_frame(macd_request())
     headers = [request_headers(target, GET_MACD), request_headers(target, GET_MACD_GRAPH)]
@@ -517,7 +558,6 @@ def flood(target, timeout, pairs, with_request):
 
     started = time.monotonic()
     deadline = started + timeout
-    batch = 1000
     stream_id = first_stream
     while report["pairs_sent"] < pairs and not report["connection_closed"] and report["goaway_code"] is None:
         if time.monotonic() > deadline:
@@ -544,7 +584,9 @@ def flood(target, timeout, pairs, with_request):
         # their header blocks decoded to keep HPACK in step, but not given to h2, which never
         # saw the streams open.
         client.forgotten_streams = stream_id - 2
-        absorb(time.monotonic())
+        # With --pace, the next write waits (reading what the server sends meanwhile), so that
+        # a server reading as fast as it can gets each batch in a read of its own.
+        absorb(time.monotonic() + pace)
     # h2 opens the next stream (the health check) above the flood's.
     conn.highest_outbound_stream_id = stream_id - 2
     report["flood_seconds"] = round(time.monotonic() - started, 3)
@@ -568,10 +610,10 @@ def flood(target, timeout, pairs, with_request):
         report["same_connection_health"] = health
     else:
         # The server's last frames (a GOAWAY before its close), briefly.
-        absorb(time.monotonic() + 1.0)
+        absorb(time.monotonic() + linger)
     report["frames_on_reset_streams"] = client.late_frames
     client.close()
-    print(json.dumps(report, ensure_ascii=True), flush=True)
+    return report
 
 
 def main(argv=None):
@@ -586,11 +628,28 @@ def main(argv=None):
     flood_cmd = sub.add_parser("flood")
     flood_cmd.add_argument("--pairs", type=int, default=20000)
     flood_cmd.add_argument("--with-request", action="store_true")
+    flood_cmd.add_argument("--batch", type=int, default=1000, help="pairs per write (default %(default)s)")
+    flood_cmd.add_argument(
+        "--pace", type=float, default=0.0, help="seconds between two writes (default %(default)s: none)"
+    )
+    flood_cmd.add_argument("--source", help="the local address to connect from (default: any)")
+    flood_cmd.add_argument(
+        "--reconnect", action="store_true", help="open a new connection whenever the server closes one"
+    )
     args = parser.parse_args(argv)
     if args.command == "case":
         run_cases(args.target, args.timeout, args.server_pid, args.path, args.names)
     else:
-        flood(args.target, args.timeout, args.pairs, args.with_request)
+        flood(
+            args.target,
+            args.timeout,
+            args.pairs,
+            args.with_request,
+            args.batch,
+            args.pace,
+            args.source,
+            args.reconnect,
+        )
     return 0
 
 
