@@ -6,7 +6,7 @@
 //!   average of the first N TRs on bar N, then `ATR = (ATR'·(N − 1) + TR) / N`.
 
 use super::stream::{Filter, Step, SUM_START};
-use super::{mytt, no_check, period, talib, Convention, Def, Quote, Stream};
+use super::{batch, boxed, mytt, no_check, period, talib, Convention, Def, Quote, Visit};
 
 pub(super) const DEF: Def = Def {
     name: "ATR",
@@ -15,7 +15,8 @@ pub(super) const DEF: Def = Def {
     talib_defaults: &[14.0],
     outputs: &[""],
     check: no_check,
-    stream,
+    stream: boxed!(build),
+    batch: batch!(build, 1),
 };
 
 /// TR of each bar against the close before it, NaN on bar 0.
@@ -34,12 +35,12 @@ impl TrueRange {
     }
 }
 
-fn stream(a: &[f64], convention: Convention) -> Box<dyn Stream> {
+fn build<V: Visit>(a: &[f64], convention: Convention, v: V) -> V::Out {
     let n = super::bars(a, 0);
     let tr = TrueRange::new();
     match convention {
-        Convention::Cn => Box::new(Atr { tr, average: mytt::Ma::new(n) }),
-        Convention::Talib => Box::new(Atr { tr, average: Wilder { n, bars: 0, atr: SUM_START } }),
+        Convention::Cn => v.visit(Atr { tr, average: mytt::Ma::new(n) }),
+        Convention::Talib => v.visit(Atr { tr, average: Wilder { n, bars: 0, atr: SUM_START } }),
     }
 }
 

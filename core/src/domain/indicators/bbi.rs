@@ -3,7 +3,7 @@
 //! conventions give this.
 
 use super::stream::{Filter, Step};
-use super::{mytt, no_check, period, Convention, Def, Quote, Stream};
+use super::{batch, boxed, mytt, no_check, period, Convention, Def, Quote, Visit};
 
 pub(super) const DEF: Def = Def {
     name: "BBI",
@@ -12,11 +12,12 @@ pub(super) const DEF: Def = Def {
     talib_defaults: &[3.0, 6.0, 12.0, 20.0],
     outputs: &[""],
     check: no_check,
-    stream,
+    stream: boxed!(build),
+    batch: batch!(build, 1),
 };
 
-fn stream(a: &[f64], _: Convention) -> Box<dyn Stream> {
-    Box::new(Bbi(std::array::from_fn(|i| mytt::Ma::new(super::bars(a, i)))))
+fn build<V: Visit>(a: &[f64], _: Convention, v: V) -> V::Out {
+    v.visit(Bbi(std::array::from_fn(|i| mytt::Ma::new(super::bars(a, i)))))
 }
 
 #[derive(Clone)]

@@ -3,7 +3,7 @@
 //! has no such function; both conventions give this.
 
 use super::stream::{Filter, Step};
-use super::{mytt, no_check, period, Convention, Def, Quote, Stream};
+use super::{batch, boxed, mytt, no_check, period, Convention, Def, Quote, Visit};
 
 pub(super) const DEF: Def = Def {
     name: "BIAS",
@@ -12,11 +12,12 @@ pub(super) const DEF: Def = Def {
     talib_defaults: &[6.0],
     outputs: &[""],
     check: no_check,
-    stream,
+    stream: boxed!(build),
+    batch: batch!(build, 1),
 };
 
-fn stream(a: &[f64], _: Convention) -> Box<dyn Stream> {
-    Box::new(Bias(mytt::Ma::new(super::bars(a, 0))))
+fn build<V: Visit>(a: &[f64], _: Convention, v: V) -> V::Out {
+    v.visit(Bias(mytt::Ma::new(super::bars(a, 0))))
 }
 
 #[derive(Clone)]

@@ -9,7 +9,7 @@
 
 use super::stream::{Filter, Ring, Step, SUM_START};
 use super::talib::FromFirstNumber;
-use super::{mytt, period, talib, Convention, Def, Param, ParamKind, Quote, Stream};
+use super::{batch, boxed, mytt, period, talib, Convention, Def, Param, ParamKind, Quote, Visit};
 
 pub(super) const DEF: Def = Def {
     name: "BOLL",
@@ -18,14 +18,15 @@ pub(super) const DEF: Def = Def {
     talib_defaults: &[20.0, 2.0],
     outputs: &["UPPER", "MID", "LOWER"],
     check: super::no_check,
-    stream,
+    stream: boxed!(build),
+    batch: batch!(build, 3),
 };
 
-fn stream(a: &[f64], convention: Convention) -> Box<dyn Stream> {
+fn build<V: Visit>(a: &[f64], convention: Convention, v: V) -> V::Out {
     let (n, width) = (super::bars(a, 0), a[1]);
     match convention {
-        Convention::Cn => Box::new(Boll { width, bands: Cn { mid: mytt::Ma::new(n), sigma: mytt::Std::new(n) } }),
-        Convention::Talib => Box::new(Boll {
+        Convention::Cn => v.visit(Boll { width, bands: Cn { mid: mytt::Ma::new(n), sigma: mytt::Std::new(n) } }),
+        Convention::Talib => v.visit(Boll {
             width,
             bands: Talib { mid: FromFirstNumber::new(talib::Sma::new(n)), n, squares: SUM_START, ring: Ring::new(n) },
         }),

@@ -6,7 +6,7 @@
 //!   difference is 0; first on bar N − 1 in both.
 
 use super::stream::{Filter, Step};
-use super::{mytt, no_check, period, Convention, Def, Quote, Stream};
+use super::{batch, boxed, mytt, no_check, period, Convention, Def, Quote, Visit};
 
 pub(super) const DEF: Def = Def {
     name: "CCI",
@@ -15,12 +15,13 @@ pub(super) const DEF: Def = Def {
     talib_defaults: &[14.0],
     outputs: &[""],
     check: no_check,
-    stream,
+    stream: boxed!(build),
+    batch: batch!(build, 1),
 };
 
-fn stream(a: &[f64], convention: Convention) -> Box<dyn Stream> {
+fn build<V: Visit>(a: &[f64], convention: Convention, v: V) -> V::Out {
     let n = super::bars(a, 0);
-    Box::new(Cci { convention, mean: mytt::Ma::new(n), deviation: mytt::Avedev::new(n) })
+    v.visit(Cci { convention, mean: mytt::Ma::new(n), deviation: mytt::Avedev::new(n) })
 }
 
 #[derive(Clone)]

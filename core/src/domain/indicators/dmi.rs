@@ -12,7 +12,7 @@
 
 use super::atr::TrueRange;
 use super::stream::{Filter, Step, SUM_START};
-use super::{mytt, no_check, period, talib, Convention, Def, Quote, Stream};
+use super::{batch, boxed, mytt, no_check, period, talib, Convention, Def, Quote, Visit};
 
 pub(super) const DEF: Def = Def {
     name: "DMI",
@@ -21,14 +21,15 @@ pub(super) const DEF: Def = Def {
     talib_defaults: &[14.0, 6.0],
     outputs: &["PDI", "MDI", "ADX", "ADXR"],
     check: no_check,
-    stream,
+    stream: boxed!(build),
+    batch: batch!(build, 4),
 };
 
-fn stream(a: &[f64], convention: Convention) -> Box<dyn Stream> {
+fn build<V: Visit>(a: &[f64], convention: Convention, v: V) -> V::Out {
     let (m1, m2) = (super::bars(a, 0), super::bars(a, 1));
     let moves = Moves { prev: None, tr: TrueRange::new() };
     match convention {
-        Convention::Cn => Box::new(Dmi {
+        Convention::Cn => v.visit(Dmi {
             moves,
             lines: Cn {
                 plus: mytt::Sum::new(m1),
@@ -38,7 +39,7 @@ fn stream(a: &[f64], convention: Convention) -> Box<dyn Stream> {
                 adx_before: mytt::Ref::new(m2),
             },
         }),
-        Convention::Talib => Box::new(Dmi {
+        Convention::Talib => v.visit(Dmi {
             moves,
             lines: Wilder {
                 n: m1,

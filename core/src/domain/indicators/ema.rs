@@ -5,7 +5,7 @@
 
 use super::stream::OnClose;
 use super::talib::FromFirstNumber;
-use super::{mytt, no_check, period, talib, Convention, Def, Stream};
+use super::{batch, boxed, mytt, no_check, period, talib, Convention, Def, Visit};
 
 pub(super) const DEF: Def = Def {
     name: "EMA",
@@ -14,13 +14,14 @@ pub(super) const DEF: Def = Def {
     talib_defaults: &[12.0],
     outputs: &[""],
     check: no_check,
-    stream,
+    stream: boxed!(build),
+    batch: batch!(build, 1),
 };
 
-fn stream(a: &[f64], convention: Convention) -> Box<dyn Stream> {
+fn build<V: Visit>(a: &[f64], convention: Convention, v: V) -> V::Out {
     let n = super::bars(a, 0);
     match convention {
-        Convention::Cn => Box::new(OnClose(mytt::Ewm::ema(n))),
-        Convention::Talib => Box::new(OnClose(FromFirstNumber::new(talib::Ema::new(n)))),
+        Convention::Cn => v.visit(OnClose(mytt::Ewm::ema(n))),
+        Convention::Talib => v.visit(OnClose(FromFirstNumber::new(talib::Ema::new(n)))),
     }
 }

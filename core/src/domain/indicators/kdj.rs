@@ -10,7 +10,7 @@
 
 use super::stream::{Filter, Step};
 use super::talib::FromFirstNumber;
-use super::{mytt, no_check, period, talib, Convention, Def, Quote, Stream};
+use super::{batch, boxed, mytt, no_check, period, talib, Convention, Def, Quote, Visit};
 
 pub(super) const DEF: Def = Def {
     name: "KDJ",
@@ -19,22 +19,23 @@ pub(super) const DEF: Def = Def {
     talib_defaults: &[9.0, 3.0, 3.0],
     outputs: &["K", "D", "J"],
     check: no_check,
-    stream,
+    stream: boxed!(build),
+    batch: batch!(build, 3),
 };
 
-fn stream(a: &[f64], convention: Convention) -> Box<dyn Stream> {
+fn build<V: Visit>(a: &[f64], convention: Convention, v: V) -> V::Out {
     let (n, m1, m2) = (super::bars(a, 0), super::bars(a, 1), super::bars(a, 2));
     let (hhv, llv) = (mytt::Extreme::highest(n), mytt::Extreme::lowest(n));
     match convention {
         Convention::Cn => {
             let smooth = Cn { k: mytt::Ewm::ema(2 * m1 - 1), d: mytt::Ewm::ema(2 * m2 - 1) };
-            Box::new(Kdj { hhv, llv, smooth })
+            v.visit(Kdj { hhv, llv, smooth })
         }
         Convention::Talib => {
             let (k, d) = (FromFirstNumber::new(talib::Sma::new(m1)), FromFirstNumber::new(talib::Sma::new(m2)));
             // TA-Lib returns K from where D starts.
             let start = (n - 1) + (m1 - 1) + (m2 - 1);
-            Box::new(Kdj { hhv, llv, smooth: Talib { k, d, start, bars: 0 } })
+            v.visit(Kdj { hhv, llv, smooth: Talib { k, d, start, bars: 0 } })
         }
     }
 }

@@ -9,7 +9,7 @@
 //! (its parameters and point type).
 
 use super::stream::{Step, SUM_START};
-use super::{period, Convention, Def, Quote, Stream};
+use super::{batch, boxed, period, Convention, Def, Quote, Stream, Visit};
 use crate::domain::macd::{MacdParams, MacdPoint};
 
 pub(super) const DEF: Def = Def {
@@ -19,7 +19,8 @@ pub(super) const DEF: Def = Def {
     talib_defaults: &[12.0, 26.0, 9.0],
     outputs: &["DIF", "DEA", "MACD"],
     check,
-    stream,
+    stream: boxed!(build),
+    batch: batch!(build, 3),
 };
 
 /// The article's MACD refuses a fast EMA that is not faster; so does this one.
@@ -30,11 +31,11 @@ fn check(a: &[f64]) -> Result<(), String> {
     Ok(())
 }
 
-fn stream(a: &[f64], convention: Convention) -> Box<dyn Stream> {
+fn build<V: Visit>(a: &[f64], convention: Convention, v: V) -> V::Out {
     let params = MacdParams { fast: super::bars(a, 0), slow: super::bars(a, 1), signal: super::bars(a, 2) };
     match convention {
-        Convention::Cn => Box::new(Cn::new(params)),
-        Convention::Talib => Box::new(Talib::new(params)),
+        Convention::Cn => v.visit(Cn::new(params)),
+        Convention::Talib => v.visit(Talib::new(params)),
     }
 }
 

@@ -7,7 +7,7 @@
 //!   negative) over the last N changes, from bar N; 0 where the total flow is below 1.
 
 use super::stream::{Filter, Ring, Step, SUM_START};
-use super::{mytt, no_check, period, Convention, Def, Quote, Stream};
+use super::{batch, boxed, mytt, no_check, period, Convention, Def, Quote, Visit};
 
 pub(super) const DEF: Def = Def {
     name: "MFI",
@@ -16,17 +16,18 @@ pub(super) const DEF: Def = Def {
     talib_defaults: &[14.0],
     outputs: &[""],
     check: no_check,
-    stream,
+    stream: boxed!(build),
+    batch: batch!(build, 1),
 };
 
-fn stream(a: &[f64], convention: Convention) -> Box<dyn Stream> {
+fn build<V: Visit>(a: &[f64], convention: Convention, v: V) -> V::Out {
     let n = super::bars(a, 0);
     let flows = Flows(None);
     match convention {
-        Convention::Cn => Box::new(Mfi { flows, sums: Cn { up: mytt::Sum::new(n), down: mytt::Sum::new(n) } }),
+        Convention::Cn => v.visit(Mfi { flows, sums: Cn { up: mytt::Sum::new(n), down: mytt::Sum::new(n) } }),
         Convention::Talib => {
             let sums = Talib { n, bars: 0, up: SUM_START, down: SUM_START, ups: Ring::new(n), downs: Ring::new(n) };
-            Box::new(Mfi { flows, sums })
+            v.visit(Mfi { flows, sums })
         }
     }
 }

@@ -5,7 +5,7 @@
 
 use super::stream::{Filter, Step};
 use super::talib::FromFirstNumber;
-use super::{mytt, no_check, period, talib, Convention, Def, Quote, Stream};
+use super::{batch, boxed, mytt, no_check, period, talib, Convention, Def, Quote, Visit};
 
 pub(super) const DEF: Def = Def {
     name: "MTM",
@@ -14,15 +14,16 @@ pub(super) const DEF: Def = Def {
     talib_defaults: &[12.0, 6.0],
     outputs: &["MTM", "MTMMA"],
     check: no_check,
-    stream,
+    stream: boxed!(build),
+    batch: batch!(build, 2),
 };
 
-fn stream(a: &[f64], convention: Convention) -> Box<dyn Stream> {
+fn build<V: Visit>(a: &[f64], convention: Convention, v: V) -> V::Out {
     let (n, m) = (super::bars(a, 0), super::bars(a, 1));
     let mtm = FromFirstNumber::new(talib::Lagged::new(n, |now, then| now - then));
     match convention {
-        Convention::Cn => Box::new(Mtm { mtm, mtmma: mytt::Ma::new(m) }),
-        Convention::Talib => Box::new(Mtm { mtm, mtmma: FromFirstNumber::new(talib::Sma::new(m)) }),
+        Convention::Cn => v.visit(Mtm { mtm, mtmma: mytt::Ma::new(m) }),
+        Convention::Talib => v.visit(Mtm { mtm, mtmma: FromFirstNumber::new(talib::Sma::new(m)) }),
     }
 }
 

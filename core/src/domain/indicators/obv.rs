@@ -5,13 +5,21 @@
 //! * talib (`OBV(close, volume)`): starts at bar 0's volume, in shares.
 
 use super::stream::Step;
-use super::{no_check, Convention, Def, Quote, Stream};
+use super::{batch, boxed, no_check, Convention, Def, Quote, Visit};
 
-pub(super) const DEF: Def =
-    Def { name: "OBV", params: &[], cn_defaults: &[], talib_defaults: &[], outputs: &[""], check: no_check, stream };
+pub(super) const DEF: Def = Def {
+    name: "OBV",
+    params: &[],
+    cn_defaults: &[],
+    talib_defaults: &[],
+    outputs: &[""],
+    check: no_check,
+    stream: boxed!(build),
+    batch: batch!(build, 1),
+};
 
-fn stream(_: &[f64], convention: Convention) -> Box<dyn Stream> {
-    Box::new(Obv { convention, total: 0.0, prev_close: None })
+fn build<V: Visit>(_: &[f64], convention: Convention, v: V) -> V::Out {
+    v.visit(Obv { convention, total: 0.0, prev_close: None })
 }
 
 /// The running total and the close it moves against (`None` before bar 0).

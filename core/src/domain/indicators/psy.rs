@@ -3,7 +3,7 @@
 //! function; both conventions give this.
 
 use super::stream::{Filter, Step};
-use super::{mytt, no_check, period, Convention, Def, Quote, Stream};
+use super::{batch, boxed, mytt, no_check, period, Convention, Def, Quote, Visit};
 
 pub(super) const DEF: Def = Def {
     name: "PSY",
@@ -12,12 +12,13 @@ pub(super) const DEF: Def = Def {
     talib_defaults: &[12.0, 6.0],
     outputs: &["PSY", "PSYMA"],
     check: no_check,
-    stream,
+    stream: boxed!(build),
+    batch: batch!(build, 2),
 };
 
-fn stream(a: &[f64], _: Convention) -> Box<dyn Stream> {
+fn build<V: Visit>(a: &[f64], _: Convention, v: V) -> V::Out {
     let (n, m) = (super::bars(a, 0), super::bars(a, 1));
-    Box::new(Psy { n, prev_close: None, up: mytt::Sum::new(n), psyma: mytt::Ma::new(m) })
+    v.visit(Psy { n, prev_close: None, up: mytt::Sum::new(n), psyma: mytt::Ma::new(m) })
 }
 
 #[derive(Clone)]

@@ -6,7 +6,7 @@
 
 use super::stream::{Filter, Step};
 use super::talib::FromFirstNumber;
-use super::{mytt, no_check, period, talib, Convention, Def, Quote, Stream};
+use super::{batch, boxed, mytt, no_check, period, talib, Convention, Def, Quote, Visit};
 
 pub(super) const DEF: Def = Def {
     name: "ROC",
@@ -15,14 +15,15 @@ pub(super) const DEF: Def = Def {
     talib_defaults: &[12.0, 6.0],
     outputs: &["ROC", "MAROC"],
     check: no_check,
-    stream,
+    stream: boxed!(build),
+    batch: batch!(build, 2),
 };
 
-fn stream(a: &[f64], convention: Convention) -> Box<dyn Stream> {
+fn build<V: Visit>(a: &[f64], convention: Convention, v: V) -> V::Out {
     let (n, m) = (super::bars(a, 0), super::bars(a, 1));
     match convention {
-        Convention::Cn => Box::new(Roc { roc: Cn(mytt::Ref::new(n)), maroc: mytt::Ma::new(m) }),
-        Convention::Talib => Box::new(Roc {
+        Convention::Cn => v.visit(Roc { roc: Cn(mytt::Ref::new(n)), maroc: mytt::Ma::new(m) }),
+        Convention::Talib => v.visit(Roc {
             roc: FromFirstNumber::new(talib::Lagged::roc(n)),
             maroc: FromFirstNumber::new(talib::Sma::new(m)),
         }),

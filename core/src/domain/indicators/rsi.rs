@@ -6,7 +6,7 @@
 //!   simple averages over the first N changes; the first value is on bar N; 0 where both are 0.
 
 use super::stream::{Filter, Step};
-use super::{mytt, no_check, period, talib, Convention, Def, Quote, Stream};
+use super::{batch, boxed, mytt, no_check, period, talib, Convention, Def, Quote, Visit};
 
 pub(super) const DEF: Def = Def {
     name: "RSI",
@@ -15,14 +15,15 @@ pub(super) const DEF: Def = Def {
     talib_defaults: &[14.0],
     outputs: &[""],
     check: no_check,
-    stream,
+    stream: boxed!(build),
+    batch: batch!(build, 1),
 };
 
-fn stream(a: &[f64], convention: Convention) -> Box<dyn Stream> {
+fn build<V: Visit>(a: &[f64], convention: Convention, v: V) -> V::Out {
     let n = super::bars(a, 0);
     match convention {
-        Convention::Cn => Box::new(Cn { prev: mytt::Ref::new(1), up: mytt::Ewm::sma(n, 1), all: mytt::Ewm::sma(n, 1) }),
-        Convention::Talib => Box::new(Wilder { n, bars: 0, prev: f64::NAN, gain: 0.0, loss: 0.0 }),
+        Convention::Cn => v.visit(Cn { prev: mytt::Ref::new(1), up: mytt::Ewm::sma(n, 1), all: mytt::Ewm::sma(n, 1) }),
+        Convention::Talib => v.visit(Wilder { n, bars: 0, prev: f64::NAN, gain: 0.0, loss: 0.0 }),
     }
 }
 

@@ -3,7 +3,7 @@
 //! (its SMA is [`super::ma`]), so both conventions give this.
 
 use super::stream::OnClose;
-use super::{mytt, period, Convention, Def, Stream};
+use super::{batch, boxed, mytt, period, Convention, Def, Visit};
 
 pub(super) const DEF: Def = Def {
     name: "SMA",
@@ -12,7 +12,8 @@ pub(super) const DEF: Def = Def {
     talib_defaults: &[5.0, 1.0],
     outputs: &[""],
     check,
-    stream,
+    stream: boxed!(build),
+    batch: batch!(build, 1),
 };
 
 /// α = M / N above 1 would overshoot every step.
@@ -23,6 +24,6 @@ fn check(a: &[f64]) -> Result<(), String> {
     Ok(())
 }
 
-fn stream(a: &[f64], _: Convention) -> Box<dyn Stream> {
-    Box::new(OnClose(mytt::Ewm::sma(super::bars(a, 0), super::bars(a, 1))))
+fn build<V: Visit>(a: &[f64], _: Convention, v: V) -> V::Out {
+    v.visit(OnClose(mytt::Ewm::sma(super::bars(a, 0), super::bars(a, 1))))
 }

@@ -7,7 +7,7 @@
 
 use super::stream::{Filter, Step};
 use super::talib::FromFirstNumber;
-use super::{mytt, no_check, period, talib, Convention, Def, Quote, Stream};
+use super::{batch, boxed, mytt, no_check, period, talib, Convention, Def, Quote, Visit};
 
 pub(super) const DEF: Def = Def {
     name: "TRIX",
@@ -16,20 +16,21 @@ pub(super) const DEF: Def = Def {
     talib_defaults: &[12.0, 20.0],
     outputs: &["TRIX", "TRMA"],
     check: no_check,
-    stream,
+    stream: boxed!(build),
+    batch: batch!(build, 2),
 };
 
-fn stream(a: &[f64], convention: Convention) -> Box<dyn Stream> {
+fn build<V: Visit>(a: &[f64], convention: Convention, v: V) -> V::Out {
     let (m1, m2) = (super::bars(a, 0), super::bars(a, 1));
     match convention {
-        Convention::Cn => Box::new(Trix {
+        Convention::Cn => v.visit(Trix {
             tr: [mytt::Ewm::ema(m1), mytt::Ewm::ema(m1), mytt::Ewm::ema(m1)],
             trix: Cn(mytt::Ref::new(1)),
             trma: mytt::Ma::new(m2),
         }),
         Convention::Talib => {
             let ema = || FromFirstNumber::new(talib::Ema::new(m1));
-            Box::new(Trix {
+            v.visit(Trix {
                 tr: [ema(), ema(), ema()],
                 trix: FromFirstNumber::new(talib::Lagged::roc(1)),
                 trma: FromFirstNumber::new(talib::Sma::new(m2)),

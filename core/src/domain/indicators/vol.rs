@@ -2,13 +2,21 @@
 //! the indicators).
 
 use super::stream::Step;
-use super::{no_check, Convention, Def, Quote, Stream};
+use super::{batch, boxed, no_check, Convention, Def, Quote, Visit};
 
-pub(super) const DEF: Def =
-    Def { name: "VOL", params: &[], cn_defaults: &[], talib_defaults: &[], outputs: &[""], check: no_check, stream };
+pub(super) const DEF: Def = Def {
+    name: "VOL",
+    params: &[],
+    cn_defaults: &[],
+    talib_defaults: &[],
+    outputs: &[""],
+    check: no_check,
+    stream: boxed!(build),
+    batch: batch!(build, 1),
+};
 
-fn stream(_: &[f64], _: Convention) -> Box<dyn Stream> {
-    Box::new(Volume)
+fn build<V: Visit>(_: &[f64], _: Convention, v: V) -> V::Out {
+    v.visit(Volume)
 }
 
 /// Nothing to keep: each bar's value is its volume.

@@ -6,7 +6,7 @@
 //!   where the range is 0.
 
 use super::stream::{Filter, Step};
-use super::{mytt, no_check, period, Convention, Def, Quote, Stream};
+use super::{batch, boxed, mytt, no_check, period, Convention, Def, Quote, Visit};
 
 pub(super) const DEF: Def = Def {
     name: "WR",
@@ -15,12 +15,13 @@ pub(super) const DEF: Def = Def {
     talib_defaults: &[14.0],
     outputs: &[""],
     check: no_check,
-    stream,
+    stream: boxed!(build),
+    batch: batch!(build, 1),
 };
 
-fn stream(a: &[f64], convention: Convention) -> Box<dyn Stream> {
+fn build<V: Visit>(a: &[f64], convention: Convention, v: V) -> V::Out {
     let n = super::bars(a, 0);
-    Box::new(Wr { convention, hhv: mytt::Extreme::highest(n), llv: mytt::Extreme::lowest(n) })
+    v.visit(Wr { convention, hhv: mytt::Extreme::highest(n), llv: mytt::Extreme::lowest(n) })
 }
 
 #[derive(Clone)]
