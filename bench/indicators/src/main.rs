@@ -10,7 +10,7 @@
 //! written to `--out` for the Python side to check TA-Lib against. Results go to stdout as JSON
 //! lines (`kind` "idc" or "peer"), times best of `--rounds` in ns per bar.
 //!
-//! Usage: idc-bench-indicators --bars FILE --rounds R --out DIR
+//! Usage: idc-bench-indicators --bars FILE --rounds R --out DIR [--only NAME,...]
 
 mod peers;
 
@@ -122,7 +122,12 @@ fn main() {
     let stdout = std::io::stdout();
     let mut stdout = stdout.lock();
     let peers = peers::all();
-    for def in ALL {
+    // `--only NAME[,NAME...]`: just these indicators (to profile or re-time one).
+    let only: Vec<String> = match args.iter().position(|a| a == "--only") {
+        Some(i) => args.get(i + 1).map(|s| s.split(',').map(str::to_uppercase).collect()).unwrap_or_default(),
+        None => Vec::new(),
+    };
+    for def in ALL.iter().filter(|def| only.is_empty() || only.iter().any(|name| name == def.name)) {
         for convention in [Convention::Cn, Convention::Talib] {
             let indicator = Indicator::new(def.name, &[], convention).expect("the defaults are valid");
             let batch = indicator.compute(&prices);
