@@ -21,14 +21,13 @@ use futures::executor::block_on;
 use futures::StreamExt;
 use grpcio::{CallOption, ChannelBuilder, Client, EnvBuilder, Marshaller, Method, MethodType, RpcStatusCode};
 use idc::client::{raw_de, raw_ser};
-use idc::protocol::health::health_check_response::ServingStatus;
-use idc::protocol::health::HealthCheckRequest;
-use idc::protocol::health_grpc::HealthClient;
 use idc::protocol::indicator::{MACDReply, MACDRequest};
 use idc::protocol::indicator_graph::{MACDGraphReply, MACDGraphRequest};
 use protobuf::Message;
 
-use common::{channel, pseudo_random_bytes, python_script, rss_kib, run, rust_server, scratch, write_file, Server};
+use common::{
+    health_within, pseudo_random_bytes, python_script, rss_kib, run, rust_server, scratch, write_file, Server,
+};
 
 const GET_MACD: &str = "/idc.Indicator/GetMACD";
 const GET_MACD_GRAPH: &str = "/idc.IndicatorGraph/GetMACDGraph";
@@ -65,27 +64,15 @@ fn data_server() -> Server {
     rust_server(&["--data", "sample", "--chart-size", "320x240"])
 }
 
-/// A health check on a connection of its own: SERVING and how long it took, or what went wrong.
 /// How long a health check may wait while a rapid-reset flood is worked off: C-core 1.56 has no
 /// defence, and a check that lands on the flooded completion queue waits for the backlog (see
 /// SECURITY.md). The server must answer within it, and be back to answering within
 /// [`HEALTH_LIMIT`] once the flood is over.
 const RECOVERY_LIMIT: Duration = Duration::from_secs(60);
 
+/// A health check on a connection of its own ([`common::health_within`]), within [`HEALTH_LIMIT`].
 fn health(address: &str) -> Result<Duration, String> {
     health_within(address, HEALTH_LIMIT)
-}
-
-fn health_within(address: &str, limit: Duration) -> Result<Duration, String> {
-    let started = Instant::now();
-    let option = CallOption::default().timeout(limit);
-    match HealthClient::new(channel(address)).check_opt(&HealthCheckRequest::new(), option) {
-        Ok(reply) if reply.status.enum_value_or(ServingStatus::UNKNOWN) == ServingStatus::SERVING => {
-            Ok(started.elapsed())
-        }
-        Ok(reply) => Err(format!("health answered {:?}", reply.status)),
-        Err(e) => Err(format!("health check failed after {:?}: {e}", started.elapsed())),
-    }
 }
 
 /// The server survived `case`: its process runs and a health check answers SERVING in time.

@@ -1,6 +1,7 @@
 //! Formulas (`IndicatorSpec.formula`, issue 22) through the server: a table of malformed
 //! formulas, each refused by `Compute` with its status and a message giving the formula, the line
-//! and column and what is wrong, the server serving on after them; the MACD formula equal to the
+//! and column and what is wrong, the server serving on after them (a health check answers within
+//! 1 s after each); the MACD formula equal to the
 //! built-in MACD, under its default and its own label; `Chart` with a formula overlay and a
 //! formula panel; and `Subscribe` with a formula beside a built-in, every update after pushes (a
 //! revision and a forming bar among them) equal to what `Compute` gives at that date.
@@ -329,6 +330,7 @@ fn every_malformed_formula_is_refused_with_its_place_and_the_server_serves_on() 
             }
             other => panic!("{what}: expected {code:?}, got {:?}", other.map(|s| s.len())),
         }
+        common::assert_healthy_after(&server.address(), what);
     }
     // The server still computes, formulas included.
     let series = compute(&client, &request(vec![formula(MACD), formula("UP:C>REF(C,1);")])).unwrap();

@@ -2,10 +2,10 @@
 //! `--data DIR --push-token-file FILE`: every bad push (a bar before the last, inconsistent or
 //! non-finite prices, bad volume, factor or date, a date twice, no bars, bad symbols, no or a
 //! wrong token, pushing disabled or on the sample) is refused with its status and a message
-//! naming what was wrong, nothing of it is applied (Compute serves the history as it was) and the
-//! server serves on; good pushes append, revise the last bar, turn a forming bar final, and a new
-//! symbol becomes DIR/SYMBOL.csv, which the CSV loader reads back as pushed and ListInstruments
-//! lists.
+//! naming what was wrong (a bad symbol: the rule it breaks), nothing of it is applied (Compute
+//! serves the history as it was) and the server serves on, a health check answering within 1 s;
+//! good pushes append, revise the last bar, turn a forming bar final, and a new symbol becomes
+//! DIR/SYMBOL.csv, which the CSV loader reads back as pushed and ListInstruments lists.
 
 mod common;
 
@@ -53,6 +53,7 @@ fn check_refused(live: &Live, model: &[pb::Bar], c: &Case) {
         }
     }
     assert_history(&live.client, "AAA", model, &format!("after the refused {}", c.what));
+    common::assert_healthy_after(&live.server.target(), &format!("the refused {}", c.what));
     assert!(!listed(&live.client).is_empty(), "{}: the server serves on", c.what);
 }
 
@@ -114,13 +115,20 @@ fn bad_symbols_are_refused_and_create_no_file() {
     let live = Live::start(&[("AAA", &model, false)], &[]);
     let long = "A".repeat(300);
     let just_over = "B".repeat(65);
-    for symbol in ["../x", "a/b", "a\0b", long.as_str(), just_over.as_str(), ".hidden", "", "a b", "ä"] {
+    let symbols = ["../x", "..", "a/b", "a\\b", "a\0b", long.as_str(), just_over.as_str(), ".hidden", "", "a b", "ä"];
+    for symbol in symbols {
         let c = Case {
             what: "bad symbol",
             symbol: symbol.to_string(),
             bars: vec![bar(&next(0), 50.0)],
             code: RpcStatusCode::INVALID_ARGUMENT,
-            says: vec!["symbol".into()],
+            // The refusal names the rule a new symbol breaks.
+            says: vec![
+                "symbol".into(),
+                "a new symbol is 1 to 64 ASCII letters, digits, '.', '_' or '-', not starting with '.' or '-' \
+                 (it becomes the file SYMBOL.csv)"
+                    .into(),
+            ],
         };
         check_refused(&live, &model, &c);
     }

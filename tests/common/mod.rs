@@ -479,6 +479,34 @@ pub fn daily_bars_csv(first_year: u32, count: u32) -> String {
     csv
 }
 
+/// How soon a server must answer a health check after a hostile request (tests/v2_hostile.rs,
+/// and the refusal tables of tests/v2_push.rs and tests/v2_formulas.rs).
+pub const HEALTHY_WITHIN: Duration = Duration::from_secs(1);
+
+/// A health check (`grpc.health.v1`, the whole server) on a connection of its own, bounded by
+/// `limit`: how long it took to answer SERVING, or what went wrong.
+pub fn health_within(address: &str, limit: Duration) -> Result<Duration, String> {
+    use idc::protocol::health::health_check_response::ServingStatus;
+    let started = Instant::now();
+    let option = grpcio::CallOption::default().timeout(limit);
+    let client = idc::protocol::health_grpc::HealthClient::new(channel(address));
+    match client.check_opt(&idc::protocol::health::HealthCheckRequest::new(), option) {
+        Ok(reply) if reply.status.enum_value_or(ServingStatus::UNKNOWN) == ServingStatus::SERVING => {
+            Ok(started.elapsed())
+        }
+        Ok(reply) => Err(format!("health answered {:?}", reply.status)),
+        Err(e) => Err(format!("health check failed after {:?}: {e}", started.elapsed())),
+    }
+}
+
+/// The server at `address` answers a health check with SERVING within [`HEALTHY_WITHIN`] after
+/// `case`.
+pub fn assert_healthy_after(address: &str, case: &str) {
+    if let Err(e) = health_within(address, HEALTHY_WITHIN) {
+        panic!("after {case}: {e}");
+    }
+}
+
 /// A channel of its own to `address` (`HOST:PORT`), on one completion queue. A new channel is a
 /// new connection, as a test that watches the server stop taking calls needs.
 pub fn channel(address: &str) -> grpcio::Channel {
