@@ -14,7 +14,9 @@
 //!    so no call's 600 MB are held at once.
 //! 2. The market call (TALIB): one `Compute` with no symbols (every instrument), every `Series`
 //!    read, decoded and counted; client-observed time from the call to the end of its stream,
-//!    median of a few runs; bars delivered must be every bar of the catalog.
+//!    median of a few runs; bars delivered must be every bar of the catalog. The client's own CPU
+//!    time per call (getrusage) is reported beside it, and the server's (/proc/PID/stat, with
+//!    `--idc-pid` and `--python-pid`): they share the machine's cores.
 //! 3. One typical call, two ways, each by 16 callers on 16 connections making N calls one after
 //!    another, every call timed to the end of its stream (p50, p99 and calls/s over every call
 //!    after a warm-up): `one`, the whole of the one instrument of a second catalog of 250 bars
@@ -62,6 +64,12 @@ struct Args {
     /// The Python peer on that catalog.
     #[arg(long)]
     one_python: String,
+    /// idc_server's process id, to report the CPU time it spends on a market call.
+    #[arg(long)]
+    idc_pid: Option<u32>,
+    /// The Python peer's process id, likewise.
+    #[arg(long)]
+    python_pid: Option<u32>,
     /// Concurrent callers of the latency part.
     #[arg(long, default_value_t = 16)]
     callers: usize,
@@ -119,7 +127,11 @@ fn main() {
     let mut out = serde_json::Map::new();
     for (k, peer) in peers.iter().enumerate() {
         let (runs, calls, warm) = counts(args.smoke, peer);
+        let pid = [args.idc_pid, args.python_pid][k];
+        let (cpu, server_cpu) = (cpu_s(), pid.map(process_cpu_s));
         let timed: Vec<f64> = (0..runs).map(|_| market_call(&clients[k], &market, bars, listed.len())).collect();
+        let client_cpu_s = (cpu_s() - cpu) / runs as f64;
+        let server_cpu_s = pid.zip(server_cpu).map(|(pid, before)| (process_cpu_s(pid) - before) / runs as f64);
         let total_s = median(&timed);
         eprintln!("market: {peer}: {bars} bars in {total_s:.3} s (runs {timed:.3?})");
         let one = latency(&env, &one_at[k], &one, args.callers, calls, warm);
@@ -127,7 +139,8 @@ fn main() {
         eprintln!("market: {peer}: one call {one}; tail {tail}");
         out.insert(
             peer.to_string(),
-            json!({"market": {"runs_s": timed, "total_s": total_s, "bars": bars, "bars_per_s": bars as f64 / total_s},
+            json!({"market": {"runs_s": timed, "total_s": total_s, "bars": bars, "bars_per_s": bars as f64 / total_s,
+                              "client_cpu_s": client_cpu_s, "server_cpu_s": server_cpu_s},
                    "one": one, "tail": tail}),
         );
     }
@@ -302,4 +315,27 @@ fn median(xs: &[f64]) -> f64 {
     let mut v = xs.to_vec();
     v.sort_by(|a, b| a.partial_cmp(b).unwrap_or(CmpOrdering::Equal));
     v[v.len() / 2]
+}
+
+/// This process's CPU time (user and system, every thread), in seconds: what the client costs.
+fn cpu_s() -> f64 {
+    let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
+    // SAFETY: getrusage fills the struct it is given; RUSAGE_SELF is always valid.
+    let usage = unsafe {
+        libc::getrusage(libc::RUSAGE_SELF, usage.as_mut_ptr());
+        usage.assume_init()
+    };
+    let s = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    s(usage.ru_utime) + s(usage.ru_stime)
+}
+
+/// A process's CPU time (user and system), in seconds, from /proc/PID/stat.
+fn process_cpu_s(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("the server's /proc/PID/stat");
+    // The fields after the command name, which is in parentheses and may hold spaces.
+    let fields: Vec<&str> = stat[stat.rfind(')').expect("a stat line") + 2..].split(' ').collect();
+    // utime and stime are fields 14 and 15 of the line; the first here is field 3, the state.
+    let ticks: f64 = fields[11..13].iter().map(|f| f.parse::<f64>().expect("clock ticks")).sum();
+    // SAFETY: sysconf only reads a configuration value.
+    ticks / unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64
 }

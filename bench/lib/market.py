@@ -60,7 +60,8 @@ def measure(bench):
             servers.append(start_peer(bench, directory, "v2_peer %s" % what))
         before = [bench.counters(s) for s in servers[::2]]
         argv = ["cargo", "bench", "--locked", "--bench", "market", "--", "--idc", servers[0].target, "--python",
-                servers[1].target, "--one-idc", servers[2].target, "--one-python", servers[3].target]
+                servers[1].target, "--one-idc", servers[2].target, "--one-python", servers[3].target,
+                "--idc-pid", str(servers[0].pid), "--python-pid", str(servers[1].pid)]
         argv += ["--smoke"] if bench.s.smoke else []
         bench.log(" ".join(argv))
         # cargo's output and the bench's progress go to stderr; the bench prints its JSON on stdout.
@@ -116,7 +117,8 @@ def markdown(result):
         "`Compute` with no symbols (every instrument), MACD(12,26,9), RSI(14), BOLL(20,2) and KDJ(9,3,3) in "
         "TALIB, whole history, read to the end and decoded by one grpcio client (the same for both servers), "
         "timed from the call to the end of its stream, median of the runs; bars/s are the bars delivered over "
-        "that time. The client shares the machine's cores with the server.\n" % (
+        "that time. The client shares the machine's two cores with the server; the CPU seconds a call of each "
+        "(the server's from /proc/PID/stat, the client's from getrusage) say how much of them each took.\n" % (
             r["seconds"], fmt(r["instruments"]), fmt(r["bars"] // r["instruments"]), fmt(r["one_bars"]),
             fmt(sum(c["values"] for c in r["checks"]))))
     rows = []
@@ -124,8 +126,9 @@ def markdown(result):
         m = peers[peer]["market"]
         rows.append([names[peer], fmt(m["bars"]), fmt(m["total_s"], 3), fmt(m["bars_per_s"]),
                      "%s×" % fmt(m["bars_per_s"] / peers["python"]["market"]["bars_per_s"]),
-                     ", ".join(fmt(x, 3) for x in m["runs_s"])])
-    out.append(table(["server", "bars delivered", "total s", "bars/s", "vs Python", "every run s"], rows))
+                     fmt(m["server_cpu_s"], 2), fmt(m["client_cpu_s"], 2), ", ".join(fmt(x, 3) for x in m["runs_s"])])
+    out.append(table(["server", "bars delivered", "total s", "bars/s", "vs Python", "server CPU s a call",
+                      "client CPU s a call", "every run s"], rows))
     out.append(
         "\nOne call, %d callers on a connection each, one call after another: `one` is the whole of the "
         "single 250-bar instrument (the issue's 1 symbol × 250 bars); `tail` the last 250 bars (from %s) of "
