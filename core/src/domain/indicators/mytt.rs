@@ -276,7 +276,12 @@ impl Filter for Ewm {
             self.old_weight *= self.keep;
             if !x.is_nan() {
                 if self.value != x {
-                    self.value = (self.old_weight * self.value + self.alpha * x) / (self.old_weight + self.alpha);
+                    let weight = self.old_weight + self.alpha;
+                    let sum = self.old_weight * self.value + self.alpha * x;
+                    // After a number the weights are (1 − α) + α, which rounds to exactly 1 for
+                    // the α of most periods (checked here, not assumed): a division by 1 changes
+                    // no bit, and skipping it takes the division off the chain between bars.
+                    self.value = if weight == 1.0 { sum } else { sum / weight };
                 }
                 self.old_weight = 1.0;
             }
