@@ -297,7 +297,7 @@ pub fn all() -> Vec<Peer> {
             ok(kand::ohlcv::atr::atr(&b.high, &b.low, &b.close, 14, &mut out));
             vec![out]
         }),
-        peer!("kand", "CCI", Talib, "batch", Drifts(20_000), &[0], |b| {
+        peer!("kand", "CCI", Talib, "batch", Drifts(2_000), &[0], |b| {
             let mut o: Vec<Vec<f64>> = (0..4).map(|_| zeros(b.len())).collect();
             let [c, tp, sma, dev] = &mut o[..] else { unreachable!() };
             ok(kand::ohlcv::cci::cci(&b.high, &b.low, &b.close, 14, c, tp, sma, dev));
@@ -368,7 +368,7 @@ pub fn all() -> Vec<Peer> {
             let mut m = yata::methods::RMA::new(5, &b.close[0]).unwrap();
             each_close(b, |x| m.next(&x))
         }),
-        peer!("yata", "CCI", Cn, "next", Drifts(20_000), &[0], |b| {
+        peer!("yata", "CCI", Cn, "next", Drifts(2_000), &[0], |b| {
             // yata's CCI is (TP − MA) / AVEDEV, without TA's 0.015.
             let tp = |i: usize| (b.high[i] + b.low[i] + b.close[i]) / 3.0;
             let mut m = yata::methods::CCI::new(14, &tp(0)).unwrap();
