@@ -143,8 +143,8 @@ class Indicators(pb_grpc.IndicatorsServicer):
                               "this peer computes MACD, RSI, BOLL and KDJ only, not %r" % (spec.name or spec.formula))
             params = list(spec.params) or DEFAULTS[convention][name]
             if len(params) != len(DEFAULTS[convention][name]):
-                context.abort(grpc.StatusCode.INVALID_ARGUMENT, "%s takes %d parameters" % (
-                    name, len(DEFAULTS[convention][name])))
+                context.abort(grpc.StatusCode.INVALID_ARGUMENT, "%s takes %d parameter(s), not %d" % (
+                    name, len(DEFAULTS[convention][name]), len(params)))
             label = spec.label or "%s(%s)" % (name, ",".join("%g" % x for x in params))
             specs.append((name, params, label))
         start = day(request.start_date, "start_date", context)
