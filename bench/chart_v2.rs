@@ -71,9 +71,14 @@ fn decoded_size(png: &[u8]) -> (u32, u32) {
     (image.width(), image.height())
 }
 
-/// The value of `"key": number` inside the JSON object that follows `"object": ` in `text`.
+/// The value of `"key": number` inside the JSON object that follows `"object": ` in `text` (from
+/// the start when `object` is empty).
 fn number(text: &str, object: &str, key: &str) -> f64 {
-    let from = text.find(&format!("\"{object}\": ")).unwrap_or_else(|| panic!("no {object} in {text}"));
+    let from = if object.is_empty() {
+        0
+    } else {
+        text.find(&format!("\"{object}\": ")).unwrap_or_else(|| panic!("no {object} in {text}"))
+    };
     let at = text[from..].find(&format!("\"{key}\": ")).unwrap_or_else(|| panic!("no {key} in {text}"));
     let start = from + at + key.len() + 4;
     let end = start + text[start..].find([',', '}']).expect("JSON");
@@ -109,6 +114,7 @@ fn main() {
 
     let (mpf, mpf_size) = mplfinance(runs);
     assert_eq!(mpf_size, (1280, 800), "mplfinance's chart");
+    assert_eq!(number(&mpf, "", "panels"), 4.0, "mplfinance's panels: price, VOL, MACD, KDJ");
     let (m_best, m_median) = (number(&mpf, "full", "best_ms"), number(&mpf, "full", "median_ms"));
     let (mc_best, mc_median) = (number(&mpf, "candles", "best_ms"), number(&mpf, "candles", "median_ms"));
     let (m_bytes, mc_bytes) = (number(&mpf, "full", "png_bytes"), number(&mpf, "candles", "png_bytes"));

@@ -11,8 +11,9 @@ would do for one request: a fresh figure from `mpf.plot`, saved as PNG into memo
 
 Also timed: the candles alone (no overlays, no panels), the figure the issue quotes beside it.
 Prints one line of JSON: {"full": {"best_ms", "median_ms", "png_bytes"}, "candles": {...}, "runs",
-"bars", "width", "height", "axes"}; with --out PATH the last full chart is written there, so that
-the caller can decode it and check its size itself. bench/chart_v2.rs runs it.
+"bars", "width", "height", "panels"} (the price panel counted); with --out PATH the last full
+chart is written there, so that the caller can decode it and check its size itself.
+bench/chart_v2.rs runs it.
 """
 
 import argparse
@@ -30,6 +31,7 @@ import matplotlib
 matplotlib.use("Agg")  # no display: a server's back end
 logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)  # its weight fallbacks, per font
 
+import matplotlib.pyplot as plt  # noqa: E402
 import mplfinance as mpf  # noqa: E402
 import pandas as pd  # noqa: E402
 
@@ -81,10 +83,15 @@ def draw_full(df, title):
                          color=["#d62728" if v >= 0 else "#2ca02c" for v in hist.fillna(0)]),
         mpf.make_addplot(ind[["K", "D", "J"]], panel=3, width=0.8, ylabel="KDJ"),
     ]
+    fig, axes = mpf.plot(bars, type="candle", style="charles", mav=(5, 10, 20), volume=True, addplot=extra,
+                         panel_ratios=(4, 1, 1, 1), title=title, figsize=(WIDTH / DPI, HEIGHT / DPI),
+                         warn_too_much_data=10 ** 6, returnfig=True)
+    # mplfinance gives each panel a primary and a secondary axis: the price panel and three below.
+    global PANELS
+    PANELS = len(axes) // 2
     buf = io.BytesIO()
-    mpf.plot(bars, type="candle", style="charles", mav=(5, 10, 20), volume=True, addplot=extra,
-             panel_ratios=(4, 1, 1, 1), title=title, figsize=(WIDTH / DPI, HEIGHT / DPI),
-             savefig=dict(fname=buf, dpi=DPI, format="png"), warn_too_much_data=10 ** 6)
+    fig.savefig(buf, dpi=DPI, format="png")
+    plt.close(fig)
     return buf.getvalue()
 
 
@@ -132,11 +139,12 @@ def main():
         with open(ARGS.out, "wb") as f:
             f.write(png)
     print(json.dumps({"full": full, "candles": candles, "runs": ARGS.runs, "bars": ARGS.bars, "width": width,
-                      "height": height, "mplfinance": mpf.__version__}))
+                      "height": height, "panels": PANELS, "mplfinance": mpf.__version__}))
     return 0
 
 
 ARGS = None
+PANELS = None
 
 if __name__ == "__main__":
     sys.exit(main())
