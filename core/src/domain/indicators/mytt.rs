@@ -146,56 +146,100 @@ pub fn std(s: &[f64], n: usize) -> Vec<f64> {
     column(Std::new(n), s)
 }
 
-/// The running extreme of the last `n` values (`HHV`, `LLV`): a monotonic deque of the bars that
-/// may still become the extreme, O(1) amortized a bar; NaN while the window holds a NaN or fewer
-/// than `n` values.
+/// The running extreme of the last `n` values (`HHV`, `LLV`); NaN while the window holds a NaN or
+/// fewer than `n` values. Of values that compare equal, the newest is the one kept (so a −0 and a
+/// 0 give the newer), whichever of the two ways below keeps it.
 #[derive(Debug, Clone)]
 pub struct Extreme {
     n: usize,
     bars: usize,
-    /// Bar index and value, the front the window's extreme.
-    deque: VecDeque<(usize, f64)>,
     /// The last bar whose value was NaN.
     last_nan: Option<usize>,
-    better: fn(f64, f64) -> bool,
+    /// HHV (a kept value is better when greater) or LLV (when less).
+    highest: bool,
+    window: Window,
+}
+
+/// The longest window kept as its values with the bar of their extreme ([`Window::Rescan`]):
+/// when that bar leaves, the window is scanned anew, at most this many values a bar.
+const RESCAN_MAX: usize = 64;
+
+#[derive(Debug, Clone)]
+enum Window {
+    /// Short windows: the last `n` values, and the extreme of their numbers (NaN if none) with its
+    /// bar. A new value at least as good takes its place; when its bar leaves, the values are
+    /// scanned anew. Fewer branches to mispredict than the deque's pops: TA-Lib's way.
+    Rescan { ring: Ring, best: f64, at: usize },
+    /// Long windows: a monotonic deque of the bars that may still become the extreme, bar index
+    /// and value, the front the window's extreme; O(1) amortized a bar whatever the values.
+    Deque(VecDeque<(usize, f64)>),
 }
 
 impl Extreme {
     /// `HHV`.
     pub fn highest(n: usize) -> Extreme {
-        Extreme::new(n, |kept, new| kept > new)
+        Extreme::new(n, true)
     }
 
     /// `LLV`.
     pub fn lowest(n: usize) -> Extreme {
-        Extreme::new(n, |kept, new| kept < new)
+        Extreme::new(n, false)
     }
 
-    fn new(n: usize, better: fn(f64, f64) -> bool) -> Extreme {
-        Extreme { n, bars: 0, deque: VecDeque::new(), last_nan: None, better }
+    fn new(n: usize, highest: bool) -> Extreme {
+        let window = if (1..=RESCAN_MAX).contains(&n) {
+            Window::Rescan { ring: Ring::new(n), best: f64::NAN, at: 0 }
+        } else {
+            Window::Deque(VecDeque::new())
+        };
+        Extreme { n, bars: 0, last_nan: None, highest, window }
     }
 }
 
 impl Filter for Extreme {
     fn step(&mut self, x: f64) -> f64 {
-        let i = self.bars;
+        let (i, n, highest) = (self.bars, self.n, self.highest);
         self.bars += 1;
+        // A kept value is replaced by a new one unless strictly better.
+        let better = |kept: f64, new: f64| if highest { kept > new } else { kept < new };
         if x.is_nan() {
             self.last_nan = Some(i);
-        } else {
-            // A kept value equal to the new one goes: the newer stays in the window longer.
-            while self.deque.back().is_some_and(|&(_, kept)| !(self.better)(kept, x)) {
-                self.deque.pop_back();
+        }
+        let extreme = match &mut self.window {
+            Window::Rescan { ring, best, at } => {
+                ring.push(x);
+                if !x.is_nan() && (best.is_nan() || !better(*best, x)) {
+                    (*best, *at) = (x, i);
+                } else if !best.is_nan() && *at + n <= i {
+                    // The extreme has left: the window's numbers, oldest first, anew.
+                    let first = i + 1 - ring.len();
+                    *best = f64::NAN;
+                    for (k, value) in ring.iter().enumerate() {
+                        if !value.is_nan() && (best.is_nan() || !better(*best, value)) {
+                            (*best, *at) = (value, first + k);
+                        }
+                    }
+                }
+                *best
             }
-            self.deque.push_back((i, x));
-        }
-        while self.deque.front().is_some_and(|&(j, _)| j + self.n <= i) {
-            self.deque.pop_front();
-        }
-        let nan_inside = self.last_nan.is_some_and(|j| j + self.n > i);
-        match self.deque.front() {
-            Some(&(_, extreme)) if i + 1 >= self.n && !nan_inside => extreme,
-            _ => f64::NAN,
+            Window::Deque(deque) => {
+                if !x.is_nan() {
+                    while deque.back().is_some_and(|&(_, kept)| !better(kept, x)) {
+                        deque.pop_back();
+                    }
+                    deque.push_back((i, x));
+                }
+                while deque.front().is_some_and(|&(j, _)| j + n <= i) {
+                    deque.pop_front();
+                }
+                deque.front().map_or(f64::NAN, |&(_, extreme)| extreme)
+            }
+        };
+        let nan_inside = self.last_nan.is_some_and(|j| j + n > i);
+        if i + 1 >= n && !nan_inside {
+            extreme
+        } else {
+            f64::NAN
         }
     }
 }
@@ -338,6 +382,48 @@ mod tests {
         assert!(close(&shift(&s, 2), &[nan, nan, 1.0, 2.0, nan, 4.0]));
         assert!(close(&std(&[1.0, 3.0, 5.0, 5.0], 2), &[nan, 1.0, 1.0, 0.0]));
         assert!(close(&avedev(&[1.0, 3.0, 8.0], 3), &[nan, nan, (3.0 + 1.0 + 4.0) / 3.0]));
+    }
+
+    /// HHV and LLV, short windows (values rescanned) and long (the deque), against the extreme
+    /// of each window taken whole: NaN until N bars and while a NaN is inside; of equal values
+    /// (0 and −0 among them) the newest, bit for bit.
+    #[test]
+    fn extremes_equal_those_of_each_whole_window() {
+        let mut state = 99u64;
+        let s: Vec<f64> = (0..3000)
+            .map(|i| {
+                state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                match (state >> 33) % 50 {
+                    0 if i % 700 < 350 => f64::NAN,
+                    1 => 0.0,
+                    2 => -0.0,
+                    k => ((k as f64) - 25.0).round() / 2.0 + ((i / 300) as f64 - 5.0),
+                }
+            })
+            .collect();
+        for n in [1, 2, 5, 14, 64, 65, 200] {
+            for highest in [true, false] {
+                let got = if highest { hhv(&s, n) } else { llv(&s, n) };
+                for (i, &value) in got.iter().enumerate() {
+                    let window = &s[(i + 1).saturating_sub(n)..=i];
+                    let want = if i + 1 < n || window.iter().any(|x| x.is_nan()) {
+                        f64::NAN
+                    } else {
+                        window.iter().copied().fold(window[0], |best, x| {
+                            if (highest && x >= best) || (!highest && x <= best) {
+                                x
+                            } else {
+                                best
+                            }
+                        })
+                    };
+                    assert!(
+                        value.to_bits() == want.to_bits() || (value.is_nan() && want.is_nan()),
+                        "n {n} highest {highest} bar {i}: {value} against {want}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]
