@@ -178,7 +178,9 @@ def markdown(result):
         "checked from bar N; ~N: the same formula, whose running update drifts past 1e-9 over a long history "
         "(ta's rolling variance, yata's and kand's CCI), checked on the first N bars; ≠: another formula (ta's RSI "
         "and ATR smooth with EMAs, its CCI deviates the close, its MFI windows the flows otherwise), timed, not "
-        "checked; ≠N on TA-Lib: differs from bar N, a known difference of idc's (bench/findings.md). Target: batch at or below the best peer of the row, incremental at or below 2× batch.\n"
+        "checked; ≠N on TA-Lib: differs from bar N, a known difference of idc's (bench/findings.md). Target: "
+        "batch at or below the best peer of the row, incremental at or below 2× batch. The machine's noise is "
+        "large: compare rows of one run.\n"
         % (result["seconds"], "{:,}".format(result["bars"]), result["rounds"]))
     body = []
     for (name, convention), row in result["rows"]:
