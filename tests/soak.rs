@@ -1,22 +1,27 @@
-//! Soak: 200 concurrent clients against two real `idc_server` processes (parity mode with a graph
-//! file, and data mode on the embedded sample), mixing GetMACD in both modes, GetMACDGraph (a file
-//! streamed, and a chart rendered) and health checks, for `IDC_SOAK_SECS` seconds (default 10,
-//! the CI form; the long form in docs/testing.md is 60).
+//! Soak: 200 concurrent clients against three real `idc_server` processes (parity mode with a
+//! graph file, data mode on the embedded sample, and a v2 live server on a catalog folder with
+//! pushes), for `IDC_SOAK_SECS` seconds (default 10, the CI form; the long form in
+//! docs/testing.md is 60). 170 clients mix the v1 calls (GetMACD in both modes, GetMACDGraph of a
+//! file and of a chart, health checks) with v2 `Compute` over many symbols, `Chart` with panels
+//! and short `Subscribe` streams; 10 push to an instrument each; 20 hold a `Subscribe` stream
+//! open throughout (tests/soak/live.rs).
 //!
-//! Asserts: no call fails (any status but OK, or a reply that is wrong, is a failure); each
-//! server's resident memory at the end is within 20 % of what it was after the warm-up (the first
-//! 20 % of the time); and each server's open file descriptors, counted while it is quiet before
-//! the load and again once every client connection has gone, are the same. It prints the figures
-//! (`cargo test --release --test soak -- --nocapture`).
+//! Asserts: no call fails (any status but OK, or a reply that is wrong, is a failure); every long
+//! subscriber's updates since its snapshot are Compute's at the end, and every pushed instrument
+//! what was pushed; each server's resident memory at the end is within 20 % of what it was after
+//! the warm-up (the first 20 % of the time); and each server's open file descriptors, counted
+//! while it is quiet before the load and again once every client connection has gone, are the
+//! same. It prints the figures (`cargo test --release --test soak -- --nocapture`).
 
 mod common;
+#[path = "soak/live.rs"]
+mod live_load;
 
 use std::ffi::CString;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use futures::executor::block_on;
 use futures::TryStreamExt;
 use grpcio::{CallOption, ChannelBuilder, Environment};
 use idc::protocol::health::health_check_response::ServingStatus;
@@ -26,6 +31,7 @@ use idc::protocol::indicator::MACDRequest;
 use idc::protocol::indicator_graph::MACDGraphRequest;
 use idc::protocol::indicator_graph_grpc::IndicatorGraphClient;
 use idc::protocol::indicator_grpc::IndicatorClient;
+use idc::protocol::indicators_grpc::IndicatorsClient;
 
 use common::{fd_count, pseudo_random_bytes, rss_kib, rust_server, scratch, write_file, Server};
 
@@ -54,15 +60,26 @@ enum Kind {
     FileGraph,
     ChartGraph,
     Health,
+    Compute,
+    Chart,
+    SubscribeBriefly,
+    Push,
+    Subscribe,
 }
 
-const KINDS: [(Kind, u64, &str); 5] = [
-    (Kind::ParityMacd, 30, "GetMACD (parity)"),
-    (Kind::DataMacd, 30, "GetMACD (data)"),
-    (Kind::FileGraph, 15, "GetMACDGraph (file)"),
+/// Push and Subscribe are not in the mix: clients of their own make them (see `Client::run`).
+const KINDS: [(Kind, u64, &str); 10] = [
+    (Kind::ParityMacd, 25, "GetMACD (parity)"),
+    (Kind::DataMacd, 25, "GetMACD (data)"),
+    (Kind::FileGraph, 12, "GetMACDGraph (file)"),
     // A render costs milliseconds of CPU on two shared cores: a few, for the render path's memory.
-    (Kind::ChartGraph, 5, "GetMACDGraph (chart)"),
-    (Kind::Health, 20, "Health/Check"),
+    (Kind::ChartGraph, 4, "GetMACDGraph (chart)"),
+    (Kind::Health, 16, "Health/Check"),
+    (Kind::Compute, 12, "Compute (10-30 symbols)"),
+    (Kind::Chart, 2, "Chart (panels)"),
+    (Kind::SubscribeBriefly, 4, "Subscribe (snapshot)"),
+    (Kind::Push, 0, "PushBars"),
+    (Kind::Subscribe, 0, "Subscribe (throughout)"),
 ];
 
 fn kind_index(kind: Kind) -> usize {
@@ -156,10 +173,11 @@ struct Client {
     data: IndicatorClient,
     data_graph: IndicatorGraphClient,
     data_health: HealthClient,
+    live: IndicatorsClient,
 }
 
 impl Client {
-    fn new(env: &Arc<Environment>, id: usize, parity: &str, data: &str) -> Client {
+    fn new(env: &Arc<Environment>, id: usize, [parity, data, live]: [&str; 3]) -> Client {
         // grpcio shares a subchannel (one TCP connection) between channels with the same target
         // and arguments; an argument of our own that differs per client makes each client's
         // channel, and so its connection, its own.
@@ -176,11 +194,19 @@ impl Client {
             data: IndicatorClient::new(d.clone()),
             data_graph: IndicatorGraphClient::new(d.clone()),
             data_health: HealthClient::new(d),
+            live: IndicatorsClient::new(connect(live)),
         }
     }
 
-    /// Calls until `end`, recording every outcome.
-    async fn run(&self, id: usize, end: Instant, graph: &[u8], tally: &Tally) {
+    /// The first clients push and subscribe (see tests/soak/live.rs); the others mix calls until
+    /// `end`, recording every outcome.
+    async fn run(&self, id: usize, end: Instant, graph: &[u8], tally: &Tally, outcome: &live_load::Outcome) {
+        if id < live_load::PUSHERS {
+            return live_load::pusher(&self.live, id, end, tally, outcome).await;
+        }
+        if id < live_load::PUSHERS + live_load::SUBSCRIBERS {
+            return live_load::subscriber(&self.live, id - live_load::PUSHERS, tally, outcome).await;
+        }
         let mut rng = Rng(0x9E37_79B9_7F4A_7C15 ^ (id as u64 + 1).wrapping_mul(0x0100_0000_01B3));
         let total: u64 = KINDS.iter().map(|(_, weight, _)| weight).sum();
         while Instant::now() < end {
@@ -200,6 +226,10 @@ impl Client {
                 Kind::FileGraph => self.file_graph(graph).await,
                 Kind::ChartGraph => self.chart_graph(&mut rng).await,
                 Kind::Health => self.health(&mut rng).await,
+                Kind::Compute => live_load::compute(&self.live, &mut rng, Self::option()).await,
+                Kind::Chart => live_load::chart(&self.live, &mut rng, Self::option()).await,
+                Kind::SubscribeBriefly => live_load::subscribe_briefly(&self.live, &mut rng, Self::option()).await,
+                Kind::Push | Kind::Subscribe => unreachable!("not in the mix"),
             };
             tally.record(kind, result);
         }
@@ -298,12 +328,16 @@ fn two_hundred_clients_mixing_every_call_fail_nothing_and_leave_memory_and_descr
     let parity = rust_server(&["--graph-file", file.to_str().unwrap()]);
     // A small chart: the renders exercise their path without taking the two cores.
     let data = rust_server(&["--data", "sample", "--chart-size", "320x240"]);
-    let servers = [("parity", &parity), ("data", &data)];
+    let live = live_load::start(dir.path());
+    let servers = [("parity", &parity), ("data", &data), ("live", &live)];
     let fds_before = servers.map(|(_, s)| fd_count(s.pid()));
 
     let env = Arc::new(grpcio::EnvBuilder::new().cq_count(2).name_prefix("soak-client").build());
-    let clients: Vec<Client> = (0..CLIENTS).map(|id| Client::new(&env, id, &parity.target(), &data.target())).collect();
+    let targets = [parity.target(), data.target(), live.target()];
+    let targets = targets.each_ref().map(String::as_str);
+    let clients: Vec<Client> = (0..CLIENTS).map(|id| Client::new(&env, id, targets)).collect();
     let tally = Tally::default();
+    let outcome = live_load::Outcome::default();
     let started = Instant::now();
     let end = started + duration;
     // Sampled by a thread of its own while the load runs.
@@ -313,7 +347,10 @@ fn two_hundred_clients_mixing_every_call_fail_nothing_and_leave_memory_and_descr
         std::thread::sleep(warm_up);
         pids.map(rss_kib)
     });
-    block_on(futures::future::join_all(clients.iter().enumerate().map(|(id, c)| c.run(id, end, &graph, &tally))));
+    // One thread drives every client, as before; tokio's, for the subscribers' bounded waits.
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
+    let runs = clients.iter().enumerate().map(|(id, c)| c.run(id, end, &graph, &tally, &outcome));
+    runtime.block_on(futures::future::join_all(runs));
     let elapsed = started.elapsed();
     // At the end of the load, with the connections still open as they were after the warm-up.
     let rss_end = pids.map(rss_kib);
@@ -322,7 +359,9 @@ fn two_hundred_clients_mixing_every_call_fail_nothing_and_leave_memory_and_descr
 
     drop(clients);
     drop(env);
-    let fds_after = [fds_settle(&parity, fds_before[0]), fds_settle(&data, fds_before[1])];
+    let fds_after =
+        [fds_settle(&parity, fds_before[0]), fds_settle(&data, fds_before[1]), fds_settle(&live, fds_before[2])];
+    let checked = live_load::check(&live, &outcome);
 
     // The figures.
     println!("\nsoak: {CLIENTS} clients, {:.1} s (warm-up {:.1} s)", elapsed.as_secs_f64(), warm_up.as_secs_f64());
@@ -355,6 +394,10 @@ fn two_hundred_clients_mixing_every_call_fail_nothing_and_leave_memory_and_descr
     for (i, (_, _, name)) in KINDS.iter().enumerate() {
         assert!(tally.ok[i].load(Ordering::Relaxed) > 0, "no {name} call completed");
     }
+    match checked {
+        Ok(rows) => println!("the long subscribers' {rows} rows since their snapshots are Compute's"),
+        Err(e) => panic!("at the end of the load: {e}"),
+    }
     for (i, (name, _)) in servers.iter().enumerate() {
         let limit = (rss_warm[i] as f64 * (1.0 + RSS_GROWTH)) as u64 + RSS_SLACK_KIB;
         assert!(
@@ -363,8 +406,11 @@ fn two_hundred_clients_mixing_every_call_fail_nothing_and_leave_memory_and_descr
             rss_warm[i],
             rss_end[i]
         );
-        // Both loaded: every client's connection is open on both servers.
-        assert!(fds_loaded[i] >= fds_before[i] + CLIENTS, "the {name} server had {} fds under load", fds_loaded[i]);
+        // Loaded: a connection of each client that calls it is open (the mixing clients call
+        // every server; of the live server's, only those that push or subscribe surely do).
+        let mixers = CLIENTS - live_load::PUSHERS - live_load::SUBSCRIBERS;
+        let connected = if *name == "live" { live_load::PUSHERS + live_load::SUBSCRIBERS } else { mixers };
+        assert!(fds_loaded[i] >= fds_before[i] + connected, "the {name} server had {} fds under load", fds_loaded[i]);
         assert_eq!(
             fds_after[i], fds_before[i],
             "the {name} server holds {} descriptors {CLOSE_LIMIT:?} after its clients left, {} before the load",
