@@ -51,18 +51,28 @@ pub struct Nginx {
     port: u16,
     /// The replicas' addresses, in the order of the recipe's `server` lines.
     replicas: [String; 2],
+    /// Changes made to the recipe (`from`, `to`), for tests of one of its settings.
+    edits: Vec<(String, String)>,
 }
 
 impl Nginx {
     /// nginx in front of the replicas at these addresses.
     pub fn start(replicas: [String; 2]) -> Nginx {
+        Nginx::start_edited(replicas, &[])
+    }
+
+    /// nginx running the recipe with each `from` text (which must be there) replaced by `to`: a
+    /// test that must see a setting take effect sooner than the recipe's value lets it (a timeout
+    /// of seconds instead of a minute) changes that line alone.
+    pub fn start_edited(replicas: [String; 2], edits: &[(&str, &str)]) -> Nginx {
+        let edits: Vec<(String, String)> = edits.iter().map(|(from, to)| (from.to_string(), to.to_string())).collect();
         let nginx = nginx_binary();
         // A port picked by binding port 0 may be taken again before nginx binds it: then nginx
         // exits with "Address already in use", and another port is tried.
         for _ in 0..5 {
             let port = free_port();
             let dir = scratch();
-            write_file(dir.path(), "idc.conf", recipe(port, &replicas, None).as_bytes());
+            write_file(dir.path(), "idc.conf", recipe(port, &replicas, None, &edits).as_bytes());
             write_file(dir.path(), "nginx.conf", main_config(dir.path()).as_bytes());
 
             let mut cmd = Command::new("timeout");
@@ -72,7 +82,7 @@ impl Nginx {
             let log = |name: &str| File::create(dir.path().join(name)).unwrap();
             cmd.stdin(Stdio::null()).stdout(log("stdout.log")).stderr(log("stderr.log"));
             let child = cmd.spawn().unwrap_or_else(|e| panic!("cannot run timeout {}: {e}", nginx.display()));
-            let mut started = Nginx { child, dir, port, replicas: replicas.clone() };
+            let mut started = Nginx { child, dir, port, replicas: replicas.clone(), edits: edits.clone() };
             match started.wait_until_listening() {
                 Ok(()) => return started,
                 Err(logs) if logs.contains("Address already in use") => continue,
@@ -86,7 +96,8 @@ impl Nginx {
     /// replica out of rotation before stopping it; returns once the workers that had the old
     /// configuration have exited, so that no call can reach that replica any more.
     pub fn take_out_and_reload(&self, index: usize) {
-        write_file(self.dir.path(), "idc.conf", recipe(self.port, &self.replicas, Some(index)).as_bytes());
+        let recipe = recipe(self.port, &self.replicas, Some(index), &self.edits);
+        write_file(self.dir.path(), "idc.conf", recipe.as_bytes());
         let exited_before = self.error_log().matches("exited with code").count();
         let mut cmd = Command::new(nginx_binary());
         cmd.args(nginx_args(self.dir.path())).args(["-s", "reload"]);
@@ -154,8 +165,8 @@ impl Drop for Nginx {
 }
 
 /// The recipe with real addresses: nginx on `port`, the replicas in order; replica `down` (if
-/// any) marked `down`, as docs/scale-out.md says to take one out.
-fn recipe(port: u16, replicas: &[String; 2], down: Option<usize>) -> String {
+/// any) marked `down`, as docs/scale-out.md says to take one out; `edits` made.
+fn recipe(port: u16, replicas: &[String; 2], down: Option<usize>, edits: &[(String, String)]) -> String {
     let mut recipe = TEMPLATE
         .replace("@LISTEN@", &format!("127.0.0.1:{port}"))
         .replace("@REPLICA_1@", &replicas[0])
@@ -170,6 +181,10 @@ fn recipe(port: u16, replicas: &[String; 2], down: Option<usize>) -> String {
         let line = format!("server {} max_fails=1 fail_timeout=10s;", replicas[index]);
         assert!(recipe.contains(&line), "no line {line:?} in the recipe:\n{recipe}");
         recipe = recipe.replace(&line, &format!("server {} down;", replicas[index]));
+    }
+    for (from, to) in edits {
+        assert!(recipe.contains(from.as_str()), "no {from:?} in the recipe to change:\n{recipe}");
+        recipe = recipe.replace(from.as_str(), to);
     }
     recipe
 }
