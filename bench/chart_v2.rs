@@ -71,20 +71,6 @@ fn decoded_size(png: &[u8]) -> (u32, u32) {
     (image.width(), image.height())
 }
 
-/// The value of `"key": number` inside the JSON object that follows `"object": ` in `text` (from
-/// the start when `object` is empty).
-fn number(text: &str, object: &str, key: &str) -> f64 {
-    let from = if object.is_empty() {
-        0
-    } else {
-        text.find(&format!("\"{object}\": ")).unwrap_or_else(|| panic!("no {object} in {text}"))
-    };
-    let at = text[from..].find(&format!("\"{key}\": ")).unwrap_or_else(|| panic!("no {key} in {text}"));
-    let start = from + at + key.len() + 4;
-    let end = start + text[start..].find([',', '}']).expect("JSON");
-    text[start..end].trim().parse().unwrap_or_else(|e| panic!("{key}: {e}"))
-}
-
 fn main() {
     // `cargo bench` passes `--bench`; `--smoke` and `--out PATH` mean something here.
     let args: Vec<String> = std::env::args().collect();
@@ -114,10 +100,12 @@ fn main() {
 
     let (mpf, mpf_size) = mplfinance(runs);
     assert_eq!(mpf_size, (1280, 800), "mplfinance's chart");
-    assert_eq!(number(&mpf, "", "panels"), 4.0, "mplfinance's panels: price, VOL, MACD, KDJ");
-    let (m_best, m_median) = (number(&mpf, "full", "best_ms"), number(&mpf, "full", "median_ms"));
-    let (mc_best, mc_median) = (number(&mpf, "candles", "best_ms"), number(&mpf, "candles", "median_ms"));
-    let (m_bytes, mc_bytes) = (number(&mpf, "full", "png_bytes"), number(&mpf, "candles", "png_bytes"));
+    let number = |object: &str, key: &str| mpf[object][key].as_f64().unwrap_or_else(|| panic!("{object}.{key}: {mpf}"));
+    assert_eq!(mpf["panels"], 4, "mplfinance's panels: price, VOL, MACD, KDJ");
+    let (m_best, m_median, m_bytes) =
+        (number("full", "best_ms"), number("full", "median_ms"), number("full", "png_bytes"));
+    let (mc_best, mc_median, mc_bytes) =
+        (number("candles", "best_ms"), number("candles", "median_ms"), number("candles", "png_bytes"));
 
     println!(
         "chart v2 bench ({}): {BARS} bars ({first} to {last}), 1280x800, {runs} runs",
@@ -143,19 +131,16 @@ fn main() {
     ] {
         println!("| {what} | {name} | {b:.2} | {m:.2} | {bytes:.0} | {:.1}x |", peer / b);
     }
-    println!(
-        "CHART_V2 {{\"idc_best_ms\": {:.4}, \"idc_median_ms\": {:.4}, \"idc_png_bytes\": {}, \"idc_candles_best_ms\": {:.4}, \
-         \"mpf_best_ms\": {m_best:.4}, \"mpf_median_ms\": {m_median:.4}, \"mpf_candles_best_ms\": {mc_best:.4}, \
-         \"start\": \"{first}\", \"end\": \"{last}\", \"runs\": {runs}}}",
-        ms(best),
-        ms(median),
-        png.len(),
-        ms(c_best)
-    );
+    let facts = serde_json::json!({
+        "idc_best_ms": ms(best), "idc_median_ms": ms(median), "idc_png_bytes": png.len(),
+        "idc_candles_best_ms": ms(c_best), "mpf_best_ms": m_best, "mpf_median_ms": m_median,
+        "mpf_candles_best_ms": mc_best, "start": first.to_string(), "end": last.to_string(), "runs": runs,
+    });
+    println!("CHART_V2 {facts}");
 }
 
 /// mplfinance's figures (its JSON line) and the decoded size of the PNG it wrote.
-fn mplfinance(runs: usize) -> (String, (u32, u32)) {
+fn mplfinance(runs: usize) -> (serde_json::Value, (u32, u32)) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let python = std::env::var_os("IDC_PYTHON").map_or_else(|| root.join(".venv/bin/python"), Into::into);
     let png_path = std::env::temp_dir().join(format!("idc-chart-v2-mplfinance-{}.png", std::process::id()));
@@ -169,5 +154,7 @@ fn mplfinance(runs: usize) -> (String, (u32, u32)) {
     assert!(output.status.success(), "bench/mplfinance_chart.py failed (bench/run installs mplfinance):\n{stderr}");
     let png = std::fs::read(&png_path).expect("mplfinance's PNG");
     let _ = std::fs::remove_file(&png_path);
-    (String::from_utf8_lossy(&output.stdout).trim().to_string(), decoded_size(&png))
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let facts = serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("mplfinance's JSON {stdout}: {e}"));
+    (facts, decoded_size(&png))
 }

@@ -15,11 +15,10 @@ MA(5), MA(10), MA(20) and BOLL over the candles and VOL, MACD and KDJ panels, 12
 import json
 import os
 import struct
-import subprocess
-import sys
 import time
 
 import calls
+import live
 import load
 import memory
 from report import fmt, table
@@ -76,20 +75,11 @@ def png_size(png):
 
 def first_render(bench, png_path):
     """`cargo bench --bench chart_v2`: its table, its figures (the CHART_V2 line) and its time."""
-    argv = ["cargo", "bench", "--locked", "--bench", "chart_v2", "--"] + (["--smoke"] if bench.s.smoke else [])
-    argv += ["--out", png_path]
-    bench.log(" ".join(argv))
-    began = time.monotonic()
-    done = subprocess.run(argv, cwd=calls.ROOT, stdout=subprocess.PIPE, stderr=sys.stderr, text=True, timeout=3600,
-                          check=False)
-    lines = done.stdout.splitlines()
-    facts = [line[len("CHART_V2 "):] for line in lines if line.startswith("CHART_V2 ")]
-    start = next((i for i, line in enumerate(lines) if line.startswith("### ")), None)
-    if done.returncode != 0 or not facts or start is None:
-        raise BenchError("`%s` failed (status %d) or printed no table:\n%s" % (" ".join(argv), done.returncode,
-                                                                             done.stdout[-2000:]))
-    tables = "\n".join(line for line in lines[start:] if not line.startswith("CHART_V2 ")).strip()
-    return {"tables": tables, "facts": json.loads(facts[0]), "seconds": time.monotonic() - began}
+    result = live.cargo_bench(bench, "chart_v2", "CHART_V2 ", ["--out", png_path])
+    lines = result["tables"].splitlines()
+    facts = next(line[len("CHART_V2 "):] for line in lines if line.startswith("CHART_V2 "))
+    tables = "\n".join(line for line in lines if not line.startswith("CHART_V2 ")).strip()
+    return {"tables": tables, "facts": json.loads(facts), "seconds": result["seconds"]}
 
 
 def measure(bench, dates, work_dir, write_random):

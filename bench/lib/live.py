@@ -20,11 +20,11 @@ def measure(bench):
     return cargo_bench(bench, "live", "| ")
 
 
-def cargo_bench(bench, name, row):
-    """Runs `cargo bench --bench NAME` (`--smoke` in the smoke form) and returns the Markdown it
-    prints from its first ### heading on, which must hold a line starting with `row`, and its time.
-    The formula section runs its bench through this too."""
-    argv = ["cargo", "bench", "--locked", "--bench", name, "--"] + (["--smoke"] if bench.s.smoke else [])
+def cargo_bench(bench, name, row, args=()):
+    """Runs `cargo bench --bench NAME -- ARGS` (`--smoke` in the smoke form) and returns the
+    Markdown it prints from its first ### heading on, which must hold a line starting with `row`,
+    and its time. The formula and chart_v2 sections run their benches through this too."""
+    argv = ["cargo", "bench", "--locked", "--bench", name, "--"] + (["--smoke"] if bench.s.smoke else []) + list(args)
     bench.log(" ".join(argv))
     began = time.monotonic()
     # cargo's own output goes to stderr; the bench prints its tables on stdout.
