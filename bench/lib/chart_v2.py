@@ -64,7 +64,7 @@ def chart_request(symbol, start, end, width=1280, height=800):
 
 def png_of(messages):
     """The PNG bytes of a Chart stream: its ChartChunks' `png` fields, in order."""
-    return b"".join(value for m in messages for number, value in memory._fields(m) if number == 1)
+    return b"".join(value for m in messages for number, value in memory.fields(m) if number == 1)
 
 
 def png_size(png):

@@ -45,7 +45,7 @@ def _varint(buf, i):
         shift += 7
 
 
-def _fields(buf):
+def fields(buf):
     """(field number, value) of a serialized message: ints for varints, bytes for length-delimited."""
     i = 0
     while i < len(buf):
@@ -70,11 +70,11 @@ def list_instruments(server):
     reply is decoded by hand, the bench has no idc.v2 stubs)."""
     raw = calls.messages(server.target, LIST_INSTRUMENTS, b"", label=server.label)[0]
     found = []
-    for number, value in _fields(raw):
+    for number, value in fields(raw):
         if number != 1:
             continue
-        fields = dict(_fields(value))
-        found.append((fields.get(1, b"").decode(), fields.get(5, 0), bool(fields.get(6, 0))))
+        instrument = dict(fields(value))
+        found.append((instrument.get(1, b"").decode(), instrument.get(5, 0), bool(instrument.get(6, 0))))
     return found
 
 
