@@ -33,6 +33,30 @@ use schema::{DateKind, Layout};
 ///
 /// `source_name` is what error messages call the file.
 pub fn parse_table(source_name: &str, bytes: &[u8]) -> Result<Table, BarsError> {
+    // The parquet crate panics, rather than returns an error, on some malformed files (55.2: an
+    // RLE run cut short, `encodings/rle.rs`; a level length past the page's end, sliced in
+    // `column/reader.rs`, both fixed in parquet 57; a list length in the footer's thrift that
+    // overflows `Vec::with_capacity`, `format.rs`: all three found by the fuzz target `parquet`).
+    // A file is whatever someone saved in the data directory: a panic while decoding it is that
+    // file's refusal, not the end of the server. Only our own values are inside, so nothing is
+    // left half-changed. Not caught: a list length in the footer that is merely huge, which 55.2
+    // reserves before reading (apache/arrow-rs#9874; bounded by the bytes left from parquet 60).
+    std::panic::catch_unwind(|| parse(source_name, bytes)).unwrap_or_else(|panic| {
+        let why = panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "a panic".to_string());
+        Err(BarsError {
+            source_name: source_name.to_string(),
+            line: 0,
+            problem: Problem::Unreadable(format!("not a Parquet file that can be read: the decoder failed ({why})")),
+            format: Format::Parquet,
+        })
+    })
+}
+
+fn parse(source_name: &str, bytes: &[u8]) -> Result<Table, BarsError> {
     let fail = |row: usize, problem: Problem| BarsError {
         source_name: source_name.to_string(),
         line: row,
@@ -143,5 +167,29 @@ impl GroupColumns {
             None => None,
         };
         Ok(table.push(row, bar, adj_factor).map_err(|first| (date, first)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// Found by the fuzz target `parquet` (minimized): a file pandas wrote, changed so that an RLE
+    /// run in a data page is cut short, on which parquet 55.2 asserts (`encodings/rle.rs`) rather
+    /// than return an error.
+    #[test]
+    fn a_panic_in_the_decoder_is_the_file_s_refusal() {
+        let cases: [(&[u8], &str); 3] = [
+            (include_bytes!("testdata/rle_run_cut_short.parquet"), "assertion failed"),
+            // The second file: a definition level's length that runs past the end of its page.
+            (include_bytes!("testdata/level_length_past_the_end.parquet"), "range end out of bounds"),
+            // The third: a list in the footer's metadata of more elements than memory has room for.
+            (include_bytes!("testdata/footer_list_length_overflows.parquet"), "capacity overflow"),
+        ];
+        for (bytes, why) in cases {
+            let e = super::parse_table("cut.parquet", bytes).unwrap_err();
+            assert_eq!(e.line, 0, "{e}");
+            let text = e.to_string();
+            let expected = format!("cut.parquet: not a Parquet file that can be read: the decoder failed ({why}");
+            assert!(text.starts_with(&expected), "{text}");
+        }
     }
 }
