@@ -19,6 +19,8 @@
 //! * A formula as costly as the limits allow (256 statements of 10,000-bar windows over the
 //!   longest series a message carries), ended by its deadline: the computation stops
 //!   (`idc_computations_stopped`) and the server answers health meanwhile.
+//! * Parquet files on which the parquet crate's decoder panics (the fuzz target's finds), put
+//!   into DIR: refused by the reloader, the server serving on.
 //!
 //! Covered elsewhere (not repeated here): NaN/inf/negative/zero prices, bad volume and factors,
 //! dates out of order or twice in one request, a bar before the last held, the revision of the
@@ -393,4 +395,30 @@ fn a_formula_as_costly_as_the_limits_allow_stops_at_its_deadline() {
     };
     let series = live::compute(&client, &cheap).expect("a cheap formula after the costly one");
     assert_eq!(series[0].date.len(), 60_000);
+}
+
+/// Parquet files on which the parquet crate's own decoder panics (found by the fuzz target
+/// `parquet`; core's unit tests keep them), put into DIR by another program: the reloader refuses
+/// each (the loader catches the panic), the last good catalog is still served, and the server
+/// answers health.
+#[test]
+fn a_parquet_file_that_makes_the_decoder_panic_is_refused_and_the_server_serves_on() {
+    let (live, metrics, _) = metered(&[]);
+    let testdata = common::repo_root().join("core/src/domain/parquet/testdata");
+    let found = ["rle_run_cut_short", "level_length_past_the_end", "footer_list_length_overflows"];
+    for (k, name) in found.into_iter().enumerate() {
+        let bytes = std::fs::read(testdata.join(format!("{name}.parquet"))).unwrap();
+        // Written under another name and renamed in, so the reloader never reads half of it.
+        let part = live.data().join(".part");
+        std::fs::write(&part, bytes).unwrap();
+        std::fs::rename(&part, live.data().join(format!("BAD{k}.parquet"))).unwrap();
+        let failed = "idc_catalog_reloads_total{outcome=\"failed\"}";
+        common::wait_for(&format!("{name}.parquet refused"), Duration::from_secs(20), || {
+            sample(&metrics, failed) == (k + 1) as f64
+        });
+        common::assert_healthy_after(&live.server.target(), &format!("{name}.parquet in DIR"));
+        let listed = live.client.list_instruments(&pb::ListInstrumentsRequest::new()).unwrap();
+        let symbols: Vec<&str> = listed.instruments.iter().map(|i| i.symbol.as_str()).collect();
+        assert_eq!(symbols, ["AAA"], "after {name}.parquet");
+    }
 }
