@@ -7,8 +7,11 @@ give libFuzzer a head start: the first rows of the two data files and the CSV di
 reads (csv_bars); dates and request ranges, good and bad (date_range); and reply bytes as the
 Python reference servers encode them, through the protobuf package that the interop tests use, with
 the awkward values of tests/python/hard_values_server.py, a chunk of docs/macd.png, and the
-groups and odd varints that upb accepts (text_format). Needs the test venv (scripts/test.sh makes
-it): protobuf and grpcio-tools, for the stubs.
+groups and odd varints that upb accepts (text_format); v2 requests as protoc encodes them from
+text format, good ones and ones each check refuses, behind the byte that picks their type
+(v2_request); and small bar files as pandas' `to_parquet` writes them, with string, date32 and
+timestamp dates and an adj_factor column (parquet). Needs the test venv (scripts/test.sh makes it): protobuf and
+grpcio-tools, for the stubs; pandas and pyarrow.
 """
 
 import os
@@ -92,6 +95,81 @@ def wire_seeds():
     return seeds
 
 
+def v2_request_seeds():
+    """Each seed is a byte picking the type (0 Compute, 1 PushBars, 2 Subscribe), then the message,
+    encoded by protoc (`--encode`) from text format: no generated stubs needed."""
+    import subprocess
+
+    from grpc_tools import protoc
+
+    well_known = os.path.join(os.path.dirname(protoc.__file__), "_proto")
+    macd = 'indicators { name: "MACD" params: [12, 26, 9] }'
+    formula = 'indicators { formula: "DIF:EMA(CLOSE,12)-EMA(CLOSE,26);DEA:EMA(DIF,9);" label: "MYMACD" }'
+
+    def bar(date, close, extra=""):
+        return 'bars { date: "%s" open: %s high: %s low: %s close: %s volume: 1000 %s }' % (
+            date, close, close + 1, close - 1, close, extra)
+
+    compute = {
+        "compute_macd_spx": 'symbols: "SPX" start_date: "2018-01-02" ' + macd,
+        "compute_formula_weekly_talib": 'symbols: ["SPX", "AAPL"] frequency: WEEKLY convention: TALIB ' + formula,
+        "compute_forward_adj": 'symbols: "ADJ" adjust: FORWARD ' + macd,
+        "compute_every_symbol": "",
+        "compute_unknown_and_twice": 'symbols: ["SPX", "NOPE", "SPX"]',
+        "compute_bad_params": 'symbols: "SPX" indicators { name: "BOLL" params: [20, nan] }',
+    }
+    push = {
+        "push_new_symbol": 'symbol: "NEW.SH" ' + bar("2024-01-02", 10) + bar("2024-01-03", 11),
+        "push_revise_spx": 'symbol: "SPX" ' + bar("2018-12-31", 2500) + bar("2019-01-02", 2510),
+        "push_adj_forming": 'symbol: "ADJ" forming: true ' + bar("2001-01-02", 1300, "adj_factor: 2.5"),
+        "push_escaping_symbol": 'symbol: "../x" ' + bar("2024-01-02", 10),
+        "push_out_of_order": 'symbol: "NEW" ' + bar("2024-01-03", 10) + bar("2024-01-02", 10),
+    }
+    subscribe = {
+        "subscribe_spx_macd": 'symbols: "SPX" ' + macd + formula,
+        "subscribe_every_symbol_monthly": "frequency: MONTHLY",
+    }
+    seeds = {}
+    for kind, (message, group) in enumerate(
+        (("ComputeRequest", compute), ("PushBarsRequest", push), ("SubscribeRequest", subscribe))
+    ):
+        for name, text in group.items():
+            encoded = subprocess.run(
+                [sys.executable, "-m", "grpc_tools.protoc", "-I" + os.path.join(ROOT, "protos"), "-I" + well_known,
+                 "--encode=idc.v2." + message, "idc/v2/indicators.proto"],
+                input=text.encode(), capture_output=True, check=True,
+            ).stdout
+            seeds[name] = bytes([kind]) + encoded
+    return seeds
+
+
+def parquet_seeds():
+    """Small files as `DataFrame.to_parquet` (pyarrow, Snappy) writes them, read back as bytes."""
+    import io
+
+    import pandas as pd
+
+    dates = pd.to_datetime(["2024-01-02", "2024-01-03", "2024-01-04"])
+    prices = {"open": [10.0, 11.0, 12.0], "high": [11.0, 12.0, 13.0], "low": [9.0, 10.0, 11.0], "close": [10.5, 11.5, 12.5]}
+    frames = {
+        "timestamp_dates.parquet": pd.DataFrame({"date": dates, **prices, "volume": [100, 200, 300]}),
+        "string_dates_adj_factor.parquet": pd.DataFrame(
+            {"trade_date": ["20240102", "20240103", "20240104"], **prices, "adj_factor": [1.0, 1.0, 1.5]}
+        ),
+        "date32_float32.parquet": pd.DataFrame({"date": dates.date, **{k: pd.Series(v, dtype="float32") for k, v in prices.items()}}),
+        "suspended_day_index.parquet": pd.DataFrame(
+            {"date": dates, "open": [10.0, None, 12.0], "high": [11.0, None, 13.0], "low": [9.0, None, 11.0],
+             "close": [10.5, None, 12.5]}
+        ).set_index("date", drop=False),
+    }
+    seeds = {}
+    for name, frame in frames.items():
+        out = io.BytesIO()
+        frame.to_parquet(out)
+        seeds[name] = out.getvalue()
+    return seeds
+
+
 def write(target, seeds):
     folder = os.path.join(CORPUS, target)
     shutil.rmtree(folder, ignore_errors=True)
@@ -106,3 +184,5 @@ if __name__ == "__main__":
     write("csv_bars", csv_seeds())
     write("date_range", date_seeds())
     write("text_format", wire_seeds())
+    write("v2_request", v2_request_seeds())
+    write("parquet", parquet_seeds())

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Fuzzes idc-core with cargo-fuzz (libFuzzer): every target in fuzz/ (the CSV loader, date
-# parsing, the text printer, formulas) runs for SECONDS (default 60), starting from the committed
-# seed corpus fuzz/corpus/TARGET/. New corpus entries go to target/fuzz/corpus/TARGET/ (kept between
-# runs, never committed); a crash's input goes to target/fuzz/artifacts/TARGET/, and the script
-# ends with status 1, naming each crashing input and the command that replays it.
+# Fuzzes idc-core with cargo-fuzz (libFuzzer): every target in fuzz/ (the CSV and Parquet loaders,
+# date parsing, the text printer, formulas, the v2 request checks) runs for SECONDS (default 60),
+# starting from the committed seed corpus fuzz/corpus/TARGET/. New corpus entries go to
+# target/fuzz/corpus/TARGET/ (kept between runs, never committed); a crash's input goes to
+# target/fuzz/artifacts/TARGET/, and the script ends with status 1, naming each crashing input and
+# the command that replays it.
 #
 #   scripts/fuzz.sh [SECONDS]
 #
