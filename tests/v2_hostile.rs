@@ -5,7 +5,7 @@
 //! * `Compute` at the limits: 10,000 symbols × 64 indicators of the longest periods; 64 MACDs
 //!   whose series could not fit a message; 1 million `IndicatorSpec`s in one message (refused by
 //!   `--max-receive-message` before the handler runs, or at its largest setting by the indicator
-//!   limit); a 1 MB symbol. Each is refused before any work: the server's own time for the call
+//!   limit); a 1 MB symbol; 30 unknown symbols of control characters (quoted back cut short). Each is refused before any work: the server's own time for the call
 //!   (`idc_call_duration_seconds`) stays short, and the receive limit's refusal never reaches the
 //!   handler (`idc_calls` does not move).
 //! * NaN, ±inf, 1e308 and negative parameters, for a period and for a positive number.
@@ -118,6 +118,20 @@ fn compute_at_the_limits_is_refused_before_any_work() {
     let request = pb::ComputeRequest { symbols: vec!["S".repeat(1_000_000)], ..Default::default() };
     let message = "a symbol of 1000000 bytes was asked; symbols are at most 64 bytes (ListInstruments lists them)";
     compute_refused(&live, &metrics, &request, Code::INVALID_ARGUMENT, message, "a 1 MB symbol");
+
+    // Unknown symbols are quoted back, the first 20: of control characters, each byte is five
+    // when escaped, so each is cut short and the refusal stays well inside a status's 8 KiB.
+    let control: Vec<String> = (0..30).map(|i| format!("{}{}", "\u{1}".repeat(63), char::from(b'A' + i))).collect();
+    let request = pb::ComputeRequest { symbols: control, ..Default::default() };
+    let got = refused(live::compute(&live.client, &request).map(|s| s.len()), Code::NOT_FOUND, "escaped symbols");
+    let one = format!("{:?}…", "\u{1}".repeat(24));
+    let message = format!(
+        "unknown symbols {}, and 10 more: ListInstruments lists the symbols this server holds",
+        vec![one; 20].join(", ")
+    );
+    assert_eq!(got, message, "escaped symbols");
+    assert!(got.len() <= 4096, "a refusal of {} bytes", got.len());
+    common::assert_healthy_after(&live.server.target(), "30 unknown symbols of control characters");
 
     // 1 million specs are 6 MB: gRPC refuses them before the handler runs, so no call is counted.
     let request = pb::ComputeRequest { indicators: vec![spec("MA", &[]); 1_000_000], ..Default::default() };
