@@ -114,7 +114,9 @@ fn incremental(s: &Settings) {
                 let slot = track.add(&indicator, &history).expect("a slot");
                 let start = Instant::now();
                 for i in s.bars..bars.len() {
-                    let advanced = track.advance(black_box(&bars), i).expect("an append");
+                    // Final bars, as a feed pushes them; the last one forming, to be revised below.
+                    let forming = i == last;
+                    let advanced = track.advance(black_box(&bars), i, forming).expect("an append");
                     black_box(track.values(slot));
                     assert_eq!(advanced, Advanced::Appended, "{indicator:?} bar {i}: the timed path");
                 }
@@ -122,7 +124,7 @@ fn incremental(s: &Settings) {
                 let start = Instant::now();
                 for k in 0..s.steps {
                     bars.close[last] = low + (high - low) * (k % 7) as f64 / 6.0;
-                    let advanced = track.advance(black_box(&bars), last).expect("a revision");
+                    let advanced = track.advance(black_box(&bars), last, true).expect("a revision");
                     black_box(track.values(slot));
                     assert_eq!(advanced, Advanced::Revised, "{indicator:?}: the timed path");
                 }

@@ -192,7 +192,8 @@ proptest! {
                     continue;
                 }
                 for i in applied.first_changed..bars.len() {
-                    let advanced = track.advance(&bars, i).unwrap();
+                    let forming = push.forming && i + 1 == bars.len();
+                    let advanced = track.advance(&bars, i, forming).unwrap();
                     prop_assert_ne!(advanced, Advanced::Rebuilt);
                     check(track, slots, &indicators, &truncated(&bars, i + 1))?;
                 }

@@ -54,6 +54,13 @@ pub trait Stream: Send + Sync {
 
     /// A copy of this state, to step a revised last bar from.
     fn boxed_clone(&self) -> Box<dyn Stream>;
+
+    /// Makes `into` a copy of this state, in place when it holds a state of the same kind (no
+    /// allocation for a state without heap parts): what a revision steps, again and again.
+    fn clone_into(&self, into: &mut Box<dyn Stream>);
+
+    /// For [`Stream::clone_into`]: the state as `Any`, to see whether it is of the same kind.
+    fn as_any_mut(&mut self) -> &mut dyn std::any::Any;
 }
 
 /// Every `Clone` state is a stream's state once it can step.
@@ -68,6 +75,17 @@ impl<T: Step> Stream for T {
 
     fn boxed_clone(&self) -> Box<dyn Stream> {
         Box::new(self.clone())
+    }
+
+    fn clone_into(&self, into: &mut Box<dyn Stream>) {
+        match into.as_any_mut().downcast_mut::<T>() {
+            Some(same) => same.clone_from(self),
+            None => *into = Box::new(self.clone()),
+        }
+    }
+
+    fn as_any_mut(&mut self) -> &mut dyn std::any::Any {
+        self
     }
 }
 

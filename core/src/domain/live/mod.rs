@@ -8,10 +8,15 @@
 //! A track holds each indicator's [`Stream`] *committed* up to the bar before the last, and the
 //! values of the last bar computed on a copy. A new bar commits the last one and steps a copy
 //! for the new one; a revision of the last bar (a forming bar, or a week still under way) steps
-//! a new copy from the same committed state. So a push costs one step per indicator, whatever
-//! the length of the history, and the values are those that `Compute` gives over the same
-//! history: the batch is the same streams stepped over every bar ([`crate::domain::series`]
-//! adjusts and resamples as [`derive`] does here, operation for operation).
+//! a new copy from the same committed state (copied into the slot's scratch state, so a
+//! revision allocates nothing for most indicators). A daily bar that can no longer change (a
+//! final bar, pushed without `forming`) is stepped into the committed state itself, with no copy:
+//! the common case of a live feed costs one step per indicator, what a batch bar costs; the
+//! rare correction of a final bar steps the history again.
+//! So a push costs one step per indicator, whatever the length of the history, and the values
+//! are those that `Compute` gives over the same history: the batch is the same streams stepped
+//! over every bar ([`crate::domain::series`] adjusts and resamples as [`derive`] does here,
+//! operation for operation).
 //!
 //! Only FORWARD adjustment looks back: a new latest factor rescales every earlier price, so the
 //! track is rebuilt from the history and its subscribers are sent a fresh snapshot.
@@ -28,8 +33,10 @@ use crate::domain::series::{Adjust, BarColumns, Frequency, SeriesError};
 /// One indicator's state in a track.
 struct Slot {
     indicator: Indicator,
-    /// Stepped over every derived bar but the last.
+    /// Stepped over every derived bar but the last (over the last too once it is sealed).
     committed: Box<dyn Stream>,
+    /// The copy the last bar is stepped on, kept between revisions for its allocations.
+    scratch: Option<Box<dyn Stream>>,
     /// The values at the last derived bar.
     values: Vec<f64>,
 }
@@ -37,12 +44,18 @@ struct Slot {
 impl Slot {
     fn new(indicator: Indicator) -> Slot {
         let values = vec![f64::NAN; indicator.outputs()];
-        Slot { committed: indicator.stream(), indicator, values }
+        Slot { committed: indicator.stream(), scratch: None, indicator, values }
     }
 
     /// The values of `quote` as the bar after the committed ones.
     fn peek(&mut self, quote: &Quote) {
-        let mut copy = self.committed.boxed_clone();
+        let copy = match &mut self.scratch {
+            Some(scratch) => {
+                self.committed.clone_into(scratch);
+                scratch
+            }
+            None => self.scratch.insert(self.committed.boxed_clone()),
+        };
         copy.step(quote, &mut self.values);
     }
 }
@@ -80,12 +93,16 @@ pub struct Track {
     raw_len: usize,
     /// FORWARD: the factor every price was divided by.
     latest: Option<f64>,
+    /// The committed states include the last bar (a final daily bar): there is no state from
+    /// before it to revise it from, so a revision of it rebuilds the track.
+    sealed: bool,
 }
 
 impl Track {
     /// A track over `bars`, with no indicators yet.
     pub fn new(bars: &BarColumns, adjust: Adjust, frequency: Frequency) -> Result<Track, SeriesError> {
-        let mut track = Track { adjust, frequency, slots: Vec::new(), current: None, raw_len: 0, latest: None };
+        let mut track =
+            Track { adjust, frequency, slots: Vec::new(), current: None, raw_len: 0, latest: None, sealed: false };
         track.rebuild(bars)?;
         Ok(track)
     }
@@ -133,6 +150,7 @@ impl Track {
         }
         self.raw_len = bars.len();
         self.latest = bars.adj_factor.last();
+        self.sealed = false;
         self.current = match derived.len() {
             0 => None,
             n => {
@@ -161,20 +179,38 @@ impl Track {
     }
 
     /// Takes in raw bar `i` of `bars`: the bar after the last one taken in, or a revision of the
-    /// last one (same date). Anything else (or a stale track) rebuilds the track.
-    pub fn advance(&mut self, bars: &BarColumns, i: usize) -> Result<Advanced, SeriesError> {
+    /// last one (same date). Anything else (or a stale track) rebuilds the track. `revisable`:
+    /// bar `i` may still be revised (a forming bar); a daily bar that is not is sealed into the
+    /// committed states.
+    pub fn advance(&mut self, bars: &BarColumns, i: usize, revisable: bool) -> Result<Advanced, SeriesError> {
         let in_step = i + 1 == self.raw_len || i == self.raw_len;
+        let date = bars.date.get(i).copied();
+        let period = date.map(|date| derive::period(self.frequency, date));
         if self.is_stale(bars) || !in_step || i >= bars.len() {
             self.rebuild(bars)?;
             return Ok(Advanced::Rebuilt);
         }
-        let date = bars.date[i];
-        let period = derive::period(self.frequency, date);
+        if self.sealed && self.current.is_some_and(|c| Some(c.period) == period) {
+            // A correction of a final bar: no state from before it was kept (a final bar is
+            // rarely revised, and keeping one would cost every bar a copy), so the states are
+            // stepped again from the start. Only the last bar's values change: a revision.
+            if i + 1 == bars.len() {
+                self.rebuild(bars)?;
+            } else {
+                let mut head = bars.clone();
+                head.truncate(i + 1);
+                self.rebuild(&head)?;
+            }
+            return Ok(Advanced::Revised);
+        }
+        let (date, period) = (bars.date[i], period.expect("i is a bar"));
         let (start, advanced) = match self.current {
             Some(current) if current.period == period => (current.start, Advanced::Revised),
             Some(current) => {
-                for slot in &mut self.slots {
-                    slot.committed.step(&current.quote, &mut slot.values);
+                if !self.sealed {
+                    for slot in &mut self.slots {
+                        slot.committed.step(&current.quote, &mut slot.values);
+                    }
                 }
                 (i, Advanced::Appended)
             }
@@ -182,8 +218,13 @@ impl Track {
         };
         let quote = derive::bar(bars, start..=i, self.adjust, self.latest);
         self.current = Some(Current { period, start, date, quote, factor: bars.adj_factor.at(i).unwrap_or(0.0) });
+        self.sealed = self.frequency == Frequency::Daily && !revisable;
         for slot in &mut self.slots {
-            slot.peek(&quote);
+            if self.sealed {
+                slot.committed.step(&quote, &mut slot.values);
+            } else {
+                slot.peek(&quote);
+            }
         }
         self.raw_len = i + 1;
         Ok(advanced)
