@@ -3,6 +3,10 @@
 //! A [`Feed`] per symbol holds one [`Track`] per (adjust, frequency) asked, and each track one
 //! indicator state per (indicator, parameters, convention) asked: every subscriber with the same
 //! key shares it, so a push costs one step per indicator state, then one message per subscriber.
+//! Subscribers of a track that asked for the same columns (the same *layout*) are sent the same
+//! update: it is encoded once ([`Encoded`]), and each of them is handed the same bytes, so a
+//! thousand subscribers cost one encoding and a thousand reference counts, not a thousand
+//! messages built.
 //! The hub is told of every change to an instrument ([`Hub::changed`], from a push or a reload of
 //! its file) in order, under the store's lock, and sends each subscriber its updates in that
 //! order.
@@ -14,7 +18,9 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
+use bytes::Bytes;
 use futures::channel::mpsc;
+use protobuf::Message as _;
 
 use crate::catalog::SharedCatalog;
 use crate::domain::catalog::Instrument;
@@ -44,9 +50,14 @@ pub enum SubscribeError {
     ShuttingDown,
 }
 
+/// An [`pb::Update`]'s wire bytes, encoded once for every subscriber it goes to; the Subscribe
+/// call writes them as they are (`crate::service::wire::SUBSCRIBE`).
+#[derive(Debug, Clone)]
+pub struct Encoded(pub Bytes);
+
 /// The receiving end of a subscription: its updates, then why it ended. Dropping it unsubscribes.
 pub struct Subscription {
-    pub updates: mpsc::Receiver<pb::Update>,
+    pub updates: mpsc::Receiver<Encoded>,
     ending: Arc<Mutex<Option<Ended>>>,
     hub: Arc<Hub>,
     id: u64,
@@ -74,21 +85,25 @@ pub struct Hub {
 }
 
 struct Subscriber {
-    tx: mpsc::Sender<pb::Update>,
+    tx: mpsc::Sender<Encoded>,
     ending: Arc<Mutex<Option<Ended>>>,
     /// For the symbols created later, when it asked for every one.
     every: Option<Key>,
 }
 
-/// One subscriber's view of a track: its indicators' slots and their column names.
+/// The columns some subscribers of a track are sent: each indicator's slot and column names.
+type Layout = Vec<(usize, Vec<String>)>;
+
+/// One subscriber of a track, and the layout (index into [`Keyed::layouts`]) it asked for.
 struct Member {
     id: u64,
-    columns: Vec<(usize, Vec<String>)>,
+    layout: usize,
 }
 
 struct Keyed {
     track: Track,
     members: Vec<Member>,
+    layouts: Vec<Layout>,
 }
 
 struct Feed {
@@ -216,9 +231,9 @@ impl Hub {
                 continue;
             }
             for i in first..bars.len() {
-                if let Ok(advanced) = keyed.track.advance(bars, i) {
+                let forming = forming && i + 1 == bars.len();
+                if let Ok(advanced) = keyed.track.advance(bars, i, forming) {
                     let snapshot = advanced == Advanced::Rebuilt;
-                    let forming = forming && i + 1 == bars.len();
                     send_all(subscribers, symbol, keyed, snapshot, forming, &mut slow);
                 }
             }
@@ -277,7 +292,7 @@ fn join(state: &mut State, id: u64, instrument: &Arc<Instrument>, key: &Key) -> 
         Some(at) => at,
         None => match Track::new(bars, key.adjust, key.frequency) {
             Ok(track) => {
-                feed.tracks.push(Keyed { track, members: Vec::new() });
+                feed.tracks.push(Keyed { track, members: Vec::new(), layouts: Vec::new() });
                 feed.tracks.len() - 1
             }
             Err(e) => {
@@ -289,16 +304,23 @@ fn join(state: &mut State, id: u64, instrument: &Arc<Instrument>, key: &Key) -> 
     let keyed = &mut feed.tracks[at];
     let asked: Vec<&Indicator> = key.indicators.iter().map(|l| &l.indicator).collect();
     let Ok(slots) = keyed.track.add_all(&asked, bars) else { return true };
-    let columns = key
+    let columns: Layout = key
         .indicators
         .iter()
         .zip(slots)
         .map(|(Labelled { label, indicator }, slot)| (slot, indicator.column_names(label)))
         .collect();
-    keyed.members.push(Member { id, columns });
-    let member = keyed.members.last().expect("just pushed");
+    let layout = match keyed.layouts.iter().position(|l| *l == columns) {
+        Some(layout) => layout,
+        None => {
+            keyed.layouts.push(columns);
+            keyed.layouts.len() - 1
+        }
+    };
+    keyed.members.push(Member { id, layout });
     let provisional = provisional(&keyed.track, forming);
-    let Some(update) = update(&feed.seen.symbol, &keyed.track, member, true, provisional) else { return true };
+    let columns = &keyed.layouts[layout];
+    let Some(update) = update(&feed.seen.symbol, &keyed.track, columns, true, provisional) else { return true };
     subscribers.get_mut(&id).is_some_and(|s| s.tx.try_send(update).is_ok())
 }
 
@@ -308,8 +330,8 @@ fn provisional(track: &Track, forming: bool) -> bool {
     forming || track.frequency() != Frequency::Daily
 }
 
-/// Queues the update of `keyed`'s last bar for each of its members; those whose queue is full go
-/// into `slow`.
+/// Queues the update of `keyed`'s last bar for each of its members, encoded once per layout;
+/// those whose queue is full go into `slow`.
 fn send_all(
     subscribers: &mut HashMap<u64, Subscriber>,
     symbol: &str,
@@ -319,27 +341,29 @@ fn send_all(
     slow: &mut Vec<u64>,
 ) {
     let provisional = provisional(&keyed.track, forming);
+    let mut encoded: Vec<Option<Option<Encoded>>> = vec![None; keyed.layouts.len()];
     for member in &keyed.members {
         let Some(subscriber) = subscribers.get_mut(&member.id) else { continue };
-        let Some(update) = update(symbol, &keyed.track, member, snapshot, provisional) else {
-            continue;
-        };
+        let columns = &keyed.layouts[member.layout];
+        let update =
+            encoded[member.layout].get_or_insert_with(|| update(symbol, &keyed.track, columns, snapshot, provisional));
+        let Some(update) = update.clone() else { continue };
         if subscriber.tx.try_send(update).is_err() {
             slow.push(member.id);
         }
     }
 }
 
-/// The update `member` is sent for `track`'s last bar.
-fn update(symbol: &str, track: &Track, member: &Member, snapshot: bool, provisional: bool) -> Option<pb::Update> {
+/// The update of `track`'s last bar with the columns of `layout`, encoded.
+fn update(symbol: &str, track: &Track, layout: &Layout, snapshot: bool, provisional: bool) -> Option<Encoded> {
     let (date, quote) = track.last()?;
-    let mut values = HashMap::with_capacity(member.columns.iter().map(|(_, names)| names.len()).sum());
-    for (slot, names) in &member.columns {
+    let mut values = HashMap::with_capacity(layout.iter().map(|(_, names)| names.len()).sum());
+    for (slot, names) in layout {
         for (name, &value) in names.iter().zip(track.values(*slot)) {
             values.insert(name.clone(), value);
         }
     }
-    Some(pb::Update {
+    let update = pb::Update {
         symbol: symbol.to_string(),
         date: date.to_string(),
         bar: Some(bar(date, &quote, track.factor())).into(),
@@ -347,7 +371,14 @@ fn update(symbol: &str, track: &Track, member: &Member, snapshot: bool, provisio
         provisional,
         snapshot,
         ..Default::default()
-    })
+    };
+    match update.write_to_bytes() {
+        Ok(bytes) => Some(Encoded(Bytes::from(bytes))),
+        Err(e) => {
+            log::error!("an update of {symbol} could not be encoded ({e}); not sent");
+            None
+        }
+    }
 }
 
 fn bar(date: Date, quote: &Quote, adj_factor: f64) -> pb::Bar {
@@ -363,11 +394,29 @@ fn bar(date: Date, quote: &Quote, adj_factor: f64) -> pb::Bar {
     }
 }
 
-/// Drops the memberships of `ids`, and the tracks and feeds no one is a member of.
+/// Drops the memberships of `ids`, the layouts no member uses any more (so that subscribers
+/// coming and going with columns of their own leave nothing behind), and the tracks and feeds no
+/// one is a member of.
 fn forget(state: &mut State, ids: &[u64]) {
     state.feeds.retain(|_, feed| {
         feed.tracks.retain_mut(|keyed| {
             keyed.members.retain(|m| !ids.contains(&m.id));
+            let mut used = vec![false; keyed.layouts.len()];
+            keyed.members.iter().for_each(|m| used[m.layout] = true);
+            if used.contains(&false) {
+                let mut renumbered = Vec::with_capacity(used.len());
+                let mut next = 0;
+                for &u in &used {
+                    renumbered.push(next);
+                    next += usize::from(u);
+                }
+                let mut i = 0;
+                keyed.layouts.retain(|_| {
+                    i += 1;
+                    used[i - 1]
+                });
+                keyed.members.iter_mut().for_each(|m| m.layout = renumbered[m.layout]);
+            }
             !keyed.members.is_empty()
         });
         !feed.tracks.is_empty()

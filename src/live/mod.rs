@@ -22,7 +22,7 @@ use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
 
-pub use hub::{Ended, Hub, SubscribeError, Subscription};
+pub use hub::{Encoded, Ended, Hub, SubscribeError, Subscription};
 pub use store::Store;
 
 use crate::catalog::{Reloader, Source};

@@ -1,5 +1,6 @@
 //! The two replies that carry the service's bulk, `MACDReply` and `MACDGraphReply`, encoded by
-//! hand straight into gRPC's send buffer, and the grpcio methods that send them.
+//! hand straight into gRPC's send buffer, and the grpcio methods that send them; and v2's
+//! `Subscribe`, whose updates come encoded from the hub.
 //!
 //! Why not the generated messages: a `MACDReply` built with rust-protobuf is a tree, one
 //! `MACDData` and one `String` per row, sized in one pass and written in another; for the whole
@@ -22,9 +23,11 @@ use grpcio::{GrpcSlice, Marshaller, MessageReader, Method, MethodType};
 
 use crate::domain::analysis::Analysis;
 use crate::domain::placeholder;
+use crate::live::Encoded;
 use crate::protocol::indicator::MACDRequest;
 use crate::protocol::indicator_graph::MACDGraphRequest;
-use crate::protocol::{indicator_graph_grpc, indicator_grpc};
+use crate::protocol::indicators::SubscribeRequest;
+use crate::protocol::{indicator_graph_grpc, indicator_grpc, indicators_grpc};
 
 /// `idc.Indicator/GetMACD`, replying with a [`MacdRows`] plan.
 pub const GET_MACD: Method<MACDRequest, MacdRows> = Method {
@@ -41,6 +44,26 @@ pub const GET_MACD_GRAPH: Method<MACDGraphRequest, GraphChunk> = Method {
     req_mar: Marshaller { ser: grpcio::pb_ser, de: grpcio::pb_de },
     resp_mar: Marshaller { ser: GraphChunk::serialize, de: server_only },
 };
+
+/// `idc.v2.Indicators/Subscribe`, streaming the updates the hub encoded once for all the
+/// subscribers they go to (`crate::live::Hub`): each is copied into gRPC's buffer as it is.
+pub const SUBSCRIBE: Method<SubscribeRequest, Encoded> = Method {
+    ty: MethodType::ServerStreaming,
+    name: indicators_grpc::METHOD_INDICATORS_SUBSCRIBE.name,
+    req_mar: Marshaller { ser: grpcio::pb_ser, de: grpcio::pb_de },
+    resp_mar: Marshaller { ser: serialize_encoded, de: server_only },
+};
+
+fn serialize_encoded(update: &Encoded, buf: &mut GrpcSlice) -> grpcio::Result<()> {
+    let bytes = &update.0[..];
+    check_size(bytes.len())?;
+    // SAFETY: as in `MacdRows::serialize`: every byte is written, and the assertion checks it.
+    let slice = unsafe { buf.realloc(bytes.len()) };
+    let mut out = Cursor { buf: slice, pos: 0 };
+    out.bytes(bytes);
+    assert_eq!(out.pos, bytes.len(), "Update: encoded length and bytes written disagree");
+    Ok(())
+}
 
 /// The server never reads its own replies; a marshaller still needs both halves.
 fn server_only<T>(_: MessageReader) -> grpcio::Result<T> {

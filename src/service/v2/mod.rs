@@ -6,6 +6,10 @@
 //! * [`push`]: `PushBars`, made durable and applied by the live store.
 //! * [`subscribe`]: `Subscribe`, the latest values and then one update per new or revised bar.
 //!
+//! The service is registered by hand ([`V2Service::into_grpc`]) rather than with the generated
+//! `create_indicators`, because `Subscribe`'s updates are written as the hub encoded them, once
+//! for all their subscribers ([`crate::service::wire::SUBSCRIBE`]).
+//!
 //! Every request is checked by [`idc_core::query`] before any work, so a refusal costs nothing and
 //! reads the same whether it comes from the service or a fuzz target. CPU work (indicators over a
 //! whole history) runs on the blocking pool, never on a completion-queue thread.
@@ -17,7 +21,7 @@ pub mod subscribe;
 
 use std::sync::Arc;
 
-use grpcio::{RpcContext, RpcStatus, RpcStatusCode, ServerStreamingSink, UnarySink};
+use grpcio::{RpcContext, RpcStatus, RpcStatusCode, ServiceBuilder, UnarySink};
 use idc_core::query::{Kind, QueryError};
 
 use crate::blocking::BlockingPool;
@@ -27,7 +31,8 @@ use crate::domain::indicators::Convention;
 use crate::live::Live;
 use crate::metrics::Metrics;
 use crate::protocol::indicators as pb;
-use crate::protocol::indicators_grpc::Indicators;
+use crate::protocol::indicators_grpc as glue;
+use crate::service::wire;
 
 /// The v2 service; cheap to clone (grpcio clones it per completion queue).
 #[derive(Clone)]
@@ -68,7 +73,25 @@ impl V2Service {
     }
 
     pub fn into_grpc(self) -> grpcio::Service {
-        crate::protocol::indicators_grpc::create_indicators(self)
+        let (list, compute, chart, push) = (self.clone(), self.clone(), self.clone(), self.clone());
+        let subscribe = self;
+        ServiceBuilder::new()
+            .add_unary_handler(&glue::METHOD_INDICATORS_LIST_INSTRUMENTS, move |ctx, _, sink| {
+                list_instruments(&list, ctx, sink)
+            })
+            .add_server_streaming_handler(&glue::METHOD_INDICATORS_COMPUTE, move |ctx, request, sink| {
+                compute::compute(&compute, ctx, request, sink)
+            })
+            .add_server_streaming_handler(&glue::METHOD_INDICATORS_CHART, move |ctx, request, sink| {
+                chart::chart(&chart, ctx, request, sink)
+            })
+            .add_unary_handler(&glue::METHOD_INDICATORS_PUSH_BARS, move |ctx, request, sink| {
+                push::push_bars(&push, ctx, request, sink)
+            })
+            .add_server_streaming_handler(&wire::SUBSCRIBE, move |ctx, request, sink| {
+                subscribe::subscribe(&subscribe, ctx, request, sink)
+            })
+            .build()
     }
 }
 
@@ -98,41 +121,17 @@ fn describe(instrument: &crate::domain::catalog::Instrument) -> pb::Instrument {
     }
 }
 
-impl Indicators for V2Service {
-    fn list_instruments(
-        &mut self,
-        ctx: RpcContext,
-        _request: pb::ListInstrumentsRequest,
-        sink: UnarySink<pb::ListInstrumentsReply>,
-    ) {
-        let record = self.metrics.call("ListInstruments", || ctx.peer());
-        let catalog = self.catalog.current();
-        let reply = pb::ListInstrumentsReply {
-            instruments: catalog.iter().map(|i| describe(i)).collect(),
-            ..Default::default()
+/// `ListInstruments`: one read of the catalog.
+fn list_instruments(service: &V2Service, ctx: RpcContext, sink: UnarySink<pb::ListInstrumentsReply>) {
+    let record = service.metrics.call("ListInstruments", || ctx.peer());
+    let catalog = service.catalog.current();
+    let reply =
+        pb::ListInstrumentsReply { instruments: catalog.iter().map(|i| describe(i)).collect(), ..Default::default() };
+    ctx.spawn(async move {
+        let code = match sink.success(reply).await {
+            Ok(()) => RpcStatusCode::OK,
+            Err(_) => RpcStatusCode::CANCELLED,
         };
-        ctx.spawn(async move {
-            let code = match sink.success(reply).await {
-                Ok(()) => RpcStatusCode::OK,
-                Err(_) => RpcStatusCode::CANCELLED,
-            };
-            record.finish(code);
-        });
-    }
-
-    fn compute(&mut self, ctx: RpcContext, request: pb::ComputeRequest, sink: ServerStreamingSink<pb::Series>) {
-        compute::compute(self, ctx, request, sink);
-    }
-
-    fn chart(&mut self, ctx: RpcContext, request: pb::ChartRequest, sink: ServerStreamingSink<pb::ChartChunk>) {
-        chart::chart(self, ctx, request, sink);
-    }
-
-    fn push_bars(&mut self, ctx: RpcContext, request: pb::PushBarsRequest, sink: UnarySink<pb::PushBarsReply>) {
-        push::push_bars(self, ctx, request, sink);
-    }
-
-    fn subscribe(&mut self, ctx: RpcContext, request: pb::SubscribeRequest, sink: ServerStreamingSink<pb::Update>) {
-        subscribe::subscribe(self, ctx, request, sink);
-    }
+        record.finish(code);
+    });
 }

@@ -9,7 +9,7 @@ use futures::{SinkExt, StreamExt};
 use grpcio::{RpcContext, RpcStatus, RpcStatusCode, ServerStreamingSink, WriteFlags};
 
 use super::{refusal, V2Service};
-use crate::live::{Ended, SubscribeError};
+use crate::live::{Encoded, Ended, SubscribeError};
 use crate::protocol::indicators as pb;
 use crate::service::call_ended;
 
@@ -22,7 +22,7 @@ pub(super) fn subscribe(
     service: &V2Service,
     ctx: RpcContext,
     request: pb::SubscribeRequest,
-    mut sink: ServerStreamingSink<pb::Update>,
+    mut sink: ServerStreamingSink<Encoded>,
 ) {
     let record = service.metrics.call("Subscribe", || ctx.peer());
     let catalog = service.catalog.current();
