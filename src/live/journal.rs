@@ -8,6 +8,14 @@
 //! the file is cut there. A push that was not acknowledged is therefore in the journal whole or
 //! not at all.
 //!
+//! Fsyncs are shared (group commit, [`Durable`]): a push writes its record under the store's
+//! lock, then waits outside it until an fsync that began after its write has ended. Whichever
+//! waiting push finds no fsync under way starts one, for every record written so far; the
+//! others wait for it. So concurrent pushes cost one fsync between them, not one each, and a
+//! reply still waits for its own record to be on disk. A failed fsync is sticky: the pages it
+//! could not write may be gone (Linux forgets them), so every later push is refused until a
+//! restart reads back what the journal really holds.
+//!
 //! The journal only holds what the instrument files do not have yet: once the pushes are folded
 //! into their files, it is replaced (written beside, fsynced, renamed over) by one that restates
 //! only the bars still forming, the one thing a CSV file cannot say.
@@ -15,6 +23,7 @@
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
 use protobuf::Message;
 
@@ -28,7 +37,9 @@ const MAX_RECORD: usize = 64 << 20;
 /// The open journal, positioned at its end.
 pub struct Journal {
     path: PathBuf,
-    file: File,
+    file: Arc<File>,
+    /// Records written since it was opened: the last one's sequence number.
+    written: u64,
 }
 
 impl Journal {
@@ -51,20 +62,34 @@ impl Journal {
             file.sync_all()?;
         }
         file.seek(SeekFrom::End(0))?;
-        Ok((Journal { path, file }, records))
+        Ok((Journal { path, file: Arc::new(file), written: 0 }, records))
     }
 
-    /// Appends `request` and waits until it is on disk.
-    pub fn append(&mut self, request: &pb::PushBarsRequest) -> io::Result<()> {
+    /// Writes `request` at the end, not yet synced: its sequence number, to wait for with
+    /// [`Durable::wait`] before its push is acknowledged.
+    pub fn write(&mut self, request: &pb::PushBarsRequest) -> io::Result<u64> {
         let record = frame(request)?;
-        let at = self.file.seek(SeekFrom::End(0))?;
-        if let Err(e) = self.file.write_all(&record).and_then(|()| self.file.sync_data()) {
+        let mut file: &File = &self.file;
+        let at = file.seek(SeekFrom::End(0))?;
+        if let Err(e) = file.write_all(&record) {
             // Whatever part of the record was written must not be read back as the next one's
             // start: cut it off (a failed push was not acknowledged).
-            let _ = self.file.set_len(at);
+            let _ = file.set_len(at);
             return Err(e);
         }
-        Ok(())
+        self.written += 1;
+        Ok(self.written)
+    }
+
+    /// What an fsync started now makes durable: the records written so far, in this file (the
+    /// ones before a [`Journal::replace`] are durable already).
+    pub fn sync_point(&self) -> (u64, Arc<File>) {
+        (self.written, Arc::clone(&self.file))
+    }
+
+    /// The sequence number of the last record written.
+    pub fn written(&self) -> u64 {
+        self.written
     }
 
     /// Replaces the journal by one holding just `records`, atomically: written beside it,
@@ -78,12 +103,78 @@ impl Journal {
         next.as_file().sync_all()?;
         next.persist(&self.path).map_err(|e| e.error)?;
         sync_dir(dir)?;
-        self.file = OpenOptions::new().read(true).append(true).open(&self.path)?;
+        self.file = Arc::new(OpenOptions::new().read(true).append(true).open(&self.path)?);
         Ok(())
     }
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+}
+
+/// Group commit: which records are on disk, and the fsync under way (see the module doc).
+#[derive(Default)]
+pub struct Durable {
+    state: Mutex<Synced>,
+    done: Condvar,
+}
+
+#[derive(Default)]
+struct Synced {
+    /// Every record up to this sequence number is on disk.
+    upto: u64,
+    syncing: bool,
+    /// The fsync that failed, for every push after it.
+    failed: Option<(io::ErrorKind, String)>,
+}
+
+impl Durable {
+    fn lock(&self) -> MutexGuard<'_, Synced> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Waits until record `seq` is on disk, starting an fsync of `point()` (see
+    /// [`Journal::sync_point`]) when none is under way.
+    pub fn wait(&self, seq: u64, point: impl Fn() -> (u64, Arc<File>)) -> io::Result<()> {
+        let mut state = self.lock();
+        loop {
+            if let Some((kind, message)) = &state.failed {
+                return Err(io::Error::new(*kind, message.clone()));
+            }
+            if state.upto >= seq {
+                return Ok(());
+            }
+            if state.syncing {
+                state = self.done.wait(state).unwrap_or_else(|e| e.into_inner());
+                continue;
+            }
+            state.syncing = true;
+            drop(state);
+            let (target, file) = point();
+            let synced = file.sync_data();
+            state = self.lock();
+            state.syncing = false;
+            match synced {
+                Ok(()) => state.upto = state.upto.max(target),
+                Err(e) => {
+                    state.failed =
+                        Some((e.kind(), format!("the push journal could not be synced ({e}); restart the server")))
+                }
+            }
+            self.done.notify_all();
+        }
+    }
+
+    /// Records up to `seq` are on disk by other means (a [`Journal::replace`]).
+    pub fn synced(&self, seq: u64) {
+        let mut state = self.lock();
+        state.upto = state.upto.max(seq);
+        self.done.notify_all();
+    }
+
+    /// Why pushes are refused: an fsync failed.
+    pub fn failure(&self) -> Option<io::Error> {
+        self.lock().failed.as_ref().map(|(kind, message)| io::Error::new(*kind, message.clone()))
     }
 }
 
@@ -135,8 +226,8 @@ mod tests {
         {
             let (mut journal, records) = Journal::open(dir.path()).unwrap();
             assert!(records.is_empty());
-            journal.append(&push("A", "2024-01-02")).unwrap();
-            journal.append(&push("B", "2024-01-03")).unwrap();
+            journal.write(&push("A", "2024-01-02")).unwrap();
+            journal.write(&push("B", "2024-01-03")).unwrap();
         }
         let path = dir.path().join(FILE_NAME);
         let whole = std::fs::metadata(&path).unwrap().len();

@@ -1,9 +1,13 @@
 //! Pushed bars made durable and served: the one writer of pushed instruments.
 //!
-//! A push is checked ([`idc_core::query::push`]), appended to the journal and fsynced, applied to the
-//! catalog in one [`SharedCatalog::update`], and handed to the [`Hub`], all under one lock, so
-//! that pushes are applied and sent in the order they were made durable, and a reply is sent
-//! only for a push that is on disk.
+//! A push is checked ([`idc_core::query::push`]), written to the journal, applied to the catalog
+//! in one [`SharedCatalog::update`], and handed to the [`Hub`], all under one lock, so that pushes
+//! are applied and sent in the order they were journaled. Then, outside the lock, it waits for
+//! the journal's fsync, which concurrent pushes share ([`super::journal::Durable`]), and only then
+//! is it acknowledged: a reply is sent only for a push that is on disk. Subscribers may hear a
+//! push before that fsync ends: a process killed meanwhile loses nothing (its written record is
+//! in the kernel's page cache, and replayed at start-up); only a machine that loses power may
+//! lose a push that was never acknowledged (documented in docs/operations.md).
 //!
 //! A folder thread writes the instruments pushed to back into their files
 //! ([`super::files::write`]) shortly after, then replaces the journal by one that holds only the
@@ -19,7 +23,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::hub::Hub;
-use super::journal::Journal;
+use super::journal::{Durable, Journal};
 use super::{files, LiveError};
 use crate::catalog::Reloader;
 use crate::domain::catalog::{Catalog, Instrument};
@@ -36,6 +40,7 @@ pub struct Store {
     hub: Arc<Hub>,
     metrics: Arc<Metrics>,
     state: Mutex<State>,
+    durable: Durable,
 }
 
 struct State {
@@ -54,7 +59,8 @@ impl Store {
         let (journal, records) = Journal::open(dir)
             .map_err(|reason| LiveError::Journal { path: dir.join(super::journal::FILE_NAME), reason })?;
         let state = State { journal, pending: BTreeMap::new(), forming: HashSet::new(), ours: HashSet::new() };
-        let store = Store { dir: dir.to_path_buf(), reloader, hub, metrics, state: Mutex::new(state) };
+        let durable = Durable::default();
+        let store = Store { dir: dir.to_path_buf(), reloader, hub, metrics, state: Mutex::new(state), durable };
         if !records.is_empty() {
             let mut state = store.lock();
             let shared = Arc::clone(store.reloader.shared());
@@ -88,19 +94,29 @@ impl Store {
         &self.hub
     }
 
-    /// Checks, journals, applies and publishes one push.
+    /// Checks, journals, applies and publishes one push, and returns once it is on disk.
     pub fn push(&self, request: &pb::PushBarsRequest) -> Result<pb::PushBarsReply, LiveError> {
+        let (seq, reply) = self.apply(request)?;
+        self.durable.wait(seq, || self.lock().journal.sync_point()).map_err(|reason| LiveError::Disk { reason })?;
+        Ok(reply)
+    }
+
+    /// Everything of a push but waiting for its fsync: its journal record's sequence number.
+    fn apply(&self, request: &pb::PushBarsRequest) -> Result<(u64, pb::PushBarsReply), LiveError> {
         // Before the lock: a scan holds the reloader's lock while it waits for this one (the
         // reload hook), so this never waits for the reloader's lock while holding its own.
         if let Some(path) = self.reloader.file_of(&request.symbol).filter(|p| !is_csv(p)) {
             return Err(LiveError::NotCsv { symbol: request.symbol.clone(), path });
+        }
+        if let Some(reason) = self.durable.failure() {
+            return Err(LiveError::Disk { reason });
         }
         let mut state = self.lock();
         let shared = self.reloader.shared();
         let before = shared.current();
         let held = before.get(&request.symbol).cloned();
         let query = query::push(request, held.as_deref()).map_err(LiveError::Refused)?;
-        state.journal.append(request).map_err(|reason| LiveError::Disk { reason })?;
+        let seq = state.journal.write(request).map_err(|reason| LiveError::Disk { reason })?;
         let mut instrument = held.as_deref().cloned().unwrap_or_else(|| Instrument {
             symbol: query.symbol.clone(),
             name: query.symbol.clone(),
@@ -119,12 +135,13 @@ impl Store {
         self.metrics.set_catalog_instruments(now.len());
         let forming = state.forming.contains(&query.symbol);
         self.hub.changed(&query.symbol, now.get(&query.symbol), held.as_ref(), Some(applied.first_changed), forming);
-        Ok(pb::PushBarsReply {
+        let reply = pb::PushBarsReply {
             appended: applied.appended as u32,
             revised: applied.revised as u32,
             last_date,
             ..Default::default()
-        })
+        };
+        Ok((seq, reply))
     }
 
     /// Whether there are pushes not yet in their files.
@@ -166,6 +183,7 @@ impl Store {
         let mut journal = restate_forming(&state.forming, &self.reloader.shared().current());
         journal.extend(state.pending.values().flatten().cloned());
         state.journal.replace(&journal)?;
+        self.durable.synced(state.journal.written());
         for (_, path) in &written {
             state.ours.insert(path.clone());
         }
