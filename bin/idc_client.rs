@@ -80,7 +80,7 @@ struct LiveCall<A: clap::Args> {
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    cli::init_logs("warn", "off");
+    let _logs = cli::init_logs("warn", "off");
     let done = match &args.v2 {
         None => article(&args),
         Some(V2::Instruments(v)) => {

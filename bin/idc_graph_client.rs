@@ -52,7 +52,7 @@ enum V2 {
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    cli::init_logs("warn", "off");
+    let _logs = cli::init_logs("warn", "off");
     if let Some(V2::Chart { call, args: chart, timeout }) = &args.v2 {
         let dates = (call.start_date.as_str(), call.end_date.as_str());
         return download(&chart.output, || Ok(run::chart(&call.target(*timeout)?, chart, dates)?));

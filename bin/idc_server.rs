@@ -17,7 +17,7 @@ use idc::server;
 fn main() -> ExitCode {
     if std::env::args().nth(1).as_deref() == Some("import") {
         let args = <idc::config::ImportArgs as clap::Parser>::parse_from(std::env::args().skip(1));
-        cli::init_logs("info", "error");
+        let _logs = cli::init_logs("info", "error");
         return match import(&args) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
@@ -31,7 +31,7 @@ fn main() -> ExitCode {
         Ok(args) => args,
         Err(e) => e.exit(),
     };
-    cli::init_logs("info", "error");
+    let _logs = cli::init_logs("info", "error");
     match run(&args, &matches) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -1,9 +1,13 @@
-//! What the three binaries share on the command line: logging set-up, error lines that never
+//! What the three binaries share on the command line: logging set-up ([`logs`]), error lines that never
 //! panic, and the clients' common flags. The server's flags are declared in the library
 //! (`idc::config`), beside the settings they set; the clients' flags live here and with the
 //! client binaries, with the defaults they show taken from the library.
 
 #![allow(dead_code)] // each binary uses its own part of this module
+
+mod logs;
+
+pub use logs::init_logs;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -12,20 +16,6 @@ use std::time::Duration;
 use idc::auth::Token;
 use idc::client::{self, Target};
 use idc::tls::ClientTls;
-
-/// Logs to stderr at `RUST_LOG`'s level, else at `default`. gRPC C-core's own log lines are
-/// routed through the same logger, so they read like ours, at `core` unless `RUST_LOG` says
-/// otherwise: the server shows C-core's errors (a failed handshake, say), the clients none, since
-/// their one error line already says what C-core would.
-pub fn init_logs(default: &str, core: &str) {
-    let mut filter = std::env::var("RUST_LOG").unwrap_or_else(|_| default.to_string());
-    if !filter.contains("grpcio") {
-        filter.push_str(&format!(",grpcio::log_util={core}"));
-    }
-    let style = std::env::var("RUST_LOG_STYLE").unwrap_or_default();
-    env_logger::Builder::new().parse_filters(&filter).parse_write_style(&style).init();
-    grpcio::redirect_log();
-}
 
 /// Writes `program: message` to stderr. Never panics: `eprintln!` does when stderr is a closed
 /// pipe (`idc_client 2>&1 | head -1`), and an error report must not turn into a crash.

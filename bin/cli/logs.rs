@@ -1,0 +1,67 @@
+//! Logging: the `log` records of idc and of gRPC C-core, filtered by `RUST_LOG`, formatted as
+//! env_logger formats them (`[2026-12-02T08:00:00Z INFO  idc::rpc] message`: what the docs show
+//! and scripts match), and written by a background thread.
+//!
+//! Why not straight to stderr: the per-call line (`idc::rpc`) is written on a completion-queue
+//! thread, and a locked, unbuffered write to stderr per call cost about a tenth of a unary call.
+//! Here a line is formatted on the calling thread and handed to `tracing-appender`'s
+//! non-blocking writer, whose thread writes whatever has queued in one buffered write. The queue
+//! is bounded (128,000 lines) and lossy: a completion-queue thread never waits for the log;
+//! under a load that outruns stderr, lines are dropped rather than calls slowed. The returned
+//! guard flushes every queued line when it is dropped, so a clean exit loses none.
+
+use std::io::{self, BufWriter};
+use std::time::SystemTime;
+
+use tracing_appender::non_blocking::{NonBlockingBuilder, WorkerGuard};
+use tracing_core::{Event, Subscriber};
+use tracing_log::{AsLog, NormalizeEvent};
+use tracing_subscriber::fmt::format::{FormatEvent, FormatFields, Writer};
+use tracing_subscriber::fmt::FmtContext;
+use tracing_subscriber::registry::LookupSpan;
+use tracing_subscriber::EnvFilter;
+
+/// The write buffer of the logging thread: a batch of lines leaves in one write.
+const BUFFER_BYTES: usize = 64 * 1024;
+
+/// Logs to stderr at `RUST_LOG`'s level, else at `default`. gRPC C-core's own log lines are
+/// routed through the same logger, so they read like ours, at `core` unless `RUST_LOG` says
+/// otherwise: the server shows C-core's errors (a failed handshake, say), the clients none, since
+/// their one error line already says what C-core would. Keep the guard until the program ends.
+pub fn init_logs(default: &str, core: &str) -> WorkerGuard {
+    let mut directives = std::env::var("RUST_LOG").unwrap_or_else(|_| default.to_string());
+    if !directives.contains("grpcio") {
+        directives.push_str(&format!(",grpcio::log_util={core}"));
+    }
+    let filter = EnvFilter::builder().parse_lossy(&directives);
+    let most = filter.max_level_hint().unwrap_or(tracing_core::LevelFilter::TRACE);
+    let (writer, guard) = NonBlockingBuilder::default()
+        .thread_name("idc-log")
+        .finish(BufWriter::with_capacity(BUFFER_BYTES, io::stderr()));
+    let subscriber =
+        tracing_subscriber::fmt().with_env_filter(filter).with_writer(writer).event_format(EnvLoggerFormat).finish();
+    // `log`'s own level gate first, so that a record no directive can want costs one compare.
+    let _ = tracing_log::LogTracer::builder().with_max_level(most.as_log()).init();
+    let _ = tracing_core::dispatcher::set_global_default(tracing_core::Dispatch::new(subscriber));
+    grpcio::redirect_log();
+    guard
+}
+
+/// env_logger's default line: `[TIME LEVEL TARGET] message`, the time in whole seconds (UTC).
+struct EnvLoggerFormat;
+
+impl<S, N> FormatEvent<S, N> for EnvLoggerFormat
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+    N: for<'a> FormatFields<'a> + 'static,
+{
+    fn format_event(&self, ctx: &FmtContext<'_, S, N>, mut writer: Writer<'_>, event: &Event<'_>) -> std::fmt::Result {
+        // A `log` record's own target and level, not the bridge's.
+        let normalized = event.normalized_metadata();
+        let metadata = normalized.as_ref().unwrap_or_else(|| event.metadata());
+        let time = humantime::format_rfc3339_seconds(SystemTime::now());
+        write!(writer, "[{time} {:<5} {}] ", metadata.level().as_str(), metadata.target())?;
+        ctx.field_format().format_fields(writer.by_ref(), event)?;
+        writeln!(writer)
+    }
+}
