@@ -8,11 +8,11 @@
 //! the file is cut there. A push that was not acknowledged is therefore in the journal whole or
 //! not at all.
 //!
-//! Fsyncs are shared (group commit, [`Durable`]): a push writes its record under the store's
-//! lock, then waits outside it until an fsync that began after its write has ended. Whichever
-//! waiting push finds no fsync under way starts one, for every record written so far; the
-//! others wait for it. So concurrent pushes cost one fsync between them, not one each, and a
-//! reply still waits for its own record to be on disk. A failed fsync is sticky: the pages it
+//! Fsyncs are shared (group commit, [`Syncer`]): a push writes its record under the store's lock,
+//! and its reply waits, on no thread, until the journal's sync thread has fsynced the file after
+//! that write. The thread syncs for every record waited for at once, so concurrent pushes cost
+//! one fsync between them, not one each, and a reply still waits for its own record to be on
+//! disk. A failed fsync is sticky: the pages it
 //! could not write may be gone (Linux forgets them), so every later push is refused until a
 //! restart reads back what the journal really holds.
 //!
@@ -24,6 +24,9 @@ use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::thread;
+
+use futures::channel::oneshot;
 
 use protobuf::Message;
 
@@ -112,69 +115,124 @@ impl Journal {
     }
 }
 
-/// Group commit: which records are on disk, and the fsync under way (see the module doc).
+/// Group commit: a thread that fsyncs the journal for the pushes waiting on it, and tells each
+/// when its record is on disk (see the module doc). No push holds a thread while it waits.
+pub struct Syncer {
+    shared: Arc<Shared>,
+    thread: Option<thread::JoinHandle<()>>,
+}
+
 #[derive(Default)]
-pub struct Durable {
+struct Shared {
     state: Mutex<Synced>,
-    done: Condvar,
+    wake: Condvar,
 }
 
 #[derive(Default)]
 struct Synced {
+    waiting: Vec<Waiter>,
     /// Every record up to this sequence number is on disk.
     upto: u64,
-    syncing: bool,
     /// The fsync that failed, for every push after it.
     failed: Option<(io::ErrorKind, String)>,
+    closed: bool,
 }
 
-impl Durable {
-    fn lock(&self) -> MutexGuard<'_, Synced> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+/// A push waiting for record `seq`, written to `file`.
+struct Waiter {
+    seq: u64,
+    file: Arc<File>,
+    done: oneshot::Sender<io::Result<()>>,
+}
+
+impl Synced {
+    fn failure(&self) -> Option<io::Error> {
+        self.failed.as_ref().map(|(kind, message)| io::Error::new(*kind, message.clone()))
     }
 
-    /// Waits until record `seq` is on disk, starting an fsync of `point()` (see
-    /// [`Journal::sync_point`]) when none is under way.
-    pub fn wait(&self, seq: u64, point: impl Fn() -> (u64, Arc<File>)) -> io::Result<()> {
-        let mut state = self.lock();
-        loop {
-            if let Some((kind, message)) = &state.failed {
-                return Err(io::Error::new(*kind, message.clone()));
+    /// Tells the waiters that are on disk now (all of them, with the error, after a failure).
+    fn resolve(&mut self) {
+        let (upto, failure) = (self.upto, self.failure());
+        for waiter in std::mem::take(&mut self.waiting) {
+            match &failure {
+                Some(e) => drop(waiter.done.send(Err(io::Error::new(e.kind(), e.to_string())))),
+                None if waiter.seq <= upto => drop(waiter.done.send(Ok(()))),
+                None => self.waiting.push(waiter),
             }
-            if state.upto >= seq {
-                return Ok(());
-            }
-            if state.syncing {
-                state = self.done.wait(state).unwrap_or_else(|e| e.into_inner());
-                continue;
-            }
-            state.syncing = true;
-            drop(state);
-            let (target, file) = point();
-            let synced = file.sync_data();
-            state = self.lock();
-            state.syncing = false;
-            match synced {
-                Ok(()) => state.upto = state.upto.max(target),
-                Err(e) => {
-                    state.failed =
-                        Some((e.kind(), format!("the push journal could not be synced ({e}); restart the server")))
-                }
-            }
-            self.done.notify_all();
         }
+    }
+}
+
+impl Syncer {
+    pub fn start() -> io::Result<Syncer> {
+        let shared = Arc::new(Shared::default());
+        let worker = Arc::clone(&shared);
+        let thread = thread::Builder::new().name("idc-journal-sync".into()).spawn(move || worker.run())?;
+        Ok(Syncer { shared, thread: Some(thread) })
+    }
+
+    /// Resolves once record `seq` (written to `file`, the journal's file then) is on disk.
+    pub fn after(&self, (seq, file): (u64, Arc<File>)) -> oneshot::Receiver<io::Result<()>> {
+        let (done, receiver) = oneshot::channel();
+        let mut state = self.shared.lock();
+        state.waiting.push(Waiter { seq, file, done });
+        state.resolve();
+        self.shared.wake.notify_one();
+        receiver
     }
 
     /// Records up to `seq` are on disk by other means (a [`Journal::replace`]).
     pub fn synced(&self, seq: u64) {
-        let mut state = self.lock();
+        let mut state = self.shared.lock();
         state.upto = state.upto.max(seq);
-        self.done.notify_all();
+        state.resolve();
     }
 
     /// Why pushes are refused: an fsync failed.
     pub fn failure(&self) -> Option<io::Error> {
-        self.lock().failed.as_ref().map(|(kind, message)| io::Error::new(*kind, message.clone()))
+        self.shared.lock().failure()
+    }
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, Synced> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// One fsync at a time, of the newest record waited for: every older one is in the same file,
+    /// or in one that a replace made durable.
+    fn run(&self) {
+        let mut state = self.lock();
+        loop {
+            while state.waiting.is_empty() && !state.closed {
+                state = self.wake.wait(state).unwrap_or_else(|e| e.into_inner());
+            }
+            let Some(newest) = state.waiting.iter().max_by_key(|w| w.seq) else { return };
+            let (target, file) = (newest.seq, Arc::clone(&newest.file));
+            drop(state);
+            let synced = file.sync_data();
+            state = self.lock();
+            match synced {
+                Ok(()) => state.upto = state.upto.max(target),
+                Err(e) => {
+                    log::error!("push journal: fsync failed ({e}); refusing pushes until a restart");
+                    let message = format!("the push journal could not be synced ({e}); restart the server");
+                    state.failed = Some((e.kind(), message));
+                }
+            }
+            state.resolve();
+        }
+    }
+}
+
+impl Drop for Syncer {
+    /// Syncs what is waited for, then ends the thread.
+    fn drop(&mut self) {
+        self.shared.lock().closed = true;
+        self.shared.wake.notify_one();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
     }
 }
 

@@ -22,6 +22,8 @@ use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
 
+use futures::channel::oneshot;
+
 pub use hub::{Encoded, Ended, Hub, SubscribeError, Subscription};
 pub use store::Store;
 
@@ -79,6 +81,31 @@ impl LiveError {
     }
 }
 
+/// A push applied: its reply, to be sent once the push is on disk.
+pub struct Ack {
+    reply: pb::PushBarsReply,
+    /// The journal's word that the push's record is on disk (`None`: it is already, as a
+    /// PostgreSQL commit is).
+    durable: Option<oneshot::Receiver<std::io::Result<()>>>,
+}
+
+impl Ack {
+    /// The reply, once the push is durable; the journal's error if it cannot be made so.
+    pub async fn durable(self) -> Result<pb::PushBarsReply, LiveError> {
+        if let Some(durable) = self.durable {
+            match durable.await {
+                Ok(Ok(())) => {}
+                Ok(Err(reason)) => return Err(LiveError::Disk { reason }),
+                Err(oneshot::Canceled) => {
+                    let reason = std::io::Error::other("the journal's sync thread ended; restart the server");
+                    return Err(LiveError::Disk { reason });
+                }
+            }
+        }
+        Ok(self.reply)
+    }
+}
+
 /// Live bars for one server: the store (when pushes can be taken) and the hub.
 pub struct Live {
     backend: Backend,
@@ -127,15 +154,17 @@ impl Live {
         &self.hub
     }
 
-    /// One push, durable when this returns `Ok`.
-    pub fn push(&self, request: &pb::PushBarsRequest, source: &Source) -> Result<pb::PushBarsReply, LiveError> {
+    /// One push, applied; durable once its [`Ack`] resolves.
+    pub fn push(&self, request: &pb::PushBarsRequest, source: &Source) -> Result<Ack, LiveError> {
         if !self.pushing {
             return Err(LiveError::Disabled);
         }
         let reply = match &self.backend {
             Backend::None => return Err(LiveError::NoDirectory(source.to_string())),
             Backend::Files(store) => store.push(request)?,
-            Backend::Postgres(pg) => return pg.push(request).map_err(LiveError::from),
+            Backend::Postgres(pg) => {
+                return pg.push(request).map(|reply| Ack { reply, durable: None }).map_err(LiveError::from)
+            }
         };
         if let Some(folder) = &self.folder {
             folder.wake();

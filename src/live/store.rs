@@ -2,9 +2,9 @@
 //!
 //! A push is checked ([`idc_core::query::push`]), written to the journal, applied to the catalog
 //! in one [`SharedCatalog::update`], and handed to the [`Hub`], all under one lock, so that pushes
-//! are applied and sent in the order they were journaled. Then, outside the lock, it waits for
-//! the journal's fsync, which concurrent pushes share ([`super::journal::Durable`]), and only then
-//! is it acknowledged: a reply is sent only for a push that is on disk. Subscribers may hear a
+//! are applied and sent in the order they were journaled. Then, outside the lock, its reply waits
+//! for the journal's fsync, which concurrent pushes share ([`super::journal::Syncer`]), and only
+//! then is it acknowledged: a reply is sent only for a push that is on disk. Subscribers may hear a
 //! push before that fsync ends: a process killed meanwhile loses nothing (its written record is
 //! in the kernel's page cache, and replayed at start-up); only a machine that loses power may
 //! lose a push that was never acknowledged (documented in docs/operations.md).
@@ -23,7 +23,8 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::hub::Hub;
-use super::journal::{Durable, Journal};
+use super::journal::{Journal, Syncer};
+use super::Ack;
 use super::{files, LiveError};
 use crate::catalog::Reloader;
 use crate::domain::catalog::{Catalog, Instrument};
@@ -40,7 +41,7 @@ pub struct Store {
     hub: Arc<Hub>,
     metrics: Arc<Metrics>,
     state: Mutex<State>,
-    durable: Durable,
+    syncer: Syncer,
 }
 
 struct State {
@@ -59,8 +60,8 @@ impl Store {
         let (journal, records) = Journal::open(dir)
             .map_err(|reason| LiveError::Journal { path: dir.join(super::journal::FILE_NAME), reason })?;
         let state = State { journal, pending: BTreeMap::new(), forming: HashSet::new(), ours: HashSet::new() };
-        let durable = Durable::default();
-        let store = Store { dir: dir.to_path_buf(), reloader, hub, metrics, state: Mutex::new(state), durable };
+        let syncer = Syncer::start().map_err(|reason| LiveError::Journal { path: dir.to_path_buf(), reason })?;
+        let store = Store { dir: dir.to_path_buf(), reloader, hub, metrics, state: Mutex::new(state), syncer };
         if !records.is_empty() {
             let mut state = store.lock();
             let shared = Arc::clone(store.reloader.shared());
@@ -94,21 +95,15 @@ impl Store {
         &self.hub
     }
 
-    /// Checks, journals, applies and publishes one push, and returns once it is on disk.
-    pub fn push(&self, request: &pb::PushBarsRequest) -> Result<pb::PushBarsReply, LiveError> {
-        let (seq, reply) = self.apply(request)?;
-        self.durable.wait(seq, || self.lock().journal.sync_point()).map_err(|reason| LiveError::Disk { reason })?;
-        Ok(reply)
-    }
-
-    /// Everything of a push but waiting for its fsync: its journal record's sequence number.
-    fn apply(&self, request: &pb::PushBarsRequest) -> Result<(u64, pb::PushBarsReply), LiveError> {
+    /// Checks, journals, applies and publishes one push; its reply is to be sent once the
+    /// journal's fsync says so ([`Ack`]).
+    pub fn push(&self, request: &pb::PushBarsRequest) -> Result<Ack, LiveError> {
         // Before the lock: a scan holds the reloader's lock while it waits for this one (the
         // reload hook), so this never waits for the reloader's lock while holding its own.
         if let Some(path) = self.reloader.file_of(&request.symbol).filter(|p| !is_csv(p)) {
             return Err(LiveError::NotCsv { symbol: request.symbol.clone(), path });
         }
-        if let Some(reason) = self.durable.failure() {
+        if let Some(reason) = self.syncer.failure() {
             return Err(LiveError::Disk { reason });
         }
         let mut state = self.lock();
@@ -141,7 +136,9 @@ impl Store {
             last_date,
             ..Default::default()
         };
-        Ok((seq, reply))
+        let durable = self.syncer.after(state.journal.sync_point());
+        debug_assert_eq!(state.journal.written(), seq);
+        Ok(Ack { reply, durable: Some(durable) })
     }
 
     /// Whether there are pushes not yet in their files.
@@ -183,7 +180,7 @@ impl Store {
         let mut journal = restate_forming(&state.forming, &self.reloader.shared().current());
         journal.extend(state.pending.values().flatten().cloned());
         state.journal.replace(&journal)?;
-        self.durable.synced(state.journal.written());
+        self.syncer.synced(state.journal.written());
         for (_, path) in &written {
             state.ours.insert(path.clone());
         }

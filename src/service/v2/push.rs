@@ -1,6 +1,7 @@
-//! `PushBars`: checked, made durable and applied by the live store ([`crate::live::Store`]) on
-//! the blocking pool (the journal's fsync must not hold a completion-queue thread), and answered
-//! only once the bars are on disk. The token it needs (`--push-token-file`) is checked before
+//! `PushBars`: checked, journaled and applied by the live store ([`crate::live::Store`]) on the
+//! blocking pool (the journal's write must not hold a completion-queue thread), and answered
+//! only once the bars are on disk: the call waits for the journal's shared fsync
+//! ([`crate::live::Ack`]) holding no thread. The token it needs (`--push-token-file`) is checked before
 //! this handler runs ([`crate::auth`]).
 
 use std::sync::Arc;
@@ -24,7 +25,8 @@ pub(super) fn push_bars(
         let outcome = match job {
             Err(busy) => Err(RpcStatus::with_message(RpcStatusCode::RESOURCE_EXHAUSTED, busy.to_string())),
             Ok(job) => match job.await {
-                Ok(Ok(reply)) => Ok(reply),
+                // Applied; answered once the journal's fsync has it (on no thread meanwhile).
+                Ok(Ok(ack)) => ack.durable().await.map_err(status),
                 Ok(Err(e)) => Err(status(e)),
                 Err(_) => Err(RpcStatus::with_message(
                     RpcStatusCode::INTERNAL,
