@@ -16,6 +16,8 @@
 //!    date, waiting for its reply; latency is arrival minus the instant the push was sent, over
 //!    every (push, subscriber) pair. Then it pushes back to back for a few seconds: pushes/s
 //!    sustained, with the updates delivered per second and their latency under that load.
+//! 3. Pushes across a market (`live_market.rs`): concurrent pushers over 256 symbols while the
+//!    subscribers listen to one of them: pushes per second as a feed makes them.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -38,6 +40,8 @@ use idc::protocol::indicators_grpc::IndicatorsClient;
 
 #[path = "bars.rs"]
 mod bars;
+#[path = "live_market.rs"]
+mod market;
 use bars::{head, median, ns, walk};
 
 const SYMBOL: &str = "LIVE";
@@ -80,15 +84,15 @@ fn main() {
     incremental(&s);
     println!();
     latency(&s);
+    println!();
+    market::market(&s);
 }
 
 // -- part 1 ------------------------------------------------------------------------------------
 
 fn incremental(s: &Settings) {
-    let mut bars = walk(s.bars + s.steps, 7);
+    let bars = walk(s.bars + s.steps, 7);
     let history = head(&bars, s.bars);
-    let last = bars.len() - 1;
-    let (low, high) = (bars.low[last], bars.high[last]);
     println!(
         "### Incremental cost per indicator ({} bars; batch: median of {} runs; incremental: median of {} rounds \
          of {} appends, then {} revisions of the last bar)",
@@ -99,6 +103,8 @@ fn incremental(s: &Settings) {
         "| indicator | convention | batch ns/bar | append ns/update | revise ns/update | append/batch | revise/batch |"
     );
     println!("| --- | --- | --: | --: | --: | --: | --: |");
+    let mut all = Vec::new();
+    let mut batch_sum = 0.0;
     for def in ALL {
         for convention in [Convention::Cn, Convention::Talib] {
             let indicator = Indicator::new(def.name, &[], convention).expect("the defaults are valid");
@@ -108,35 +114,57 @@ fn incremental(s: &Settings) {
                 black_box(indicator.compute(black_box(&prices)));
                 start.elapsed()
             }));
-            let (mut appends, mut revisions) = (Vec::new(), Vec::new());
-            for _ in 0..s.rounds {
-                let mut track = Track::new(&history, Adjust::None, Frequency::Daily).expect("a track");
-                let slot = track.add(&indicator, &history).expect("a slot");
-                let start = Instant::now();
-                for i in s.bars..bars.len() {
-                    // Final bars, as a feed pushes them; the last one forming, to be revised below.
-                    let forming = i == last;
-                    let advanced = track.advance(black_box(&bars), i, forming).expect("an append");
-                    black_box(track.values(slot));
-                    assert_eq!(advanced, Advanced::Appended, "{indicator:?} bar {i}: the timed path");
-                }
-                appends.push(start.elapsed());
-                let start = Instant::now();
-                for k in 0..s.steps {
-                    bars.close[last] = low + (high - low) * (k % 7) as f64 / 6.0;
-                    let advanced = track.advance(black_box(&bars), last, true).expect("a revision");
-                    black_box(track.values(slot));
-                    assert_eq!(advanced, Advanced::Revised, "{indicator:?}: the timed path");
-                }
-                revisions.push(start.elapsed());
-            }
             let batch = ns(batch) / s.bars as f64;
-            let append = ns(median(appends)) / s.steps as f64;
-            let revise = ns(median(revisions)) / s.steps as f64;
+            let (append, revise) = time_track(s, &[&indicator], &history, &bars);
             let (label, a, r) = (indicator.label(), append / batch, revise / batch);
             println!("| {label} | {convention} | {batch:.1} | {append:.1} | {revise:.1} | {a:.2} | {r:.2} |");
+            batch_sum += batch;
+            all.push(indicator);
         }
     }
+    // As a subscription key holds them: every indicator in one track, whose per-bar work (the
+    // derived bar, the period) is shared by all of them.
+    let every: Vec<&Indicator> = all.iter().collect();
+    let (append, revise) = time_track(s, &every, &history, &bars);
+    let (a, r) = (append / batch_sum, revise / batch_sum);
+    println!(
+        "| all {} above, one track | both | {batch_sum:.1} | {append:.1} | {revise:.1} | {a:.2} | {r:.2} |",
+        all.len()
+    );
+}
+
+/// A track of `indicators` over `history`, then the bars after it of `bars` appended, the last
+/// one forming and then revised again and again: ns per append and per revision (medians).
+fn time_track(s: &Settings, indicators: &[&Indicator], history: &BarColumns, bars: &BarColumns) -> (f64, f64) {
+    let mut bars = bars.clone();
+    let last = bars.len() - 1;
+    let (low, high) = (bars.low[last], bars.high[last]);
+    let (mut appends, mut revisions) = (Vec::new(), Vec::new());
+    for _ in 0..s.rounds {
+        let mut track = Track::new(history, Adjust::None, Frequency::Daily).expect("a track");
+        let slots = track.add_all(indicators, history).expect("the slots");
+        let start = Instant::now();
+        for i in s.bars..bars.len() {
+            // Final bars, as a feed pushes them; the last one forming, to be revised below.
+            let advanced = track.advance(black_box(&bars), i, i == last).expect("an append");
+            for &slot in &slots {
+                black_box(track.values(slot));
+            }
+            assert_eq!(advanced, Advanced::Appended, "bar {i}: the timed path");
+        }
+        appends.push(start.elapsed());
+        let start = Instant::now();
+        for k in 0..s.steps {
+            bars.close[last] = low + (high - low) * (k % 7) as f64 / 6.0;
+            let advanced = track.advance(black_box(&bars), last, true).expect("a revision");
+            for &slot in &slots {
+                black_box(track.values(slot));
+            }
+            assert_eq!(advanced, Advanced::Revised, "the timed path");
+        }
+        revisions.push(start.elapsed());
+    }
+    (ns(median(appends)) / s.steps as f64, ns(median(revisions)) / s.steps as f64)
 }
 
 // -- part 2 ------------------------------------------------------------------------------------
@@ -339,15 +367,27 @@ struct Served {
 
 impl Served {
     fn start(history: &BarColumns, subscribers: usize) -> Served {
+        Served::start_market(history, history, 0, subscribers)
+    }
+
+    /// [`Served::start`], with `others` more symbols (`M0001`...) holding `other`.
+    fn start_market(history: &BarColumns, other: &BarColumns, others: usize, subscribers: usize) -> Served {
         let dir = tempfile::tempdir().expect("a temp dir");
         let data = dir.path().join("data");
         std::fs::create_dir(&data).unwrap();
-        let mut csv = String::from("date,open,high,low,close,volume\n");
-        for i in 0..history.len() {
-            let b = bar(history, i);
-            writeln!(csv, "{},{},{},{},{},{}", b.date, b.open, b.high, b.low, b.close, b.volume).unwrap();
+        let csv = |bars: &BarColumns| {
+            let mut csv = String::from("date,open,high,low,close,volume\n");
+            for i in 0..bars.len() {
+                let b = bar(bars, i);
+                writeln!(csv, "{},{},{},{},{},{}", b.date, b.open, b.high, b.low, b.close, b.volume).unwrap();
+            }
+            csv
+        };
+        std::fs::write(data.join(format!("{SYMBOL}.csv")), csv(history)).unwrap();
+        let other = csv(other);
+        for k in 1..=others {
+            std::fs::write(data.join(format!("M{k:04}.csv")), &other).unwrap();
         }
-        std::fs::write(data.join(format!("{SYMBOL}.csv")), csv).unwrap();
         let token = dir.path().join("push.token");
         std::fs::write(&token, format!("{TOKEN}\n")).unwrap();
         let (data, token) = (data.to_str().unwrap().to_string(), token.to_str().unwrap().to_string());
