@@ -4,7 +4,9 @@
 //! * cn (MyTT `MFI`): V1 = SUM(positive, N) / SUM(negative, N); MFI = 100 − 100 / (1 + V1), from
 //!   bar N − 1 (bar 0's flow counts as neither).
 //! * talib (`MFI(high, low, close, volume, timeperiod=N)`): 100 · positive / (positive +
-//!   negative) over the last N changes, from bar N; 0 where the total flow is below 1.
+//!   negative) over the last N changes, from bar N; 0 where the total flow is below 1. A typical
+//!   price within 2e-14 of the one before (relative) counts as unchanged, as TA-Lib 0.8 counts
+//!   it (measured against it: 1.99e-14 is no move, 2.01e-14 one, at prices from 1 to 10,000).
 
 use super::stream::{Filter, Ring, Step, SUM_START};
 use super::{batch, boxed, mytt, no_check, period, Convention, Def, Quote, Visit};
@@ -22,30 +24,42 @@ pub(super) const DEF: Def = Def {
 
 fn build<V: Visit>(a: &[f64], convention: Convention, v: V) -> V::Out {
     let n = super::bars(a, 0);
-    let flows = Flows(None);
     match convention {
-        Convention::Cn => v.visit(Mfi { flows, sums: Cn { up: mytt::Sum::new(n), down: mytt::Sum::new(n) } }),
+        Convention::Cn => {
+            let flows = Flows { before: None, tolerance: 0.0 };
+            v.visit(Mfi { flows, sums: Cn { up: mytt::Sum::new(n), down: mytt::Sum::new(n) } })
+        }
         Convention::Talib => {
+            let flows = Flows { before: None, tolerance: TALIB_UNCHANGED };
             let sums = Talib { n, bars: 0, up: SUM_START, down: SUM_START, ups: Ring::new(n), downs: Ring::new(n) };
             v.visit(Mfi { flows, sums })
         }
     }
 }
 
+/// TA-Lib's "unchanged": a typical price within this fraction of the one before.
+const TALIB_UNCHANGED: f64 = 2e-14;
+
 /// Each bar's positive and negative flow, against the typical price before it (`None` before
-/// bar 0, whose flow counts as neither).
+/// bar 0, whose flow counts as neither); a move within `tolerance` of it (relative) is none.
 #[derive(Clone)]
-struct Flows(Option<f64>);
+struct Flows {
+    before: Option<f64>,
+    tolerance: f64,
+}
 
 impl Flows {
     fn step(&mut self, quote: &Quote) -> (f64, f64) {
         let tp = (quote.high + quote.low + quote.close) / 3.0;
         let flow = |moved: bool| if moved { tp * quote.volume } else { 0.0 };
-        let flows = match self.0 {
-            Some(prev) => (flow(tp > prev), flow(tp < prev)),
+        let flows = match self.before {
+            Some(prev) => {
+                let within = self.tolerance * prev.abs();
+                (flow(tp - prev > within), flow(prev - tp > within))
+            }
             None => (0.0, 0.0),
         };
-        self.0 = Some(tp);
+        self.before = Some(tp);
         flows
     }
 }
@@ -116,6 +130,29 @@ impl Sums for Talib {
             0.0
         } else {
             100.0 * (up / (up + down))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// TA-Lib 0.8's MFI, probed with a bar whose typical price moves by a tiny fraction of the
+    /// one before (at prices 1 to 10,000): 1.99e-14 of it counts as no move, 2.01e-14 as one.
+    #[test]
+    fn a_move_within_talib_s_tolerance_is_none_in_talib_and_one_in_cn() {
+        for price in [1.0, 100.0, 10_000.0] {
+            for (fraction, talib_moves) in [(1.98e-14, false), (2.02e-14, true)] {
+                let quote = |close: f64| Quote { high: close, low: close, close, volume: 1.0, ..Quote::default() };
+                let (talib, cn) =
+                    (Flows { before: None, tolerance: TALIB_UNCHANGED }, Flows { before: None, tolerance: 0.0 });
+                for (mut flows, moves) in [(talib, talib_moves), (cn, true)] {
+                    flows.step(&quote(price));
+                    let (up, down) = flows.step(&quote(price * (1.0 + fraction)));
+                    assert_eq!((up > 0.0, down), (moves, 0.0), "{price} moved by {fraction} of it");
+                }
+            }
         }
     }
 }
