@@ -9,8 +9,6 @@
 //! Batch and live are one computation: [`run`] steps a fresh stream over every bar, so a value
 //! that a subscription sends is, bit for bit, the value `Compute` gives over the same history.
 
-use std::collections::VecDeque;
-
 use super::Prices;
 
 /// One bar's prices, as an indicator reads them.
@@ -119,27 +117,39 @@ pub fn column(mut filter: impl Filter, s: &[f64]) -> Vec<f64> {
 pub const SUM_START: f64 = -0.0;
 
 /// The last `n` values pushed, oldest first: the window a rolling formula needs, and no more.
+/// A plain vector written round (not a `VecDeque`): once full, a push overwrites the oldest
+/// value in place, one store and one index step, which the rolling indicators do every bar.
 #[derive(Debug, Clone)]
 pub struct Ring {
     n: usize,
-    values: VecDeque<f64>,
+    /// Where the oldest value is, once the ring is full.
+    head: usize,
+    values: Vec<f64>,
 }
 
 impl Ring {
     pub fn new(n: usize) -> Ring {
         // A period is at most MAX_PERIOD, so the capacity is bounded.
-        Ring { n, values: VecDeque::with_capacity(n.min(super::MAX_PERIOD) + 1) }
+        Ring { n, head: 0, values: Vec::with_capacity(n.min(super::MAX_PERIOD)) }
     }
 
     /// Pushes `x`; returns the value pushed `n` pushes before it, once there is one (so `x`
     /// itself when `n` is 0).
+    #[inline]
     pub fn push(&mut self, x: f64) -> Option<f64> {
-        self.values.push_back(x);
-        if self.values.len() > self.n {
-            self.values.pop_front()
-        } else {
-            None
+        if self.values.len() < self.n {
+            self.values.push(x);
+            return None;
         }
+        if self.n == 0 {
+            return Some(x);
+        }
+        let oldest = std::mem::replace(&mut self.values[self.head], x);
+        self.head += 1;
+        if self.head == self.n {
+            self.head = 0;
+        }
+        Some(oldest)
     }
 
     /// How many values are kept (at most `n`).
@@ -153,7 +163,8 @@ impl Ring {
 
     /// The kept values, oldest first.
     pub fn iter(&self) -> impl Iterator<Item = f64> + '_ {
-        self.values.iter().copied()
+        let (newer, older) = self.values.split_at(self.head);
+        older.iter().chain(newer).copied()
     }
 }
 
