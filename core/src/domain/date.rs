@@ -159,9 +159,24 @@ fn days_in_month(year: u16, month: u8) -> u8 {
     }
 }
 
+impl Date {
+    /// `YYYY-MM-DD`, as [`fmt::Display`] writes it. Written digit by digit: `Compute` writes one
+    /// a bar, and through `core::fmt`'s padded integers a date cost about 70 ns, as much as the
+    /// four indicators of a typical request together.
+    pub fn iso(&self) -> String {
+        match self.year {
+            0..=9999 => String::from(std::str::from_utf8(&self.iso_bytes()).expect("ASCII digits and dashes")),
+            _ => self.to_string(),
+        }
+    }
+}
+
 impl fmt::Display for Date {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:04}-{:02}-{:02}", self.year, self.month, self.day)
+        match self.year {
+            0..=9999 => f.write_str(std::str::from_utf8(&self.iso_bytes()).expect("ASCII digits and dashes")),
+            _ => write!(f, "{:04}-{:02}-{:02}", self.year, self.month, self.day),
+        }
     }
 }
 
@@ -214,6 +229,15 @@ impl fmt::Display for DateRange {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn iso_is_the_padded_format() {
+        for days in (-800_000..3_000_000).step_by(997) {
+            let date = Date::from_days_since_epoch(days);
+            let padded = format!("{:04}-{:02}-{:02}", date.year(), date.month(), date.day());
+            assert_eq!((date.iso(), date.to_string()), (padded.clone(), padded));
+        }
+    }
+
     use super::*;
 
     #[test]
