@@ -16,6 +16,7 @@ use idc_core::query::{ComputeQuery, QueryError};
 use protobuf::Message;
 
 use super::{refusal, V2Service};
+use crate::domain::catalog::Instrument;
 use crate::domain::series::{self, Series};
 use crate::metrics::CallRecord;
 use crate::protocol::indicators as pb;
@@ -73,10 +74,8 @@ async fn send_all(
 ) -> Result<(), Ended> {
     let ComputeQuery { instruments, range, adjust, frequency, indicators } = query;
     let indicators = Arc::new(indicators);
-    for instrument in instruments {
-        if deadline.exceeded() {
-            return Err(Ended::ByClient);
-        }
+    // One instrument's series, computing on the pool.
+    let start = |instrument: Arc<Instrument>| {
         let indicators = Arc::clone(&indicators);
         // A formula can cost far more than a built-in: one that the call no longer waits for
         // (cancelled, gone, past its deadline) stops at its next operation.
@@ -96,6 +95,15 @@ async fn send_all(
             .map_err(|busy| {
                 Ended::Status(RpcStatus::with_message(RpcStatusCode::RESOURCE_EXHAUSTED, busy.to_string()))
             })?;
+        Ok::<_, Ended>((job, cancelled))
+    };
+    let mut instruments = instruments.into_iter();
+    let mut next = instruments.next().map(&start).transpose()?;
+    while let Some((job, cancelled)) = next.take() {
+        if deadline.exceeded() {
+            cancelled.set();
+            return Err(Ended::ByClient);
+        }
         let outcome = {
             let ended = call_ended(sink);
             futures::pin_mut!(job, ended);
@@ -118,8 +126,15 @@ async fn send_all(
                 return Err(Ended::ByClient);
             }
         };
+        // The next instrument computes on the pool while this one is sent.
+        next = instruments.next().map(&start).transpose()?;
         record.sent(message.compute_size() as usize);
-        sink.send((message, WriteFlags::default())).await.map_err(|_| Ended::ByClient)?;
+        if sink.send((message, WriteFlags::default())).await.is_err() {
+            if let Some((_, cancelled)) = &next {
+                cancelled.set();
+            }
+            return Err(Ended::ByClient);
+        }
     }
     Ok(())
 }
@@ -129,7 +144,7 @@ pub(crate) fn message(symbol: &str, series: Series) -> pb::Series {
     let Series { bars, columns } = series;
     pb::Series {
         symbol: symbol.to_string(),
-        date: bars.date.iter().map(ToString::to_string).collect(),
+        date: bars.date.iter().map(|d| d.iso()).collect(),
         open: bars.open,
         high: bars.high,
         low: bars.low,
