@@ -56,8 +56,15 @@ pub fn write(path: &Path, instrument: &Instrument, ours: bool) -> io::Result<()>
     if !ours && path.exists() {
         let copy = original_copy(path);
         if !copy.exists() {
-            std::fs::copy(path, &copy)?;
-            std::fs::File::open(&copy)?.sync_all()?;
+            // Written beside and renamed into place: a copy cut short (a full disk) is removed
+            // with its temporary file, never kept as the original (which the next write would
+            // then overwrite, trusting the copy).
+            let mut aside = tempfile::Builder::new().prefix(".idc-orig.").tempfile_in(dir)?;
+            aside.as_file().set_permissions(std::fs::metadata(path)?.permissions())?;
+            io::copy(&mut std::fs::File::open(path)?, aside.as_file_mut())?;
+            aside.as_file().sync_all()?;
+            aside.persist_noclobber(&copy).map_err(|e| e.error)?;
+            sync_dir(dir)?;
             log::info!("kept {} as {} before writing pushed bars into it", path.display(), copy.display());
         }
     }
