@@ -143,7 +143,7 @@ impl Live {
         let Source::Dir(dir) = reloader.source() else {
             return Ok(Live { backend: Backend::None, hub, pushing, folder: None });
         };
-        let store = Arc::new(Store::open(dir, reloader.clone(), Arc::clone(&hub), Arc::clone(metrics))?);
+        let store = Arc::new(Store::open(dir, pushing, reloader.clone(), Arc::clone(&hub), Arc::clone(metrics))?);
         let hook: Arc<dyn crate::catalog::ReloadHook> = Arc::clone(&store) as _;
         reloader.set_hook(hook);
         let folder = Folder::start(Arc::clone(&store)).map_err(|reason| LiveError::Fold { reason })?;

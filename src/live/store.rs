@@ -45,7 +45,8 @@ pub struct Store {
 }
 
 struct State {
-    journal: Journal,
+    /// `None` on a server that takes no pushes and found no journal (see [`Store::open`]).
+    journal: Option<Journal>,
     /// Pushes not yet written into their instrument's file, by symbol, in order.
     pending: BTreeMap<String, Vec<pb::PushBarsRequest>>,
     /// Symbols whose last bar is forming.
@@ -56,9 +57,24 @@ struct State {
 
 impl Store {
     /// Opens the journal of `dir`, replays it onto the catalog, and folds it into the files.
-    pub fn open(dir: &Path, reloader: Reloader, hub: Arc<Hub>, metrics: Arc<Metrics>) -> Result<Store, LiveError> {
-        let (journal, records) = Journal::open(dir)
-            .map_err(|reason| LiveError::Journal { path: dir.join(super::journal::FILE_NAME), reason })?;
+    /// Without `pushing` (no `--push-token-file`) and no journal there, none is created: a server
+    /// that takes no pushes writes nothing, so it serves a directory it cannot write to (a
+    /// read-only mount, another user's files), and still tells subscribers of changed files.
+    pub fn open(
+        dir: &Path,
+        pushing: bool,
+        reloader: Reloader,
+        hub: Arc<Hub>,
+        metrics: Arc<Metrics>,
+    ) -> Result<Store, LiveError> {
+        let path = dir.join(super::journal::FILE_NAME);
+        let (journal, records) = if pushing || path.exists() {
+            let (journal, records) =
+                Journal::open(dir).map_err(|reason| LiveError::Journal { path: path.clone(), reason })?;
+            (Some(journal), records)
+        } else {
+            (None, Vec::new())
+        };
         let state = State { journal, pending: BTreeMap::new(), forming: HashSet::new(), ours: HashSet::new() };
         let syncer = Syncer::start().map_err(|reason| LiveError::Journal { path: dir.to_path_buf(), reason })?;
         let store = Store { dir: dir.to_path_buf(), reloader, hub, metrics, state: Mutex::new(state), syncer };
@@ -76,7 +92,7 @@ impl Store {
                 note_forming(&mut state.forming, record);
                 state.pending.entry(record.symbol.clone()).or_default().push(record.clone());
             }
-            log::info!("push journal {}: replayed {} pushes", state.journal.path().display(), records.len());
+            log::info!("push journal {}: replayed {} pushes", path.display(), records.len());
             let catalog = shared.current();
             for symbol in &state.forming {
                 store.hub.changed(symbol, catalog.get(symbol), None, None, true);
@@ -111,7 +127,8 @@ impl Store {
         let before = shared.current();
         let held = before.get(&request.symbol).cloned();
         let query = query::push(request, held.as_deref()).map_err(LiveError::Refused)?;
-        let seq = state.journal.write(request).map_err(|reason| LiveError::Disk { reason })?;
+        let Some(journal) = state.journal.as_mut() else { return Err(LiveError::Disabled) };
+        let seq = journal.write(request).map_err(|reason| LiveError::Disk { reason })?;
         let mut instrument = held.as_deref().cloned().unwrap_or_else(|| Instrument {
             symbol: query.symbol.clone(),
             name: query.symbol.clone(),
@@ -136,8 +153,9 @@ impl Store {
             last_date,
             ..Default::default()
         };
-        let durable = self.syncer.after(state.journal.sync_point());
-        debug_assert_eq!(state.journal.written(), seq);
+        let point = state.journal.as_ref().expect("written to above").sync_point();
+        debug_assert_eq!(point.0, seq);
+        let durable = self.syncer.after(point);
         Ok(Ack { reply, durable: Some(durable) })
     }
 
@@ -179,8 +197,10 @@ impl Store {
         }
         let mut journal = restate_forming(&state.forming, &self.reloader.shared().current());
         journal.extend(state.pending.values().flatten().cloned());
-        state.journal.replace(&journal)?;
-        self.syncer.synced(state.journal.written());
+        if let Some(open) = state.journal.as_mut() {
+            open.replace(&journal)?;
+            self.syncer.synced(open.written());
+        }
         for (_, path) in &written {
             state.ours.insert(path.clone());
         }
