@@ -307,12 +307,14 @@ impl RunningServer {
             log::info!("draining: health says NOT_SERVING; taking new calls for {} more", seconds(self.drain_delay));
             thread::sleep(self.drain_delay);
         }
-        // Subscriptions never end by themselves: they end now, so that their clients resubscribe
-        // elsewhere, and the calls in flight are the ones that do end.
-        self.live.close(Ended::ShuttingDown);
         log::info!("shutting down: no new calls; waiting up to {} for calls in flight", seconds(self.grace));
-        self.health.end_watches();
+        // The server takes no new call from here (C-core starts its shutdown at once).
         let mut stopped = self.server.shutdown();
+        // Subscriptions and health watches never end by themselves: they end now, so that their
+        // clients resubscribe elsewhere, and the calls in flight are the ones that do end. Only
+        // after the shutdown began: a client that resubscribes at once must not land here again.
+        self.live.close(Ended::ShuttingDown);
+        self.health.end_watches();
         match block_on(future::select(&mut stopped, timer(self.grace))) {
             Either::Left(_) => log::info!("all calls finished; server stopped"),
             Either::Right(_) => {
