@@ -8,9 +8,11 @@
 //! non-blocking writer, whose thread writes whatever has queued in one buffered write. The queue
 //! is bounded (128,000 lines) and lossy: a completion-queue thread never waits for the log;
 //! under a load that outruns stderr, lines are dropped rather than calls slowed. The returned
-//! guard flushes every queued line when it is dropped, so a clean exit loses none.
+//! [`Logs`] flushes every queued line when it is dropped, so a clean exit loses none, and so
+//! does a forced one (a second SIGTERM: `idc::signals::exit_now` runs [`flush_logs`] first).
 
 use std::io::{self, BufWriter};
+use std::sync::Mutex;
 use std::time::SystemTime;
 
 use tracing_appender::non_blocking::{NonBlockingBuilder, WorkerGuard};
@@ -24,11 +26,29 @@ use tracing_subscriber::EnvFilter;
 /// The write buffer of the logging thread: a batch of lines leaves in one write.
 const BUFFER_BYTES: usize = 64 * 1024;
 
+/// The logging thread's guard: dropping it writes what is queued and ends the thread.
+static WORKER: Mutex<Option<WorkerGuard>> = Mutex::new(None);
+
+/// Flushes the log when dropped; keep it until the program ends.
+pub struct Logs;
+
+impl Drop for Logs {
+    fn drop(&mut self) {
+        flush_logs();
+    }
+}
+
+/// Writes every queued line and stops the logging thread (lines logged later are lost).
+pub fn flush_logs() {
+    let guard = WORKER.lock().unwrap_or_else(|e| e.into_inner()).take();
+    drop(guard);
+}
+
 /// Logs to stderr at `RUST_LOG`'s level, else at `default`. gRPC C-core's own log lines are
 /// routed through the same logger, so they read like ours, at `core` unless `RUST_LOG` says
 /// otherwise: the server shows C-core's errors (a failed handshake, say), the clients none, since
-/// their one error line already says what C-core would. Keep the guard until the program ends.
-pub fn init_logs(default: &str, core: &str) -> WorkerGuard {
+/// their one error line already says what C-core would.
+pub fn init_logs(default: &str, core: &str) -> Logs {
     let mut directives = std::env::var("RUST_LOG").unwrap_or_else(|_| default.to_string());
     if !directives.contains("grpcio") {
         directives.push_str(&format!(",grpcio::log_util={core}"));
@@ -44,7 +64,9 @@ pub fn init_logs(default: &str, core: &str) -> WorkerGuard {
     let _ = tracing_log::LogTracer::builder().with_max_level(most.as_log()).init();
     let _ = tracing_core::dispatcher::set_global_default(tracing_core::Dispatch::new(subscriber));
     grpcio::redirect_log();
-    guard
+    *WORKER.lock().unwrap_or_else(|e| e.into_inner()) = Some(guard);
+    idc::signals::before_forced_exit(flush_logs);
+    Logs
 }
 
 /// env_logger's default line: `[TIME LEVEL TARGET] message`, the time in whole seconds (UTC).

@@ -23,7 +23,7 @@ pub fn signal() -> std::io::Result<impl Future<Output = ()> + Send> {
         }
         if let Some(sig) = received.next() {
             log::warn!("received signal {sig} again; stopping now");
-            std::process::exit(128 + sig);
+            crate::signals::exit_now(128 + sig);
         }
     })?;
     Ok(async move {
