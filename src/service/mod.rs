@@ -105,8 +105,11 @@ impl Services {
         };
         let graph = GraphService::new(source, config.chart.chunk_size, config.tuning.write_batching, pool.clone(), m());
         let source = crate::data::catalog_source(config);
-        let v2 = v2::V2Service::new(Arc::clone(&catalog), config.data.convention, pool, m(), live, source)
-            .with_chart(config.chart.chart_size, config.chart.chunk_size);
+        let v2 = v2::V2Service::new(Arc::clone(&catalog), config.data.convention, pool, m(), live, source).with_chart(
+            config.chart.chart_size,
+            config.chart.chunk_size,
+            config.tuning.write_batching,
+        );
         Ok(Services { indicator, graph, v2, catalog })
     }
 

@@ -211,6 +211,9 @@ async fn answer(
             return record.finish(ended_code(deadline));
         }
     };
+    // As GetMACDGraph's: gRPC may coalesce the small chunks into fewer writes (without it, a
+    // cached chart took one sendmsg a chunk, about a third of a file's MB/s).
+    sink.enhance_batch(service.write_batching);
     let code = send(png, chunk_size, &mut sink, &mut record).await;
     let code = match code {
         Ok(()) => match sink.close().await {

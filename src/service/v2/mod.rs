@@ -44,6 +44,8 @@ pub struct V2Service {
     /// `Chart`'s defaults (`--chart-size`, `--chunk-size`) and its recent charts.
     chart_size: ChartSize,
     chunk_size: usize,
+    /// `--no-write-batching` unset: a chart's chunks may leave in fewer writes (as GetMACDGraph's).
+    write_batching: bool,
     charts: Arc<chart::Charts>,
     /// Pushes and subscriptions, and what the catalog was loaded from (named when pushes cannot
     /// be taken).
@@ -63,13 +65,15 @@ impl V2Service {
         let charts = chart::Charts::new(crate::config::CHART_CACHE_CHARTS, crate::config::CHART_CACHE_BYTES);
         let (chart_size, chunk_size) = (ChartSize::default(), crate::config::DEFAULT_CHUNK_SIZE);
         let charts = Arc::new(charts);
-        V2Service { catalog, convention, pool, metrics, chart_size, chunk_size, charts, live, source }
+        let write_batching = true;
+        V2Service { catalog, convention, pool, metrics, chart_size, chunk_size, write_batching, charts, live, source }
     }
 
     /// `Chart`'s size and chunk size when a request leaves them 0: the server's `--chart-size`
-    /// and `--chunk-size`.
-    pub fn with_chart(self, chart_size: ChartSize, chunk_size: usize) -> Self {
-        V2Service { chart_size, chunk_size, ..self }
+    /// and `--chunk-size`; and whether its chunks may be batched into fewer writes (the
+    /// server's `--no-write-batching` unset).
+    pub fn with_chart(self, chart_size: ChartSize, chunk_size: usize, write_batching: bool) -> Self {
+        V2Service { chart_size, chunk_size, write_batching, ..self }
     }
 
     pub fn into_grpc(self) -> grpcio::Service {
