@@ -64,10 +64,14 @@ DATA_SERVER = os.path.join(ROOT, "tests", "python", "data_server.py")
 SAMPLE_CSV = os.path.join(ROOT, "data", "sp500.csv")
 
 PEERS = ("idc", "tonic", "cpp", "python")
+# The unary rows also measure idc as users run it, with its default per-call log line
+# (RUST_LOG unset: one `idc::rpc` line a call, written by the logging thread), beside the quiet idc.
+UNARY_PEERS = ("idc", "idc_log", "tonic", "cpp", "python")
 # The parts of a run, in the order they run; `--only` picks some.
 SECTIONS = ("parity", "data", "tuning", "memory", "chart_v2", "postgres", "live", "formula", "indicators", "market")
 PEER_NAMES = {
     "idc": "idc (grpcio crate)",
+    "idc_log": "idc, default log (a line per call)",
     "tonic": "tonic",
     "cpp": "C++ (Debian grpc++)",
     "python": "Python grpcio (reference)",
@@ -252,7 +256,11 @@ class Bench:
                         if first:
                             idle[peer] = servers[peer].rss_kib()
                     if first:
+                        # `info` is idc's default filter (RUST_LOG unset): the per-call line on.
+                        servers["idc_log"] = self.start("idc", ["--graph-file", graph, "--chunk-size", str(chunk)],
+                                                        label="idc_log", env={"RUST_LOG": "info"})
                         self.unary(servers, unary, peak_unary)
+                        servers.pop("idc_log").stop()
                         first = False
                     self.streams(servers, chunk, size, graph, streaming, peak_stream)
                 finally:
@@ -270,7 +278,7 @@ class Bench:
         self.log("GetMACD reply bytes equal Python's on every peer")
         expected = calls.messages(servers["python"].target, calls.UNARY, PARITY_REQUEST)
         for c, m in self.s.unary_configs:
-            for peer in PEERS:
+            for peer in [p for p in UNARY_PEERS if p in servers]:
                 run, rss = self.measure(servers[peer], calls.UNARY, PARITY_REQUEST, c, m, expected)
                 unary[(peer, c, m)] = run
                 # Per load level: the levels run from 1x1 up, so each peak includes what the
@@ -436,7 +444,7 @@ class Bench:
         for name, version in report.versions(ROOT, TONIC_DIR):
             out.append("- %s: %s" % (name, version))
         out.append("")
-        if self.sections & {"parity", "data", "memory", "chart_v2", "postgres", "market"}:
+        if self.sections & {"parity", "data", "memory", "chart_v2", "postgres", "market", "live"}:
             # The verdicts first, one line each, so a reader sees what was met before the method.
             targets = self.targets()
             met = sum(1 for _, m, _ in targets if m is True)
@@ -453,7 +461,7 @@ class Bench:
             out.append("\nOnly the section%s %s ran (`--only`): the others, and the targets they measure, are "
                        "missing." % ("s" if len(self.sections) > 1 else "",
                                      ", ".join(s for s in SECTIONS if s in self.sections)))
-        if self.sections & {"parity", "data", "memory", "chart_v2", "postgres", "market"}:
+        if self.sections & {"parity", "data", "memory", "chart_v2", "postgres", "market", "live"}:
             out.append("\n## Targets\n")
             for name, met, detail in self.targets():
                 mark = "met" if met is True else "**missed**" if met is False else "not measured"
@@ -495,7 +503,7 @@ class Bench:
         out.append("\n## Unary `GetMACD`, parity mode\n")
         rows = []
         for c, m in self.s.unary_configs:
-            for peer in PEERS:
+            for peer in [p for p in UNARY_PEERS if (p, c, m) in r["unary"]]:
                 run = r["unary"][(peer, c, m)]
                 py = r["unary"][("python", c, m)]
                 rows.append(["%d×%d" % (c, m), PEER_NAMES[peer], fmt(run.done), fmt(run.not_ok), fmt(run.ok_req_s),
@@ -609,6 +617,14 @@ class Bench:
                 a, b = idc.percentile_ms(99), py.percentile_ms(99)
                 add("unary %d×%d p99 ≤ 1/10 of Python's" % (c, m), a <= b / 10,
                     "%s ms against %s ms" % (fmt(a), fmt(b)))
+        for c, m in UNARY_TARGET_CONFIGS:
+            quiet, logged = unary.get(("idc", c, m)), unary.get(("idc_log", c, m))
+            name = "unary %d×%d req/s with the default per-call log ≥ 0.95× quiet idc's (the line costs nothing measurable)" % (c, m)
+            if quiet and logged:
+                x = logged.ok_req_s / quiet.ok_req_s
+                add(name, x >= 0.95, "%s×: %s against %s req/s" % (fmt(x), fmt(logged.ok_req_s), fmt(quiet.ok_req_s)))
+            else:
+                add(name, None, "not run")
         idc, tonic = unary.get(("idc", 1, 1)), unary.get(("tonic", 1, 1))
         if idc and tonic:
             add("unary 1×1 req/s ≥ tonic's", idc.ok_req_s >= tonic.ok_req_s,
@@ -682,6 +698,8 @@ class Bench:
         add(*postgres.target(r.get("postgres")))
         for target in market.targets(r.get("market")):
             add(*target)
+        for target in live.targets(r.get("live")):
+            add(*target)
         return found
 
 
@@ -691,7 +709,8 @@ METHOD = """## How
   tool), default threads (idc with `--metrics-addr 127.0.0.1:0` and
   `RUST_LOG=info,idc::rpc=warn`: no line per call, as the peers write none; the Python servers with
   grpcio's `ThreadPoolExecutor(max_workers=10)`, as the article's). Started anew for every chunk size
-  and graph file.
+  and graph file. The unary rows also measure idc as users run it, `RUST_LOG` at its default
+  (`info`: one `idc::rpc` line a call, to the log file), interleaved with the quiet one.
 - Load: `h2load -n N -c CONNECTIONS -m STREAMS -H 'content-type: application/grpc' -H 'te: trailers'
   -d BODY --log-file LOG http://127.0.0.1:PORT/SERVICE/METHOD`, BODY being the 5-byte gRPC prefix and
   the serialized request; one thread (h2load's default), so on two cores the client has one and the

@@ -49,7 +49,8 @@ pub fn flush_logs() {
 /// otherwise: the server shows C-core's errors (a failed handshake, say), the clients none, since
 /// their one error line already says what C-core would.
 pub fn init_logs(default: &str, core: &str) -> Logs {
-    let mut directives = std::env::var("RUST_LOG").unwrap_or_else(|_| default.to_string());
+    let set = std::env::var("RUST_LOG").ok().filter(|v| !v.trim().is_empty());
+    let mut directives = set.unwrap_or_else(|| default.to_string());
     if !directives.contains("grpcio") {
         directives.push_str(&format!(",grpcio::log_util={core}"));
     }
