@@ -19,7 +19,8 @@ use std::time::{Duration, Instant};
 use common::live::{self, PUSH_TOKEN};
 use common::nginx::Nginx;
 use common::pg::Postgres;
-use common::{free_port, rust_bin, scrape_metrics, start_or_exit, wait_for, Server};
+use common::replica::Replica;
+use common::wait_for;
 use futures::StreamExt;
 use grpcio::RpcStatusCode;
 use idc::protocol::indicators as pb;
@@ -33,42 +34,27 @@ const HISTORY: usize = 60;
 const GATE: Duration = Duration::from_secs(20);
 /// The drain's status message (src/service/v2/subscribe.rs).
 const SHUTTING_DOWN: &str = "server shutting down; subscribe to another replica";
-/// A draining replica ends its subscriptions before it stops taking calls (src/server/mod.rs,
-/// `shutdown`), so a subscriber that resubscribes at once may, through nginx's kept-alive
-/// connection, land on A again, which then cancels the new stream (nginx: "upstream sent frame
-/// for closed stream"): in about 1 run of 6 here. Such a stream failed before any update and is
-/// retried; the count is printed. Once the server stops taking calls first, this can be 0.
+/// A subscriber that resubscribes at once could, through nginx's kept-alive connection, land on
+/// A again, which then cancelled the new stream (nginx: "upstream sent frame for closed stream"),
+/// while a draining replica ended its subscriptions before it stopped taking calls: in about 1
+/// run of 6. It now stops taking calls first (src/server/mod.rs, `shutdown`); such a stream,
+/// failed before any update, is still retried, and the count printed (expected 0).
 const LANDED_ON_A: &str = "resubscribes cancelled by the draining replica";
 
-/// One `idc_server --data postgres://...` replica with its Prometheus endpoint.
-struct Replica {
-    server: Server,
-    client: IndicatorsClient,
-    metrics: String,
+/// A replica on `url` whose calls in flight get 5 s at the drain.
+fn replica(url: &str, token: &Path) -> Replica {
+    Replica::start(url, token, &["--grace-period", "5"])
 }
 
-impl Replica {
-    fn start(url: &str, token: &Path) -> Replica {
-        for _ in 0..5 {
-            let metrics = format!("127.0.0.1:{}", free_port());
-            let mut cmd = rust_bin("idc_server");
-            cmd.args(["--host", "127.0.0.1", "--port", "0", "--drain-delay", "0", "--grace-period", "5"]);
-            cmd.args(["--metrics-addr", &metrics, "--data", url, "--push-token-file", token.to_str().unwrap()]);
-            match start_or_exit(cmd) {
-                (Some(server), _) => {
-                    let client = IndicatorsClient::new(common::channel(&server.target()));
-                    return Replica { server, client, metrics };
-                }
-                (None, Some(out)) if out.stderr.contains("--metrics-addr") => continue,
-                (None, out) => panic!("idc_server --data {url} did not start: {out:?}"),
-            }
-        }
-        panic!("no free port for --metrics-addr in 5 tries");
-    }
-
+/// What this test reads of a replica.
+trait Subscriptions {
     /// Its open Subscribe streams.
+    fn subscriptions(&self) -> f64;
+}
+
+impl Subscriptions for Replica {
     fn subscriptions(&self) -> f64 {
-        scrape_metrics(&self.metrics).get("idc_subscriptions").copied().unwrap_or(-1.0)
+        self.metric("idc_subscriptions").unwrap_or(-1.0)
     }
 }
 
@@ -152,7 +138,7 @@ fn subscribers_behind_nginx_move_to_the_other_replica_when_one_drains_and_miss_n
     let url = db.create_database("idc");
     let scratch = common::scratch();
     let token = common::token_file(scratch.path(), "push.token", PUSH_TOKEN);
-    let (a, b) = (Replica::start(&url, &token), Replica::start(&url, &token));
+    let (a, b) = (replica(&url, &token), replica(&url, &token));
     let nginx = Nginx::start([a.server.target(), b.server.target()]);
     let front = IndicatorsClient::new(common::channel(&nginx.target()));
 

@@ -17,7 +17,6 @@
 
 mod common;
 
-use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::thread;
@@ -26,7 +25,8 @@ use std::time::{Duration, Instant};
 use common::live::{self, Refusal, PUSH_TOKEN};
 use common::nginx::Nginx;
 use common::pg::Postgres;
-use common::{free_port, poll_until, rust_bin, scrape_metrics, start_or_exit, wait_for, Server};
+use common::replica::Replica;
+use common::{poll_until, wait_for};
 use grpcio::RpcStatusCode;
 use idc::protocol::indicators as pb;
 use idc::protocol::indicators_grpc::IndicatorsClient;
@@ -36,41 +36,15 @@ const SLOW: &str = "SLOW";
 /// How long a gate on the database or a replica may wait.
 const GATE: Duration = Duration::from_secs(20);
 
-/// One `idc_server --data postgres://...` replica, with its Prometheus endpoint (to tell which
-/// replica nginx gave a call to).
-struct Replica {
-    server: Server,
-    client: IndicatorsClient,
-    metrics: String,
+/// What these tests read of a replica.
+trait PushesOk {
+    /// PushBars calls this replica finished with OK.
+    fn pushes_ok(&self) -> u64;
 }
 
-impl Replica {
-    fn start(url: &str, token: &Path) -> Replica {
-        for _ in 0..5 {
-            let metrics = format!("127.0.0.1:{}", free_port());
-            let mut cmd = rust_bin("idc_server");
-            cmd.args(["--host", "127.0.0.1", "--port", "0", "--drain-delay", "0", "--metrics-addr", &metrics]);
-            cmd.args(["--data", url, "--push-token-file", token.to_str().unwrap()]);
-            match start_or_exit(cmd) {
-                (Some(server), _) => {
-                    let client = IndicatorsClient::new(common::channel(&server.target()));
-                    return Replica { server, client, metrics };
-                }
-                (None, Some(out)) if out.stderr.contains("--metrics-addr") => continue,
-                (None, out) => panic!("idc_server --data {url} did not start: {out:?}"),
-            }
-        }
-        panic!("no free port for --metrics-addr in 5 tries");
-    }
-
-    fn target(&self) -> String {
-        self.server.target()
-    }
-
-    /// PushBars calls this replica finished with OK.
+impl PushesOk for Replica {
     fn pushes_ok(&self) -> u64 {
-        let name = r#"idc_calls_total{code="OK",method="PushBars"}"#;
-        scrape_metrics(&self.metrics).get(name).copied().unwrap_or(0.0) as u64
+        self.metric(r#"idc_calls_total{code="OK",method="PushBars"}"#).unwrap_or(0.0) as u64
     }
 }
 
@@ -174,7 +148,7 @@ fn a_push_whose_replica_is_killed_inside_the_transaction_leaves_nothing() {
     let url = db.create_database("idc");
     let scratch = common::scratch();
     let token = common::token_file(scratch.path(), "push.token", PUSH_TOKEN);
-    let a = Replica::start(&url, &token); // migrates: the tables exist from here on
+    let a = Replica::start(&url, &token, &[]); // migrates: the tables exist from here on
     install_slow_trigger(&db);
     let bars = live::walk(&live::weekdays("2024-01-02", 5), 21);
 
@@ -189,7 +163,7 @@ fn a_push_whose_replica_is_killed_inside_the_transaction_leaves_nothing() {
     // an operator would, or as PostgreSQL does when it next writes to the socket.
     terminate(&db, &pid);
     assert_nothing_written(&db, SLOW, "after the killed push");
-    let b = Replica::start(&url, &token);
+    let b = Replica::start(&url, &token, &[]);
     assert_not_served(&b.client, SLOW, "a new replica after the killed push");
 }
 
@@ -199,7 +173,7 @@ fn a_push_whose_backend_is_terminated_fails_unavailable_and_leaves_nothing() {
     let url = db.create_database("idc");
     let scratch = common::scratch();
     let token = common::token_file(scratch.path(), "push.token", PUSH_TOKEN);
-    let a = Replica::start(&url, &token);
+    let a = Replica::start(&url, &token, &[]);
     install_slow_trigger(&db);
     let bars = live::walk(&live::weekdays("2024-01-02", 5), 22);
 
@@ -215,7 +189,7 @@ fn a_push_whose_backend_is_terminated_fails_unavailable_and_leaves_nothing() {
     live::push(&a.client, "OTHER", &bars, false).expect("the next push, to another symbol");
     live::assert_history(&a.client, "OTHER", &bars, "the next push");
     assert_eq!(db.psql_on("idc", "SELECT count(*) FROM bars WHERE symbol = 'OTHER'"), "5");
-    let b = Replica::start(&url, &token);
+    let b = Replica::start(&url, &token, &[]);
     live::assert_history(&b.client, "OTHER", &bars, "a new replica");
     assert_not_served(&b.client, SLOW, "a new replica");
     // Last, so that everything above is checked whatever this says.
@@ -235,8 +209,8 @@ fn the_database_stopped_and_started_under_reads_and_pushes() {
     let url = db.create_database("idc");
     let scratch = common::scratch();
     let token = common::token_file(scratch.path(), "push.token", PUSH_TOKEN);
-    let a = Replica::start(&url, &token);
-    let b = Replica::start(&url, &token);
+    let a = Replica::start(&url, &token, &[]);
+    let b = Replica::start(&url, &token, &[]);
     let bars = live::walk(&live::weekdays("2010-01-04", 4000), 23);
     const FIRST: usize = 10;
     live::push(&a.client, "X", &bars[..FIRST], false).expect("the first push");
@@ -361,7 +335,7 @@ fn two_replicas_behind_nginx_share_pushes() {
     let url = db.create_database("idc");
     let scratch = common::scratch();
     let token = common::token_file(scratch.path(), "push.token", PUSH_TOKEN);
-    let replicas = [Replica::start(&url, &token), Replica::start(&url, &token)];
+    let replicas = [Replica::start(&url, &token, &[]), Replica::start(&url, &token, &[])];
     let nginx = Nginx::start([replicas[0].target(), replicas[1].target()]);
     let front = IndicatorsClient::new(common::channel(&nginx.target()));
     let bars = live::walk(&live::weekdays("2024-01-02", 40), 24);

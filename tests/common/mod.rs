@@ -10,6 +10,7 @@ pub mod live;
 pub mod nginx;
 pub mod pg;
 pub mod pki;
+pub mod replica;
 
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
