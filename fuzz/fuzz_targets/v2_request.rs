@@ -31,11 +31,8 @@ fn catalog() -> &'static Catalog {
         let bars = idc_core::domain::sample::bars().expect("the sample loads");
         let bars = &bars[..300];
         let factors: Vec<f64> = (0..bars.len()).map(|i| 1.0 + (i / 100) as f64 * 0.5).collect();
-        let adj = Instrument {
-            symbol: "ADJ".into(),
-            name: "ADJ".into(),
-            bars: BarColumns::from_bars(bars, Some(&factors)),
-        };
+        let adj =
+            Instrument { symbol: "ADJ".into(), name: "ADJ".into(), bars: BarColumns::from_bars(bars, Some(&factors)) };
         sample.with(adj)
     })
 }
