@@ -68,9 +68,9 @@ impl Journal {
         Ok((Journal { path, file: Arc::new(file), written: 0 }, records))
     }
 
-    /// Writes `request` at the end, not yet synced: its sequence number, to wait for with
-    /// [`Durable::wait`] before its push is acknowledged.
-    pub fn write(&mut self, request: &pb::PushBarsRequest) -> io::Result<u64> {
+    /// Writes `request` at the end, not yet synced: its push is acknowledged once the
+    /// [`Syncer`] has synced [`Journal::sync_point`] taken after it.
+    pub fn write(&mut self, request: &pb::PushBarsRequest) -> io::Result<()> {
         let record = frame(request)?;
         let mut file: &File = &self.file;
         let at = file.seek(SeekFrom::End(0))?;
@@ -81,7 +81,7 @@ impl Journal {
             return Err(e);
         }
         self.written += 1;
-        Ok(self.written)
+        Ok(())
     }
 
     /// What an fsync started now makes durable: the records written so far, in this file (the

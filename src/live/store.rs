@@ -128,7 +128,10 @@ impl Store {
         let held = before.get(&request.symbol).cloned();
         let query = query::push(request, held.as_deref()).map_err(LiveError::Refused)?;
         let Some(journal) = state.journal.as_mut() else { return Err(LiveError::Disabled) };
-        let seq = journal.write(request).map_err(|reason| LiveError::Disk { reason })?;
+        journal.write(request).map_err(|reason| LiveError::Disk { reason })?;
+        // What the reply waits for: this record's fsync (no other record is written meanwhile:
+        // the lock is held).
+        let point = journal.sync_point();
         let mut instrument = held.as_deref().cloned().unwrap_or_else(|| Instrument {
             symbol: query.symbol.clone(),
             name: query.symbol.clone(),
@@ -137,11 +140,7 @@ impl Store {
         let applied = live::apply(&mut instrument.bars, &query);
         let last_date = instrument.last_date().map(|d| d.to_string()).unwrap_or_default();
         let now = shared.update(|catalog| catalog.with(instrument));
-        if query.forming {
-            state.forming.insert(query.symbol.clone());
-        } else {
-            state.forming.remove(&query.symbol);
-        }
+        note_forming(&mut state.forming, request);
         state.pending.entry(query.symbol.clone()).or_default().push(request.clone());
         self.metrics.pushed(query.bars.len());
         self.metrics.set_catalog_instruments(now.len());
@@ -153,8 +152,6 @@ impl Store {
             last_date,
             ..Default::default()
         };
-        let point = state.journal.as_ref().expect("written to above").sync_point();
-        debug_assert_eq!(point.0, seq);
         let durable = self.syncer.after(point);
         Ok(Ack { reply, durable: Some(durable) })
     }
