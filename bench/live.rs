@@ -227,19 +227,9 @@ fn live_run(s: &Settings, n: usize) {
                 .unwrap()
         })
         .collect();
-    let began = Instant::now();
-    while shared.snapshots.load(Ordering::Acquire) < n {
-        assert!(
-            began.elapsed() < SILENCE,
-            "{n} subscribers: only {} snapshots came",
-            shared.snapshots.load(Ordering::Acquire)
-        );
-        thread::sleep(Duration::from_millis(2));
-    }
+    await_snapshots(&shared, n);
     let pusher = IndicatorsClient::new(channel(&env, server.port));
-    let mut metadata = MetadataBuilder::new();
-    metadata.add_str("authorization", &format!("Bearer {TOKEN}")).unwrap();
-    let option = CallOption::default().headers(metadata.build()).timeout(Duration::from_secs(30));
+    let option = push_option();
     let push = |k: usize| {
         let request =
             pb::PushBarsRequest { symbol: SYMBOL.into(), bars: vec![pushes[k].clone()], ..Default::default() };
@@ -298,6 +288,23 @@ fn live_run(s: &Settings, n: usize) {
     if let Some(first) = ended.first() {
         eprintln!("live bench: {n} subscribers: {} streams ended early, the first: {first}", ended.len());
     }
+}
+
+/// Waits until `n` subscribers have their snapshots (every stream is open and listening).
+fn await_snapshots(shared: &Shared, n: usize) {
+    let began = Instant::now();
+    while shared.snapshots.load(Ordering::Acquire) < n {
+        let got = shared.snapshots.load(Ordering::Acquire);
+        assert!(began.elapsed() < SILENCE, "{n} subscribers: only {got} snapshots came");
+        thread::sleep(Duration::from_millis(2));
+    }
+}
+
+/// A push's call options: the push token, and a deadline far past any push.
+fn push_option() -> CallOption {
+    let mut metadata = MetadataBuilder::new();
+    metadata.add_str("authorization", &format!("Bearer {TOKEN}")).unwrap();
+    CallOption::default().headers(metadata.build()).timeout(Duration::from_secs(30))
 }
 
 /// Subscribes `subs` on `client` and drains them until each has `target` updates (or ended).

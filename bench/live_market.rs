@@ -12,12 +12,12 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use grpcio::{CallOption, EnvBuilder, MetadataBuilder};
+use grpcio::EnvBuilder;
 use idc::protocol::indicators as pb;
 use idc::protocol::indicators_grpc::IndicatorsClient;
 
-use super::{bar, channel, head, ms, percentile, receive, sorted, walk, Received, Served, Settings, Shared};
-use super::{SILENCE, SYMBOL, TOKEN};
+use super::{await_snapshots, bar, channel, head, ms, percentile, push_option, receive, sorted, walk};
+use super::{Received, Served, Settings, Shared, SYMBOL};
 
 /// Concurrent pushers, and the symbols they push to (LIVE and `MARKET - 1` others).
 const PUSHERS: usize = 16;
@@ -54,14 +54,8 @@ pub(super) fn market(s: &Settings) {
             thread::spawn(move || receive(client, subs, &shared))
         })
         .collect();
-    let began = Instant::now();
-    while shared.snapshots.load(Ordering::Acquire) < n {
-        assert!(began.elapsed() < SILENCE, "{n} subscribers: only some snapshots came");
-        thread::sleep(Duration::from_millis(2));
-    }
-    let mut metadata = MetadataBuilder::new();
-    metadata.add_str("authorization", &format!("Bearer {TOKEN}")).unwrap();
-    let option = CallOption::default().headers(metadata.build()).timeout(Duration::from_secs(30));
+    await_snapshots(&shared, n);
+    let option = push_option();
     // LIVE's pushes: when each was sent (pusher 0 pushes LIVE, among its symbols).
     let sent = Arc::new(Mutex::new(Vec::with_capacity(room)));
     let start = Instant::now();
