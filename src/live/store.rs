@@ -42,6 +42,9 @@ pub struct Store {
     metrics: Arc<Metrics>,
     state: Mutex<State>,
     syncer: Syncer,
+    /// Held through a fold: the folder thread and the drain's last fold ([`super::Live::close`])
+    /// must not both write and drain the same pending pushes.
+    folding: Mutex<()>,
 }
 
 struct State {
@@ -77,7 +80,15 @@ impl Store {
         };
         let state = State { journal, pending: BTreeMap::new(), forming: HashSet::new(), ours: HashSet::new() };
         let syncer = Syncer::start().map_err(|reason| LiveError::Journal { path: dir.to_path_buf(), reason })?;
-        let store = Store { dir: dir.to_path_buf(), reloader, hub, metrics, state: Mutex::new(state), syncer };
+        let store = Store {
+            dir: dir.to_path_buf(),
+            reloader,
+            hub,
+            metrics,
+            state: Mutex::new(state),
+            syncer,
+            folding: Mutex::new(()),
+        };
         if !records.is_empty() {
             let mut state = store.lock();
             let shared = Arc::clone(store.reloader.shared());
@@ -166,6 +177,7 @@ impl Store {
     /// lock, so pushes go on meanwhile; on an error the pushes stay pending (and journaled), and
     /// the next fold tries again.
     pub fn fold(&self) -> io::Result<()> {
+        let _one = self.folding.lock().unwrap_or_else(|e| e.into_inner());
         let (catalog, taken, ours) = {
             let state = self.lock();
             if state.pending.is_empty() {
