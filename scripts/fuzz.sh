@@ -55,10 +55,19 @@ for target in "${TARGETS[@]}"; do
   echo "idc: fuzzing $target for ${SECONDS_EACH}s" >&2
   # The first corpus directory receives the new entries; the committed seeds are only read.
   # -timeout: an input that takes over 10 s counts as a crash (a hang), not as a stall.
+  log="$WORK/artifacts/$target.log"
   if ! cargo fuzz run "${BUILD[@]}" "$target" "$WORK/corpus/$target" "fuzz/corpus/$target" -- \
     -max_total_time="$SECONDS_EACH" -timeout=10 -print_final_stats=1 \
-    -artifact_prefix="$WORK/artifacts/$target/" $(extra_flags "$target"); then
-    failed+=("$target")
+    -artifact_prefix="$WORK/artifacts/$target/" $(extra_flags "$target") 2>&1 | tee "$log" >&2; then
+    # AddressSanitizer reports an allocation past its maximum as its own out-of-memory crash,
+    # which fork mode does not count as an OOM: for parquet that is the known finding above, and
+    # only that; any other crash of it still fails.
+    if [[ "$target" == parquet ]] && grep -q "SUMMARY: AddressSanitizer: out-of-memory\|allocation-size-too-big" "$log" \
+      && ! grep -q "SUMMARY: AddressSanitizer: [^o]" "$log"; then
+      echo "idc: parquet: an input made the parquet crate ask for more memory than there is (the known upstream issue above)" >&2
+    else
+      failed+=("$target")
+    fi
   fi
   ooms=("$WORK/artifacts/$target"/oom-*)
   if [[ -e "${ooms[0]}" ]]; then
