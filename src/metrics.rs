@@ -248,7 +248,11 @@ impl Metrics {
             Some(series) => series.in_flight.inc(),
             None => self.in_flight.get_or_create(&MethodLabel { method: method.into() }).inc(),
         };
-        let peer = log::log_enabled!(target: "idc::rpc", level).then(peer);
+        let enabled = match level {
+            log::Level::Info => tracing::enabled!(target: "idc::rpc", tracing::Level::INFO),
+            _ => tracing::enabled!(target: "idc::rpc", tracing::Level::DEBUG),
+        };
+        let peer = enabled.then(peer);
         CallRecord {
             metrics: Arc::clone(self),
             method,
@@ -347,8 +351,38 @@ fn short_method(path: &str) -> &str {
 
 /// `OK`, `CANCELLED`, …: the canonical names that every gRPC implementation prints.
 pub fn code_name(code: RpcStatusCode) -> String {
-    let text = code.to_string();
-    text.split_once('-').map_or(text.clone(), |(_, name)| name.to_string())
+    match canonical_name(code) {
+        Some(name) => name.to_string(),
+        None => {
+            let text = code.to_string();
+            text.split_once('-').map_or(text.clone(), |(_, name)| name.to_string())
+        }
+    }
+}
+
+/// The canonical name of one of the 17 codes gRPC defines (what the per-call line prints without
+/// building a string), `None` for any other number.
+fn canonical_name(code: RpcStatusCode) -> Option<&'static str> {
+    const NAMES: [&str; 17] = [
+        "OK",
+        "CANCELLED",
+        "UNKNOWN",
+        "INVALID_ARGUMENT",
+        "DEADLINE_EXCEEDED",
+        "NOT_FOUND",
+        "ALREADY_EXISTS",
+        "PERMISSION_DENIED",
+        "RESOURCE_EXHAUSTED",
+        "FAILED_PRECONDITION",
+        "ABORTED",
+        "OUT_OF_RANGE",
+        "UNIMPLEMENTED",
+        "INTERNAL",
+        "UNAVAILABLE",
+        "DATA_LOSS",
+        "UNAUTHENTICATED",
+    ];
+    usize::try_from(i32::from(code)).ok().and_then(|i| NAMES.get(i)).copied()
 }
 
 /// One call, from its start until its status; see the module docs.
@@ -406,15 +440,22 @@ impl CallRecord {
             }
         }
         if let Some(peer) = &self.peer {
-            log::log!(
-                target: "idc::rpc",
-                self.level,
-                "{} from {peer}: {} in {:.1} ms, {} bytes sent",
-                self.method,
-                code_name(code),
-                took.as_secs_f64() * 1000.0,
-                self.bytes
-            );
+            let name = canonical_name(code).map_or_else(|| code_name(code).into(), std::borrow::Cow::Borrowed);
+            // Tenths of a millisecond in integers: formatting a float to one place is a
+            // noticeable part of the line's cost.
+            let tenths = (took.as_micros() + 50) / 100;
+            let ms = format_args!("{}.{}", tenths / 10, tenths % 10);
+            // A `tracing` event, not a `log` record: the bridge would rebuild its metadata for
+            // every line. The level must be a constant of the callsite, hence the two arms.
+            macro_rules! line {
+                ($level:expr) => {
+                    tracing::event!(target: "idc::rpc", $level, "{} from {peer}: {name} in {ms} ms, {} bytes sent", self.method, self.bytes)
+                };
+            }
+            match self.level {
+                log::Level::Info => line!(tracing::Level::INFO),
+                _ => line!(tracing::Level::DEBUG),
+            }
         }
     }
 }

@@ -1,30 +1,35 @@
-//! Logging: the `log` records of idc and of gRPC C-core, filtered by `RUST_LOG`, formatted as
-//! env_logger formats them (`[2026-12-02T08:00:00Z INFO  idc::rpc] message`: what the docs show
-//! and scripts match), and written by a background thread.
+//! Logging: the `log` records of idc and of gRPC C-core and the per-call `tracing` events,
+//! filtered by `RUST_LOG`, formatted as env_logger formats them
+//! (`[2026-12-02T08:00:00Z INFO  idc::rpc] message`: what the docs show and scripts match;
+//! [`format`]), and written by a background thread.
 //!
 //! Why not straight to stderr: the per-call line (`idc::rpc`) is written on a completion-queue
 //! thread, and a locked, unbuffered write to stderr per call cost about a tenth of a unary call.
 //! Here a line is formatted on the calling thread and handed to `tracing-appender`'s
-//! non-blocking writer, whose thread writes whatever has queued in one buffered write. The queue
-//! is bounded (128,000 lines) and lossy: a completion-queue thread never waits for the log;
-//! under a load that outruns stderr, lines are dropped rather than calls slowed. The returned
-//! [`Logs`] flushes every queued line when it is dropped, so a clean exit loses none, and so
-//! does a forced one (a second SIGTERM: `idc::signals::exit_now` runs [`flush_logs`] first).
+//! non-blocking writer, whose thread writes whatever has queued in one buffered write. The
+//! per-call lines go there in batches ([`batch`]): handing each alone across threads cost a
+//! unary call about 8 %. The queue is bounded and lossy: a completion-queue thread never waits
+//! for the log; under a load that outruns stderr, lines are dropped rather than calls slowed.
+//! The returned [`Logs`] flushes every line when it is dropped, so a clean exit loses none, and
+//! so does a forced one (a second SIGTERM: `idc::signals::exit_now` runs [`flush_logs`] first).
+
+mod batch;
+mod format;
 
 use std::io::{self, BufWriter};
 use std::sync::Mutex;
-use std::time::SystemTime;
 
 use tracing_appender::non_blocking::{NonBlockingBuilder, WorkerGuard};
-use tracing_core::{Event, Subscriber};
-use tracing_log::{AsLog, NormalizeEvent};
-use tracing_subscriber::fmt::format::{FormatEvent, FormatFields, Writer};
-use tracing_subscriber::fmt::FmtContext;
-use tracing_subscriber::registry::LookupSpan;
+use tracing_log::AsLog;
 use tracing_subscriber::EnvFilter;
 
 /// The write buffer of the logging thread: a batch of lines leaves in one write.
 const BUFFER_BYTES: usize = 64 * 1024;
+
+/// How many writes may wait for the logging thread: lines one by one, per-call lines in
+/// batches of up to [`batch::BATCH_BYTES`]. Past it, writes are dropped. The queue's slots are
+/// allocated up front (about 40 bytes each), so it is not made larger than it needs to be.
+const QUEUED_WRITES: usize = 16_384;
 
 /// The logging thread's guard: dropping it writes what is queued and ends the thread.
 static WORKER: Mutex<Option<WorkerGuard>> = Mutex::new(None);
@@ -38,8 +43,10 @@ impl Drop for Logs {
     }
 }
 
-/// Writes every queued line and stops the logging thread (lines logged later are lost).
+/// Writes every batched and queued line and stops the logging thread (lines logged later are
+/// lost).
 pub fn flush_logs() {
+    batch::stop();
     let guard = WORKER.lock().unwrap_or_else(|e| e.into_inner()).take();
     drop(guard);
 }
@@ -58,9 +65,14 @@ pub fn init_logs(default: &str, core: &str) -> Logs {
     let most = filter.max_level_hint().unwrap_or(tracing_core::LevelFilter::TRACE);
     let (writer, guard) = NonBlockingBuilder::default()
         .thread_name("idc-log")
+        .buffered_lines_limit(QUEUED_WRITES)
         .finish(BufWriter::with_capacity(BUFFER_BYTES, io::stderr()));
-    let subscriber =
-        tracing_subscriber::fmt().with_env_filter(filter).with_writer(writer).event_format(EnvLoggerFormat).finish();
+    let writers = batch::Writers::start(writer);
+    let subscriber = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(writers)
+        .event_format(format::EnvLoggerFormat)
+        .finish();
     // `log`'s own level gate first, so that a record no directive can want costs one compare.
     let _ = tracing_log::LogTracer::builder().with_max_level(most.as_log()).init();
     let _ = tracing_core::dispatcher::set_global_default(tracing_core::Dispatch::new(subscriber));
@@ -68,23 +80,4 @@ pub fn init_logs(default: &str, core: &str) -> Logs {
     *WORKER.lock().unwrap_or_else(|e| e.into_inner()) = Some(guard);
     idc::signals::before_forced_exit(flush_logs);
     Logs
-}
-
-/// env_logger's default line: `[TIME LEVEL TARGET] message`, the time in whole seconds (UTC).
-struct EnvLoggerFormat;
-
-impl<S, N> FormatEvent<S, N> for EnvLoggerFormat
-where
-    S: Subscriber + for<'a> LookupSpan<'a>,
-    N: for<'a> FormatFields<'a> + 'static,
-{
-    fn format_event(&self, ctx: &FmtContext<'_, S, N>, mut writer: Writer<'_>, event: &Event<'_>) -> std::fmt::Result {
-        // A `log` record's own target and level, not the bridge's.
-        let normalized = event.normalized_metadata();
-        let metadata = normalized.as_ref().unwrap_or_else(|| event.metadata());
-        let time = humantime::format_rfc3339_seconds(SystemTime::now());
-        write!(writer, "[{time} {:<5} {}] ", metadata.level().as_str(), metadata.target())?;
-        ctx.field_format().format_fields(writer.by_ref(), event)?;
-        writeln!(writer)
-    }
 }
