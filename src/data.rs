@@ -96,7 +96,8 @@ fn pick<'a>(config: &Config, catalog: &'a Catalog) -> Result<(&'a Arc<Instrument
 pub fn analysis(config: &Config, catalog: &Catalog) -> Result<Analysis, DataError> {
     let started = std::time::Instant::now();
     let (instrument, name) = pick(config, catalog)?;
-    let analysis = Analysis::new(name, instrument.bars.to_bars(), config.data.macd(), config.data.convention)?;
+    // The catalog's bars themselves: the article's services and v2 share one copy.
+    let analysis = Analysis::over(name, Arc::clone(instrument), config.data.macd(), config.data.convention)?;
     give_back_freed_memory();
     if let Some((first, last)) = analysis.span() {
         let count = analysis.window(DateRange::default()).bars.len();

@@ -4,10 +4,17 @@
 //! other and with the full history (the bars before a window are its warm-up). Drawing is the
 //! chart module's business: it takes an `Analysis` and a window, and this module knows nothing of
 //! pictures.
+//!
+//! The bars are the catalog's own columns, shared ([`Analysis::over`]): a copy would double what
+//! a million-bar file costs in memory.
+
+use std::sync::Arc;
 
 use super::bar::Bar;
+use super::catalog::Instrument;
 use super::date::{Date, DateRange};
 use super::macd::{self, Convention, MacdParams, MacdPoint, ParamsError};
+use super::series::{BarColumns, BarSlice};
 use super::IndicatorRow;
 
 /// Bars and MACD of one instrument.
@@ -16,7 +23,8 @@ pub struct Analysis {
     instrument: String,
     params: MacdParams,
     convention: Convention,
-    bars: Vec<Bar>,
+    /// Where the bars are: the catalog's instrument, or one of this analysis's own.
+    source: Arc<Instrument>,
     macd: Vec<Option<MacdPoint>>,
 }
 
@@ -24,7 +32,7 @@ pub struct Analysis {
 /// were computed with (a chart says why a window has none).
 #[derive(Debug, Clone, Copy)]
 pub struct Window<'a> {
-    pub bars: &'a [Bar],
+    pub bars: BarSlice<'a>,
     pub macd: &'a [Option<MacdPoint>],
     pub params: MacdParams,
     pub convention: Convention,
@@ -39,10 +47,26 @@ impl Analysis {
         params: MacdParams,
         convention: Convention,
     ) -> Result<Analysis, ParamsError> {
-        debug_assert!(bars.windows(2).all(|w| w[0].date < w[1].date));
-        let closes: Vec<f64> = bars.iter().map(|bar| bar.close).collect();
-        let macd = macd::compute(&closes, params, convention)?;
-        Ok(Analysis { instrument: instrument.into(), params, convention, bars, macd })
+        let name: String = instrument.into();
+        let source = Instrument { symbol: name.clone(), name: name.clone(), bars: BarColumns::from_bars(&bars, None) };
+        Analysis::over(name, Arc::new(source), params, convention)
+    }
+
+    /// Over a catalog's instrument (its bars sorted by date), without a copy of them; `title`
+    /// names it in charts.
+    pub fn over(
+        title: impl Into<String>,
+        source: Arc<Instrument>,
+        params: MacdParams,
+        convention: Convention,
+    ) -> Result<Analysis, ParamsError> {
+        debug_assert!(source.bars.date.windows(2).all(|w| w[0] < w[1]));
+        let macd = macd::compute(&source.bars.close, params, convention)?;
+        Ok(Analysis { instrument: title.into(), params, convention, source, macd })
+    }
+
+    fn bars(&self) -> &BarColumns {
+        &self.source.bars
     }
 
     pub fn instrument(&self) -> &str {
@@ -51,7 +75,7 @@ impl Analysis {
 
     /// The first and last day with data.
     pub fn span(&self) -> Option<(Date, Date)> {
-        Some((self.bars.first()?.date, self.bars.last()?.date))
+        Some((*self.bars().date.first()?, *self.bars().date.last()?))
     }
 
     /// The bars with `start <= date <= end`.
@@ -68,20 +92,21 @@ impl Analysis {
 
     /// The indices `from..to` of the bars in `range`.
     fn bounds(&self, range: DateRange) -> (usize, usize) {
-        let from = range.start.map_or(0, |start| self.bars.partition_point(|bar| bar.date < start));
-        let to = range.end.map_or(self.bars.len(), |end| self.bars.partition_point(|bar| bar.date <= end));
+        let dates = &self.bars().date;
+        let from = range.start.map_or(0, |start| dates.partition_point(|&date| date < start));
+        let to = range.end.map_or(dates.len(), |end| dates.partition_point(|&date| date <= end));
         (from, to.max(from))
     }
 
     /// The last `count` bars (fewer if there are not that many).
     pub fn last_bars(&self, count: usize) -> Window<'_> {
-        let from = self.bars.len().saturating_sub(count);
-        self.slice(from, self.bars.len())
+        let from = self.bars().len().saturating_sub(count);
+        self.slice(from, self.bars().len())
     }
 
     fn slice(&self, from: usize, to: usize) -> Window<'_> {
         let (params, convention) = (self.params, self.convention);
-        Window { bars: &self.bars[from..to], macd: &self.macd[from..to], params, convention }
+        Window { bars: BarSlice::new(self.bars(), from, to), macd: &self.macd[from..to], params, convention }
     }
 
     /// The reply rows for a range: one per bar that has a MACD value.
@@ -187,7 +212,7 @@ mod tests {
         let d = |s: &str| Some(Date::parse(s).unwrap());
         let w = a.window(DateRange { start: d("2021-02-05"), end: d("2021-02-07") });
         assert_eq!(w.bars.len(), 3);
-        assert_eq!(w.bars[0].date.to_string(), "2021-02-05");
+        assert_eq!(w.bars.get(0).date.to_string(), "2021-02-05");
         assert!(a.window(DateRange { start: d("2022-01-01"), end: None }).is_empty());
         assert_eq!(a.window(DateRange::default()).bars.len(), 28);
     }

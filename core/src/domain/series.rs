@@ -116,6 +116,64 @@ pub struct BarColumns {
     pub adj_factor: AdjFactors,
 }
 
+/// The bars `from..to` of a [`BarColumns`], read in place: what a window of the article's analysis
+/// hands its chart and rows, so that the analysis needs no copy of the catalog's bars.
+#[derive(Debug, Clone, Copy)]
+pub struct BarSlice<'a> {
+    columns: &'a BarColumns,
+    from: usize,
+    to: usize,
+}
+
+impl<'a> BarSlice<'a> {
+    /// `from..to` of `columns`; the range must lie inside them.
+    pub fn new(columns: &'a BarColumns, from: usize, to: usize) -> BarSlice<'a> {
+        assert!(from <= to && to <= columns.len(), "bars {from}..{to} of {}", columns.len());
+        BarSlice { columns, from, to }
+    }
+
+    pub fn len(&self) -> usize {
+        self.to - self.from
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.from == self.to
+    }
+
+    /// The `i`th bar of the slice.
+    pub fn get(&self, i: usize) -> super::bar::Bar {
+        assert!(i < self.len(), "bar {i} of {}", self.len());
+        let c = self.columns;
+        let j = self.from + i;
+        super::bar::Bar {
+            date: c.date[j],
+            open: c.open[j],
+            high: c.high[j],
+            low: c.low[j],
+            close: c.close[j],
+            volume: c.volume[j],
+        }
+    }
+
+    /// The slice's dates.
+    pub fn dates(&self) -> &'a [Date] {
+        &self.columns.date[self.from..self.to]
+    }
+
+    pub fn first(&self) -> Option<super::bar::Bar> {
+        (!self.is_empty()).then(|| self.get(0))
+    }
+
+    pub fn last(&self) -> Option<super::bar::Bar> {
+        (!self.is_empty()).then(|| self.get(self.len() - 1))
+    }
+
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = super::bar::Bar> + 'a {
+        let slice = *self;
+        (0..slice.len()).map(move |i| slice.get(i))
+    }
+}
+
 /// Why bars cannot be adjusted.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SeriesError {
@@ -140,7 +198,7 @@ impl BarColumns {
         }
     }
 
-    /// Back to bars, for the article's services, whose analysis takes them.
+    /// Back to bars, one struct each.
     pub fn to_bars(&self) -> Vec<super::bar::Bar> {
         (0..self.len())
             .map(|i| super::bar::Bar {

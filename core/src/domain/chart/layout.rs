@@ -216,7 +216,7 @@ pub(super) fn plan(window: &Window<'_>, title: &str, size: ChartSize) -> Plan {
 
     // Both panels share their margins and label areas, so their x axes line up.
     let n = window.bars.len();
-    let date_width = text::width(&window.bars[0].date.to_string(), s.label);
+    let date_width = text::width(&window.bars.get(0).date.to_string(), s.label);
     let widest = price_ticks.iter().chain(&macd_ticks).map(|(_, t)| text::width(t, s.label)).max().unwrap_or(0);
     let frame = s.frame(date_width, widest);
     let plot_width = width - frame.left - frame.y_label_area - frame.right;
@@ -226,7 +226,7 @@ pub(super) fn plan(window: &Window<'_>, title: &str, size: ChartSize) -> Plan {
         if (x - i).abs() > 1e-6 || i < 0.0 || i as usize >= n {
             return String::new();
         }
-        window.bars[i as usize].date.to_string()
+        window.bars.dates()[i as usize].to_string()
     };
     let x = XAxis { range: -0.5..(n as f64 - 0.5), ticks: &x_ticks, dates: &date_label };
 
