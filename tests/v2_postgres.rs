@@ -172,12 +172,15 @@ fn values_from_the_database_equal_those_from_the_files() {
     }
     std::fs::write(data.join("AAA.csv"), live::csv_text(&bars, true)).unwrap();
     std::fs::write(data.join("BBB.csv"), live::csv_text(&live::walk(&dates, 4), false)).unwrap();
+    // A long history, from before 1970 (dates travel as days since then) to after it.
+    let long = live::weekdays("1800-01-01", 60_000);
+    std::fs::write(data.join("CCC.csv"), live::csv_text(&live::walk(&long, 5), false)).unwrap();
     for round in 0..2 {
         let mut import = common::rust_bin("idc_server");
         import.args(["import", "--data", data.to_str().unwrap(), "--into", &url]);
         common::run(import).assert_success(&format!("idc_server import, round {round}"));
     }
-    assert_eq!(db.psql_on("idc", "SELECT count(*) FROM bars"), "1200", "importing twice changes nothing");
+    assert_eq!(db.psql_on("idc", "SELECT count(*) FROM bars"), "61200", "importing twice changes nothing");
     let token = common::token_file(scratch.path(), "push.token", PUSH_TOKEN);
     let from_db = replica(&url, &token);
     let from_files = replica(data.to_str().unwrap(), &token);
@@ -195,7 +198,7 @@ fn values_from_the_database_equal_those_from_the_files() {
     assert!(a == b, "the same series from the database and from the files");
     let all = pb::ComputeRequest { indicators: vec![live::spec("RSI", &[])], ..Default::default() };
     let (a, b) = (live::compute(&from_db.client, &all).unwrap(), live::compute(&from_files.client, &all).unwrap());
-    assert_eq!(a.len(), 2);
+    assert_eq!(a.len(), 3);
     assert!(bytes(a) == bytes(b), "every instrument the same");
 }
 

@@ -359,7 +359,7 @@ async fn first_load(target: &Target) -> Result<(Client, Catalog, BTreeMap<String
         let _ = connection.await;
     });
     migrate(&client).await?;
-    let (catalog, flags) = load::all(&client).await?;
+    let (catalog, flags) = load::all(target, &client).await?;
     Ok((client, catalog, flags))
 }
 
