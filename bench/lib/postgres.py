@@ -1,6 +1,6 @@
 """The postgres section: start-up from a PostgreSQL catalog against the file catalog of the same
-bars (issue 23: start-up loads every instrument with one `COPY ... TO STDOUT`, as fast as the file
-catalog within 2×).
+bars (issue 23: start-up loads every instrument with `COPY ... TO STDOUT`, as fast as the file
+catalog within 2×; since issue 24, in one part a core).
 
 A temporary PostgreSQL 15 (initdb into a directory under /tmp, pg_ctl on a free loopback port,
 fsync=off; as the `postgres` OS user when the bench runs as root, as tests/common/pg.rs does) is
@@ -12,8 +12,9 @@ RSS is read once it has. The cluster is stopped and removed at the end, on failu
 
 Where PostgreSQL's start-up time goes comes from the database's own log (statement durations and
 connection times at millisecond resolution, on the same wall clock as the spawn): before the COPY
-(process start, connection, migration, the instruments query), the COPY (rows streamed and parsed
-as they arrive, so the server's side and idc's parsing overlap), and after it (building the
+(process start, connection, migration, the instruments query), the COPY (its parts from the first
+one's start to the last one's end, streamed and parsed as they arrive, so the server's side and
+idc's parsing overlap), and after it (building the
 catalog, the article's first instrument and its MACD, the gRPC server); beside it, the same COPY
 into /dev/null by psql, the database's share alone.
 """
@@ -39,9 +40,14 @@ INSTALL_SCRIPT = os.path.join(ROOT, "scripts", "install_postgres.sh")
 INSTALL = ("PostgreSQL 15 is needed: run scripts/install_postgres.sh as root, or "
            "`sudo apt-get update && sudo apt-get install -y --no-install-recommends postgresql-15`")
 TARGET_RATIO = 2.0
-# The start-up load of src/pg/load.rs, run by psql into /dev/null for the database's share alone.
-COPY = ("COPY (SELECT symbol, date, open, high, low, close, volume, adj_factor, forming FROM bars "
-        "ORDER BY symbol, date) TO STDOUT")
+# The start-up load of src/pg/load.rs (each instrument's bars as arrays, binary), whole in one
+# statement, run by psql into /dev/null for the database's share alone; idc runs it in parts, one
+# a core, on as many connections.
+COPY = ("SET max_parallel_workers_per_gather = 0; SET jit = off; "
+        "COPY (SELECT symbol, array_agg(day), array_agg(open), array_agg(high), array_agg(low), "
+        "array_agg(close), array_agg(volume), array_agg(adj_factor), array_agg(forming) "
+        "FROM (SELECT symbol, date - DATE '1970-01-01' AS day, open, high, low, close, volume, adj_factor, "
+        "forming FROM bars ORDER BY symbol, date) sorted GROUP BY symbol ORDER BY symbol) TO STDOUT (FORMAT binary)")
 # The database's log: `%m [%p] ` (wall clock to the millisecond, backend pid).
 LOG_PREFIX = r"^(?P<at>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}) UTC \[(?P<pid>\d+)\] "
 COPY_LOGGED = re.compile(LOG_PREFIX + r"LOG:  duration: (?P<ms>[\d.]+) ms  (?:statement|execute [^:]*): COPY ",
@@ -265,16 +271,18 @@ def serve(bench, data, label, expected):
 
 def breakdown(log_text, spawned, startup_s):
     """(spawn to the first connection, connection to the COPY, the COPY, after the COPY), in s, of
-    one start-up, from the database's log lines written since the spawn; None without a COPY."""
+    one start-up, from the database's log lines written since the spawn; None without a COPY. The
+    COPY runs in parts on several connections at once: its time is from the first part's start to
+    the last one's end."""
     copies = list(COPY_LOGGED.finditer(log_text))
     connected = CONNECTED.search(log_text)
     if not copies or not connected:
         return None
-    copy = copies[-1]
-    end = _wall(copy.group("at")) - spawned
-    duration = float(copy.group("ms")) / 1000.0
+    ends = [_wall(copy.group("at")) - spawned for copy in copies]
+    starts = [end - float(copy.group("ms")) / 1000.0 for end, copy in zip(ends, copies)]
     first = _wall(connected.group("at")) - spawned
-    return (first, end - duration - first, duration, startup_s - end)
+    begun, end = min(starts), max(ends)
+    return (first, begun - first, end - begun, startup_s - end)
 
 
 def measure(bench, data_dir, idc):
