@@ -129,20 +129,28 @@ fn run_caught<F, R>(job: F, tx: oneshot::Sender<R>)
 where
     F: FnOnce() -> R,
 {
-    match catch_unwind(AssertUnwindSafe(job)) {
-        Ok(value) => {
-            // The caller may have gone away (call cancelled); that is fine.
-            let _ = tx.send(value);
-        }
-        Err(panic) => {
-            let what = panic
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_default();
-            log::error!("background job panicked: {what}");
-        }
+    if let Ok(value) = run_here(job) {
+        // The caller may have gone away (call cancelled); that is fine.
+        let _ = tx.send(value);
     }
+}
+
+/// Runs `job` on this thread, now, guarded as a pool's job is: a panic is logged and comes back
+/// as [`JobFailed`]. For work too small to be worth handing to another thread and back (the
+/// hand-over costs more than a few hundred bars of indicators).
+pub fn run_here<F, R>(job: F) -> Result<R, JobFailed>
+where
+    F: FnOnce() -> R,
+{
+    catch_unwind(AssertUnwindSafe(job)).map_err(|panic| {
+        let what = panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        log::error!("background job panicked: {what}");
+        JobFailed
+    })
 }
 
 // ---------------------------------------------------------------------------------------------

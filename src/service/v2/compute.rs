@@ -5,7 +5,9 @@
 //! a missing adj_factor, a message too large), so a refused call sends no `Series` at all. Then
 //! each instrument's series is computed on the blocking pool and sent as flow control lets it; a
 //! call that ends (cancelled, deadline, disconnect) stops before the next instrument, and a
-//! formula under way stops at its next operation.
+//! formula under way stops at its next operation. A small call of built-ins (at most
+//! [`INLINE_WORK`] bar-indicators) is computed where it arrived, on the completion-queue thread:
+//! the hand-over to the pool and back cost more than its computation.
 
 use std::sync::Arc;
 
@@ -16,6 +18,7 @@ use idc_core::query::{ComputeQuery, QueryError};
 use protobuf::Message;
 
 use super::{refusal, V2Service};
+use crate::blocking;
 use crate::domain::catalog::Instrument;
 use crate::domain::series::{self, Series};
 use crate::metrics::CallRecord;
@@ -65,6 +68,19 @@ enum Ended {
     ByClient,
 }
 
+/// Bars × indicators up to which a call of built-ins is computed on the completion-queue thread
+/// (tens of microseconds; a formula may cost far more a bar, so it always goes to the pool).
+const INLINE_WORK: usize = 8_192;
+
+/// Whether the whole call is small enough for [`INLINE_WORK`].
+fn small(instruments: &[Arc<Instrument>], indicators: &[series::Labelled]) -> bool {
+    if indicators.iter().any(|l| l.indicator.is_formula()) {
+        return false;
+    }
+    let bars: usize = instruments.iter().map(|i| i.bars.len()).sum();
+    bars.saturating_mul(indicators.len().max(1)) <= INLINE_WORK
+}
+
 async fn send_all(
     service: &V2Service,
     query: ComputeQuery,
@@ -73,29 +89,31 @@ async fn send_all(
     record: &mut CallRecord,
 ) -> Result<(), Ended> {
     let ComputeQuery { instruments, range, adjust, frequency, indicators } = query;
+    let inline = small(&instruments, &indicators);
     let indicators = Arc::new(indicators);
-    // One instrument's series, computing on the pool.
+    // One instrument's series, computing on the pool (or here, for a small call).
     let start = |instrument: Arc<Instrument>| {
         let indicators = Arc::clone(&indicators);
         // A formula can cost far more than a built-in: one that the call no longer waits for
         // (cancelled, gone, past its deadline) stops at its next operation.
         let cancelled = Cancelled::default();
         let (stop, metrics) = (cancelled.clone(), Arc::clone(&service.metrics));
-        let job = service
-            .pool
-            .run(move || {
-                let stop = || stop.is_set() || deadline.exceeded();
-                let series = series::compute_until(&instrument.bars, adjust, frequency, &indicators, range, &stop)
-                    .expect("the query checked the adjustment's factors");
-                if series.is_none() {
-                    metrics.computation_stopped();
-                }
-                series.map(|series| message(&instrument.symbol, series))
-            })
-            .map_err(|busy| {
-                Ended::Status(RpcStatus::with_message(RpcStatusCode::RESOURCE_EXHAUSTED, busy.to_string()))
-            })?;
-        Ok::<_, Ended>((job, cancelled))
+        let work = move || {
+            let stop = || stop.is_set() || deadline.exceeded();
+            let series = series::compute_until(&instrument.bars, adjust, frequency, &indicators, range, &stop)
+                .expect("the query checked the adjustment's factors");
+            if series.is_none() {
+                metrics.computation_stopped();
+            }
+            series.map(|series| message(&instrument.symbol, series))
+        };
+        if inline {
+            return Ok::<_, Ended>((Either::Left(future::ready(blocking::run_here(work))), cancelled));
+        }
+        let job = service.pool.run(work).map_err(|busy| {
+            Ended::Status(RpcStatus::with_message(RpcStatusCode::RESOURCE_EXHAUSTED, busy.to_string()))
+        })?;
+        Ok::<_, Ended>((Either::Right(job), cancelled))
     };
     let mut instruments = instruments.into_iter();
     let mut next = instruments.next().map(&start).transpose()?;

@@ -281,6 +281,10 @@ impl Indicator {
         }
     }
 
+    pub fn is_formula(&self) -> bool {
+        matches!(self.kind, Kind::Formula { .. })
+    }
+
     /// The built-in's parameters; empty for a formula.
     pub fn params(&self) -> &[f64] {
         match &self.kind {
