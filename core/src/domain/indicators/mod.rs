@@ -134,6 +134,10 @@ impl<const K: usize> Visit for Batch<'_, '_, K> {
     type Out = Vec<Vec<f64>>;
     fn visit<S: stream::Step>(self, mut state: S) -> Vec<Vec<f64>> {
         let prices = self.0;
+        if let Some(columns) = state.columns(prices) {
+            debug_assert_eq!(columns.len(), K);
+            return columns;
+        }
         let n = prices.len();
         let (open, high, low, close, volume) =
             (&prices.open[..n], &prices.high[..n], &prices.low[..n], &prices.close[..n], &prices.volume[..n]);

@@ -3,9 +3,9 @@
 //! * cn (MyTT `MTM`): MTM = C − REF(C, N); MTMMA = MA(MTM, M).
 //! * talib: `MOM(close, timeperiod=N)`, and MTMMA = `SMA(MOM, timeperiod=M)`.
 
-use super::stream::{Filter, Step};
+use super::stream::{self, Filter, Step};
 use super::talib::FromFirstNumber;
-use super::{batch, boxed, mytt, no_check, period, talib, Convention, Def, Quote, Visit};
+use super::{batch, boxed, mytt, no_check, period, talib, Convention, Def, Prices, Quote, Visit};
 
 pub(super) const DEF: Def = Def {
     name: "MTM",
@@ -20,7 +20,7 @@ pub(super) const DEF: Def = Def {
 
 fn build<V: Visit>(a: &[f64], convention: Convention, v: V) -> V::Out {
     let (n, m) = (super::bars(a, 0), super::bars(a, 1));
-    let mtm = FromFirstNumber::new(talib::Lagged::new(n, |now, then| now - then));
+    let mtm = FromFirstNumber::new(talib::Lagged::change(n));
     match convention {
         Convention::Cn => v.visit(Mtm { mtm, mtmma: mytt::Ma::new(m) }),
         Convention::Talib => v.visit(Mtm { mtm, mtmma: FromFirstNumber::new(talib::Sma::new(m)) }),
@@ -38,5 +38,9 @@ impl<A: Filter> Step for Mtm<A> {
     fn step(&mut self, quote: &Quote, out: &mut [f64]) {
         out[0] = self.mtm.step(quote.close);
         out[1] = self.mtmma.step(out[0]);
+    }
+
+    fn columns(&mut self, prices: &Prices) -> Option<Vec<Vec<f64>>> {
+        Some(stream::with_average(self.mtm.clone(), self.mtmma.clone(), prices.close))
     }
 }

@@ -86,6 +86,8 @@ impl Ma {
 }
 
 impl Filter for Ma {
+    const WHOLE_COLUMN: bool = true;
+
     fn step(&mut self, x: f64) -> f64 {
         self.0.step(x, WindowSum::mean)
     }

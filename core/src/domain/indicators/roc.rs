@@ -4,9 +4,9 @@
 //! * talib: `ROC(close, timeperiod=N)` = (C / REF(C, N) − 1) · 100 (0 where REF is 0), and MAROC =
 //!   `SMA(ROC, timeperiod=M)`.
 
-use super::stream::{Filter, Step};
+use super::stream::{self, Filter, Step};
 use super::talib::FromFirstNumber;
-use super::{batch, boxed, mytt, no_check, period, talib, Convention, Def, Quote, Visit};
+use super::{batch, boxed, mytt, no_check, period, talib, Convention, Def, Prices, Quote, Visit};
 
 pub(super) const DEF: Def = Def {
     name: "ROC",
@@ -52,5 +52,9 @@ impl<R: Filter, A: Filter> Step for Roc<R, A> {
     fn step(&mut self, quote: &Quote, out: &mut [f64]) {
         out[0] = self.roc.step(quote.close);
         out[1] = self.maroc.step(out[0]);
+    }
+
+    fn columns(&mut self, prices: &Prices) -> Option<Vec<Vec<f64>>> {
+        Some(stream::with_average(self.roc.clone(), self.maroc.clone(), prices.close))
     }
 }

@@ -8,6 +8,9 @@
 //!
 //! Batch and live are one computation: [`run`] steps a fresh stream over every bar, so a value
 //! that a subscription sends is, bit for bit, the value `Compute` gives over the same history.
+//! A state of the close alone may instead run its whole column at once ([`Step::columns`],
+//! [`Filter::column_into`]): the same operations in the same order over the slice itself, in a
+//! tight loop, so the same bits, without a row of outputs handed through memory a bar.
 
 use super::Prices;
 
@@ -64,6 +67,13 @@ pub trait Stream: Send + Sync {
 /// Every `Clone` state is a stream's state once it can step.
 pub trait Step: Clone + Send + Sync + 'static {
     fn step(&mut self, quote: &Quote, out: &mut [f64]);
+
+    /// A fresh state's columns over every bar of `prices` at once, when it has a faster way
+    /// than a step a bar that gives the same values; `None` (the default): step it. The state
+    /// is used up.
+    fn columns(&mut self, _prices: &Prices) -> Option<Vec<Vec<f64>>> {
+        None
+    }
 }
 
 impl<T: Step> Stream for T {
@@ -103,13 +113,30 @@ pub fn run(mut stream: Box<dyn Stream>, outputs: usize, prices: &Prices) -> Vec<
 /// A one-input, one-output step (a moving average, an EWM, a lag): the building blocks of
 /// [`super::mytt`] and [`super::talib`], each a state that takes the next value of its column.
 pub trait Filter: Clone + Send + Sync + 'static {
+    /// Whether [`Filter::column_into`] beats the batch's block of rows for this filter, as
+    /// measured (bench/indicators): a running sum or a lag does; pandas' EWM, whose loop the
+    /// compiler already keeps tight in the rows, does not.
+    const WHOLE_COLUMN: bool = false;
+
     fn step(&mut self, x: f64) -> f64;
+
+    /// Appends to `out` what [`Filter::step`] would give for each value of `s`, in order. A
+    /// filter may do it over the slice itself (a window read from `s`, not kept in a ring) when
+    /// its state is fresh; the state is used up.
+    fn column_into(&mut self, s: &[f64], out: &mut Vec<f64>) {
+        // Stepped as a local: its fields then stay in registers across the loop.
+        let mut state = self.clone();
+        out.extend(s.iter().map(|&x| state.step(x)));
+        *self = state;
+    }
 }
 
-/// `filter` stepped over every value of `s`: what the column functions of [`super::mytt`] and
+/// `filter` over every value of `s`: what the column functions of [`super::mytt`] and
 /// [`super::talib`] are, so that a column and a stream are one computation.
 pub fn column(mut filter: impl Filter, s: &[f64]) -> Vec<f64> {
-    s.iter().map(|&x| filter.step(x)).collect()
+    let mut out = Vec::with_capacity(s.len());
+    filter.column_into(s, &mut out);
+    out
 }
 
 /// What `Iterator::sum` of `f64` starts from (−0.0, so that a sum of only −0.0 stays −0.0): the
@@ -152,6 +179,11 @@ impl Ring {
         Some(oldest)
     }
 
+    /// The window's length.
+    pub fn n(&self) -> usize {
+        self.n
+    }
+
     /// How many values are kept (at most `n`).
     pub fn len(&self) -> usize {
         self.values.len()
@@ -176,4 +208,16 @@ impl<F: Filter> Step for OnClose<F> {
     fn step(&mut self, quote: &Quote, out: &mut [f64]) {
         out[0] = self.0.step(quote.close);
     }
+
+    fn columns(&mut self, prices: &Prices) -> Option<Vec<Vec<f64>>> {
+        F::WHOLE_COLUMN.then(|| vec![column(self.0.clone(), prices.close)])
+    }
+}
+
+/// A filter of the close, then a filter of its values: the `(line, average)` pair of MTM and
+/// ROC, one column after the other.
+pub(super) fn with_average(line: impl Filter, average: impl Filter, close: &[f64]) -> Vec<Vec<f64>> {
+    let first = column(line, close);
+    let second = column(average, &first);
+    vec![first, second]
 }

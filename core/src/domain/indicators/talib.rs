@@ -29,12 +29,23 @@ impl<T: Filter> FromFirstNumber<T> {
 }
 
 impl<T: Filter> Filter for FromFirstNumber<T> {
+    const WHOLE_COLUMN: bool = T::WHOLE_COLUMN;
+
     fn step(&mut self, x: f64) -> f64 {
         if !self.started && x.is_nan() {
             return f64::NAN;
         }
         self.started = true;
         self.inner.step(x)
+    }
+
+    fn column_into(&mut self, s: &[f64], out: &mut Vec<f64>) {
+        let first = if self.started { 0 } else { s.iter().position(|x| !x.is_nan()).unwrap_or(s.len()) };
+        out.resize(out.len() + first, f64::NAN);
+        if first < s.len() {
+            self.started = true;
+            self.inner.column_into(&s[first..], out);
+        }
     }
 }
 
@@ -54,6 +65,8 @@ impl Sma {
 }
 
 impl Filter for Sma {
+    const WHOLE_COLUMN: bool = true;
+
     fn step(&mut self, x: f64) -> f64 {
         if self.n == 0 {
             return f64::NAN;
@@ -69,6 +82,28 @@ impl Filter for Sma {
         let oldest = self.ring.iter().next().expect("the window is full");
         self.total -= oldest;
         average
+    }
+
+    /// From a fresh state, the window read from `s` itself: the same sum, average and
+    /// removal, in the same order.
+    fn column_into(&mut self, s: &[f64], out: &mut Vec<f64>) {
+        let n = self.n;
+        if n == 0 || !self.ring.is_empty() {
+            return out.extend(s.iter().map(|&x| self.step(x)));
+        }
+        let warm = (n - 1).min(s.len());
+        let mut total = self.total;
+        for &x in &s[..warm] {
+            total += x;
+        }
+        out.resize(out.len() + warm, f64::NAN);
+        let count = n as f64;
+        out.extend(s[warm..].iter().zip(s).map(|(&x, &oldest)| {
+            total += x;
+            let average = total / count;
+            total -= oldest;
+            average
+        }));
     }
 }
 
@@ -99,6 +134,8 @@ impl Ema {
 }
 
 impl Filter for Ema {
+    const WHOLE_COLUMN: bool = true;
+
     fn step(&mut self, x: f64) -> f64 {
         if self.n == 0 {
             return f64::NAN;
@@ -128,29 +165,66 @@ pub fn ema(s: &[f64], n: usize) -> Vec<f64> {
     column(FromFirstNumber::new(Ema::new(n)), s)
 }
 
-/// `f(x, x[n values ago])` from the `n`-th value on (TA-Lib's lookback `n`), NaN before.
+/// A value against the value `n` before it, from the `n`-th value on (TA-Lib's lookback `n`),
+/// NaN before.
 #[derive(Debug, Clone)]
 pub struct Lagged {
     ring: Ring,
-    f: fn(f64, f64) -> f64,
+    kind: Lag,
+}
+
+/// What [`Lagged`] takes of the two values. An enum, not a function pointer: the step is then
+/// inlined into the indicator's batch loop (an indirect call a bar cost MTM and ROC about half
+/// their time).
+#[derive(Debug, Clone, Copy)]
+enum Lag {
+    /// TA-Lib's `MOM(n)`: `x − x[n bars ago]`.
+    Change,
+    /// TA-Lib's `ROC(n)`: `(x / x[n bars ago] − 1) · 100`, 0 where the earlier value is 0.
+    Rate,
 }
 
 impl Lagged {
-    pub fn new(n: usize, f: fn(f64, f64) -> f64) -> Lagged {
-        Lagged { ring: Ring::new(n), f }
+    /// TA-Lib's `MOM(n)`: `x − x[n bars ago]`.
+    pub fn change(n: usize) -> Lagged {
+        Lagged { ring: Ring::new(n), kind: Lag::Change }
     }
 
     /// TA-Lib's `ROC(n)`: `(x / x[n bars ago] − 1) · 100`, 0 where the earlier value is 0.
     pub fn roc(n: usize) -> Lagged {
-        Lagged::new(n, |now, then| if then != 0.0 { (now / then - 1.0) * 100.0 } else { 0.0 })
+        Lagged { ring: Ring::new(n), kind: Lag::Rate }
     }
 }
 
 impl Filter for Lagged {
+    const WHOLE_COLUMN: bool = true;
+
+    #[inline]
     fn step(&mut self, x: f64) -> f64 {
-        match self.ring.push(x) {
-            Some(then) => (self.f)(x, then),
-            None => f64::NAN,
+        match (self.ring.push(x), self.kind) {
+            (Some(then), Lag::Change) => x - then,
+            (Some(then), Lag::Rate) => {
+                if then != 0.0 {
+                    (x / then - 1.0) * 100.0
+                } else {
+                    0.0
+                }
+            }
+            (None, _) => f64::NAN,
+        }
+    }
+
+    /// From a fresh state, each value against the one `n` before it in `s` itself.
+    fn column_into(&mut self, s: &[f64], out: &mut Vec<f64>) {
+        let n = self.ring.n();
+        if !self.ring.is_empty() {
+            return out.extend(s.iter().map(|&x| self.step(x)));
+        }
+        out.resize(out.len() + n.min(s.len()), f64::NAN);
+        let pairs = s.iter().skip(n).zip(s);
+        match self.kind {
+            Lag::Change => out.extend(pairs.map(|(&x, &then)| x - then)),
+            Lag::Rate => out.extend(pairs.map(|(&x, &then)| if then != 0.0 { (x / then - 1.0) * 100.0 } else { 0.0 })),
         }
     }
 }
@@ -158,11 +232,6 @@ impl Filter for Lagged {
 /// TA-Lib's `ROC(n)`, from the first number on.
 pub fn roc(s: &[f64], n: usize) -> Vec<f64> {
     column(FromFirstNumber::new(Lagged::roc(n)), s)
-}
-
-/// `f(x, x[n bars ago])` from bar `n` on (TA-Lib's lookback `n`), from the first number on.
-pub fn lagged(s: &[f64], n: usize, f: fn(f64, f64) -> f64) -> Vec<f64> {
-    column(FromFirstNumber::new(Lagged::new(n, f)), s)
 }
 
 /// TA-Lib's `TRANGE` of bar `i` against the close before it.
