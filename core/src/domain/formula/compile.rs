@@ -4,12 +4,12 @@
 //! says where, and what would be right.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use super::ast::{Expr, Formula, Span};
+use super::ema::Ema;
 use super::error::FormulaError;
 use super::ops::{Cross, Stateful, Window};
-use super::program::{BuiltIn, Field, Op, Program};
+use super::program::{BuiltIn, Field, Op, Program, States};
 use crate::domain::indicators::{self, mytt, Convention, Indicator, MAX_PERIOD};
 
 /// The functions of the language, with MyTT's meaning, and how many arguments each takes.
@@ -62,6 +62,7 @@ pub(super) fn compile(text: &str, formula: &Formula, convention: Convention) -> 
         text,
         convention,
         ops: Vec::new(),
+        states: States::default(),
         names: HashMap::new(),
         built: HashMap::new(),
         later,
@@ -80,13 +81,15 @@ pub(super) fn compile(text: &str, formula: &Formula, convention: Convention) -> 
         let span = formula.statements.last().map(|s| s.span).unwrap_or_default();
         return Err(FormulaError::at(text, span, "the formula has no output line: write at least one `NAME:expr`"));
     }
-    Ok(Program { ops: Arc::new(c.ops), outputs })
+    Ok(Program::new(c.ops, c.states, outputs))
 }
 
 struct Compiler<'a> {
     text: &'a str,
     convention: Convention,
     ops: Vec<Op>,
+    /// The operations' fresh states, by kind.
+    states: States,
     names: HashMap<String, usize>,
     /// Built-ins already computed, by canonical label: `MACD(12,26,9).DIF` and `.DEA` share one.
     built: HashMap<String, usize>,
@@ -114,10 +117,21 @@ impl Compiler<'_> {
                 let a = self.expr(expr)?;
                 self.push(Op::Unary(*op, a))
             }
-            Expr::Binary { op, lhs, rhs, .. } => {
-                let (a, b) = (self.expr(lhs)?, self.expr(rhs)?);
-                self.push(Op::Binary(*op, a, b))
-            }
+            // A constant operand is folded into the operation: one operation less a bar.
+            Expr::Binary { op, lhs, rhs, .. } => match (&**lhs, &**rhs) {
+                (_, Expr::Number(c, _)) => {
+                    let a = self.expr(lhs)?;
+                    self.push(Op::BinaryConst(*op, a, *c))
+                }
+                (Expr::Number(c, _), _) => {
+                    let b = self.expr(rhs)?;
+                    self.push(Op::ConstBinary(*op, *c, b))
+                }
+                _ => {
+                    let (a, b) = (self.expr(lhs)?, self.expr(rhs)?);
+                    self.push(Op::Binary(*op, a, b))
+                }
+            },
             Expr::Call { name, args, output, span } => self.call(name, args, output.as_deref(), *span)?,
         })
     }
@@ -127,7 +141,11 @@ impl Compiler<'_> {
             return Ok(op);
         }
         if let Some(&(_, field)) = SERIES.iter().find(|(n, _)| *n == full) {
-            return Ok(self.push(Op::Field(field)));
+            // One operation a series, however many times it is named (`C` and `CLOSE` too).
+            return Ok(match self.ops.iter().position(|op| matches!(op, Op::Field(f) if *f == field)) {
+                Some(op) => op,
+                None => self.push(Op::Field(field)),
+            });
         }
         let name = shown(full);
         let name = name.as_str();
@@ -233,7 +251,13 @@ impl Compiler<'_> {
     fn function(&mut self, name: &str, args: &[Expr], span: Span) -> Result<usize, FormulaError> {
         let stateful = |c: &mut Compiler, state: Stateful| -> Result<usize, FormulaError> {
             let a = c.expr(&args[0])?;
-            Ok(c.push(Op::Stateful(a, state)))
+            c.states.filters.push(state);
+            Ok(c.push(Op::Stateful(a, c.states.filters.len() - 1)))
+        };
+        let ewm = |c: &mut Compiler, state: Ema| -> Result<usize, FormulaError> {
+            let a = c.expr(&args[0])?;
+            c.states.ewms.push(state);
+            Ok(c.push(Op::Ewm(a, c.states.ewms.len() - 1)))
         };
         match name {
             "REF" => {
@@ -245,8 +269,8 @@ impl Compiler<'_> {
                 self.arity(name, args, &[2], span)?;
                 let n = self.period(name, args, 1, if name == "SLOPE" { 2 } else { 1 })?;
                 let state = match name {
+                    "EMA" => return ewm(self, Ema::ema(n)),
                     "MA" => Stateful::Ma(mytt::Ma::new(n)),
-                    "EMA" => Stateful::Ewm(mytt::Ewm::ema(n)),
                     "WMA" => Stateful::Wma(Window::new(n)),
                     "HHV" => Stateful::Extreme(mytt::Extreme::highest(n)),
                     "LLV" => Stateful::Extreme(mytt::Extreme::lowest(n)),
@@ -260,7 +284,7 @@ impl Compiler<'_> {
                 self.arity(name, args, &[2, 3], span)?;
                 let n = self.period(name, args, 1, 1)?;
                 let m = if args.len() == 3 { self.constant(name, args, 2, 1.0, n as f64, true)? as usize } else { 1 };
-                stateful(self, Stateful::Ewm(mytt::Ewm::sma(n, m)))
+                ewm(self, Ema::sma(n, m))
             }
             "DMA" => {
                 self.arity(name, args, &[2], span)?;
@@ -268,7 +292,7 @@ impl Compiler<'_> {
                 if alpha == 0.0 {
                     return Err(self.error(args[1].span(), "DMA's argument 2 is 0: it must be above 0 and at most 1"));
                 }
-                stateful(self, Stateful::Ewm(mytt::Ewm::new(alpha)))
+                ewm(self, Ema::new(alpha))
             }
             "SUM" | "COUNT" | "EVERY" | "EXIST" => {
                 self.arity(name, args, &[2], span)?;
@@ -294,10 +318,11 @@ impl Compiler<'_> {
             "MAX" | "MIN" | "CROSS" => {
                 self.arity(name, args, &[2], span)?;
                 let (a, b) = (self.expr(&args[0])?, self.expr(&args[1])?);
-                Ok(self.push(match name {
-                    "CROSS" => Op::Cross(a, b, Cross::default()),
-                    _ => Op::Extreme(a, b, name == "MAX"),
-                }))
+                if name == "CROSS" {
+                    self.states.crosses.push(Cross::default());
+                    return Ok(self.push(Op::Cross(a, b, self.states.crosses.len() - 1)));
+                }
+                Ok(self.push(Op::Extreme(a, b, name == "MAX")))
             }
             "IF" => {
                 self.arity(name, args, &[3], span)?;
@@ -367,7 +392,8 @@ impl Compiler<'_> {
             None => {
                 let values = vec![f64::NAN; indicator.outputs()];
                 let stream = indicator.stream();
-                let op = self.push(Op::BuiltIn(BuiltIn { indicator, stream, values }));
+                self.states.built.push(BuiltIn { indicator, stream, values });
+                let op = self.push(Op::BuiltIn(self.states.built.len() - 1));
                 self.built.insert(key, op);
                 op
             }

@@ -74,7 +74,6 @@ pub(super) enum Stateful {
     Ref(mytt::Ref),
     Sum(mytt::Sum),
     Ma(mytt::Ma),
-    Ewm(mytt::Ewm),
     Std(mytt::Std),
     Extreme(mytt::Extreme),
     Avedev(mytt::Avedev),
@@ -94,7 +93,6 @@ impl Filter for Stateful {
             Stateful::Ref(f) => f.step(x),
             Stateful::Sum(f) => f.step(x),
             Stateful::Ma(f) => f.step(x),
-            Stateful::Ewm(f) => f.step(x),
             Stateful::Std(f) => f.step(x),
             Stateful::Extreme(f) => f.step(x),
             Stateful::Avedev(f) => f.step(x),
@@ -106,6 +104,28 @@ impl Filter for Stateful {
                 *count = if truthy(x) { 0.0 } else { *count + 1.0 };
                 *count
             }
+        }
+    }
+}
+
+impl Stateful {
+    /// [`Filter::step`] over a block: `out[i]` is the step of `x[i]`. The kind is matched once a
+    /// block, not once a bar, so that each loop is the function's own.
+    pub(super) fn column(&mut self, x: &[f64], out: &mut [f64]) {
+        fn each(x: &[f64], out: &mut [f64], mut f: impl FnMut(f64) -> f64) {
+            for (o, &x) in out.iter_mut().zip(x) {
+                *o = f(x);
+            }
+        }
+        match self {
+            Stateful::Ref(f) => each(x, out, |x| f.step(x)),
+            Stateful::Sum(f) => each(x, out, |x| f.step(x)),
+            Stateful::Ma(f) => each(x, out, |x| f.step(x)),
+            Stateful::Std(f) => each(x, out, |x| f.step(x)),
+            Stateful::Extreme(f) => each(x, out, |x| f.step(x)),
+            Stateful::Avedev(f) => each(x, out, |x| f.step(x)),
+            // The rest look at whole windows, or are a comparison after a sum: one step each.
+            f => each(x, out, |x| f.step(x)),
         }
     }
 }

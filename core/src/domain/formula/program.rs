@@ -1,40 +1,40 @@
-//! A compiled formula: a list of operations, each reading earlier ones, that is run over blocks
-//! of bars for `Compute` ([`Program::compute`]) or stepped one bar at a time for `Subscribe`
-//! ([`Program::stream`]). Both run the same operations on the same states, in the same order, so
-//! a live value is the batch value, bit for bit.
+//! A compiled formula: a list of operations, each reading earlier ones, and their states. It is
+//! run over blocks of bars for `Compute` ([`Program::compute`], in [`super::batch`]) or stepped
+//! one bar at a time for `Subscribe` ([`Program::stream`]). Both run the same operations on the
+//! same states, in the same order for each state, so a live value is the batch value, bit for bit.
+//!
+//! The operations are plain data shared by every run (`Arc<[Op]>`); the states they step are
+//! kept apart ([`States`]), so that a live revision, which copies the state from before the last
+//! bar again and again, copies only the numbers that change.
 
 use std::sync::Arc;
 
 use super::ast::{BinaryOp, UnaryOp};
+use super::batch::Plan;
+use super::ema::Ema;
 use super::ops::{self, Cross, Stateful};
 use crate::domain::indicators::stream::{Filter, Step};
 use crate::domain::indicators::{Indicator, Prices, Quote, Stream};
 
-/// A price column.
+/// A price column; its number is its place in [`Field::all`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Field {
-    Open,
-    High,
-    Low,
-    Close,
-    Volume,
-    AdjFactor,
+    Open = 0,
+    High = 1,
+    Low = 2,
+    Close = 3,
+    Volume = 4,
+    AdjFactor = 5,
 }
 
 impl Field {
-    fn of(self, q: &Quote) -> f64 {
-        match self {
-            Field::Open => q.open,
-            Field::High => q.high,
-            Field::Low => q.low,
-            Field::Close => q.close,
-            Field::Volume => q.volume,
-            Field::AdjFactor => q.adj_factor,
-        }
+    /// A bar's prices, indexed by field: a stream step reads a field with a load, not a match.
+    fn all(q: &Quote) -> [f64; 6] {
+        [q.open, q.high, q.low, q.close, q.volume, q.adj_factor]
     }
 
     /// The column; `None` for factors the history does not have (NaN then).
-    fn column<'a>(self, p: &Prices<'a>) -> Option<&'a [f64]> {
+    pub(super) fn column<'a>(self, p: &Prices<'a>) -> Option<&'a [f64]> {
         Some(match self {
             Field::Open => p.open,
             Field::High => p.high,
@@ -47,22 +47,53 @@ impl Field {
     }
 }
 
-/// One operation; its operands are earlier operations, by index.
-#[derive(Clone)]
+/// One operation; its operands are earlier operations, by index, and its state, if it has one,
+/// is an index into the [`States`] of its kind.
+#[derive(Debug, Clone, Copy)]
 pub(super) enum Op {
     Field(Field),
     Const(f64),
     Unary(UnaryOp, usize),
     Abs(usize),
     Binary(BinaryOp, usize, usize),
+    /// `a op c`, a constant `c`.
+    BinaryConst(BinaryOp, usize, f64),
+    /// `c op b`, a constant `c`.
+    ConstBinary(BinaryOp, f64, usize),
     Extreme(usize, usize, bool),
     If(usize, usize, usize),
     Round(usize, i32),
-    Stateful(usize, Stateful),
-    Cross(usize, usize, Cross),
-    /// A built-in indicator over the bars; `Pick` reads its outputs.
-    BuiltIn(BuiltIn),
+    /// An exponential average (`EMA`, `SMA`, `DMA`) of its operand: `States::ewms[state]`. Kept
+    /// apart from the other functions with state because the batch steps several at once.
+    Ewm(usize, usize),
+    /// Another one-input function with state: `States::filters[state]`.
+    Stateful(usize, usize),
+    /// `CROSS(a, b)`: `States::crosses[state]`.
+    Cross(usize, usize, usize),
+    /// A built-in indicator over the bars, `States::built[state]`; `Pick` reads its outputs.
+    BuiltIn(usize),
+    /// Output `k` of the built-in of operation `op`: `Pick(op, k)`.
     Pick(usize, usize),
+}
+
+impl Op {
+    /// The operations this one reads.
+    pub(super) fn operands(&self) -> impl Iterator<Item = usize> {
+        let (a, b, c) = match *self {
+            Op::Field(_) | Op::Const(_) | Op::BuiltIn(_) => (None, None, None),
+            Op::Unary(_, a)
+            | Op::Abs(a)
+            | Op::BinaryConst(_, a, _)
+            | Op::ConstBinary(_, _, a)
+            | Op::Round(a, _)
+            | Op::Ewm(a, _)
+            | Op::Stateful(a, _)
+            | Op::Pick(a, _) => (Some(a), None, None),
+            Op::Binary(_, a, b) | Op::Extreme(a, b, _) | Op::Cross(a, b, _) => (Some(a), Some(b), None),
+            Op::If(c, a, b) => (Some(c), Some(a), Some(b)),
+        };
+        a.into_iter().chain(b).chain(c)
+    }
 }
 
 /// A built-in's state, and its outputs at the bar just stepped.
@@ -76,21 +107,60 @@ impl Clone for BuiltIn {
     fn clone(&self) -> Self {
         BuiltIn { indicator: self.indicator.clone(), stream: self.stream.boxed_clone(), values: self.values.clone() }
     }
+
+    /// In place, keeping the box when it holds a state of the same kind.
+    fn clone_from(&mut self, source: &Self) {
+        source.stream.clone_into(&mut self.stream);
+        self.values.clone_from(&source.values);
+    }
 }
 
-/// Bars a batch evaluates at a time: every operation runs over one block before the next
-/// operation reads it, so the blocks stay in the first-level cache. Whole columns a million bars
-/// long did not: the MACD formula took 3.5x the built-in at 1M bars (1.3x at 2,500); in blocks of
-/// 512 it takes 1.3x at both (bench/formula.rs). The states carry over from block to block, so the
-/// values are those of whole columns, and of a stream.
-const BLOCK: usize = 512;
+/// The states of a program's operations, by kind; fresh in a compiled [`Program`].
+#[derive(Default)]
+pub(super) struct States {
+    pub(super) ewms: Vec<Ema>,
+    pub(super) filters: Vec<Stateful>,
+    pub(super) crosses: Vec<Cross>,
+    pub(super) built: Vec<BuiltIn>,
+}
+
+impl Clone for States {
+    fn clone(&self) -> Self {
+        States {
+            ewms: self.ewms.clone(),
+            filters: self.filters.clone(),
+            crosses: self.crosses.clone(),
+            built: self.built.clone(),
+        }
+    }
+
+    /// In place: a program of averages only (MACD's EMAs) copies a few numbers and allocates
+    /// nothing.
+    fn clone_from(&mut self, source: &Self) {
+        /// `into` as `from`, with nothing to do when both are empty (most programs have one or two
+        /// kinds of state, and a revision comes again and again).
+        fn copy<T: Clone>(into: &mut Vec<T>, from: &Vec<T>) {
+            if !(into.is_empty() && from.is_empty()) {
+                into.clone_from(from);
+            }
+        }
+        copy(&mut self.ewms, &source.ewms);
+        copy(&mut self.filters, &source.filters);
+        copy(&mut self.crosses, &source.crosses);
+        copy(&mut self.built, &source.built);
+    }
+}
 
 /// A checked, compiled formula.
 #[derive(Clone)]
 pub struct Program {
-    pub(super) ops: Arc<Vec<Op>>,
+    pub(super) ops: Arc<[Op]>,
+    /// The states before the first bar.
+    pub(super) states: States,
     /// Output names, upper case, and the operation each reads.
     pub(super) outputs: Vec<(String, usize)>,
+    /// How the batch runs the operations over blocks of bars.
+    pub(super) plan: Arc<Plan>,
 }
 
 impl std::fmt::Debug for Program {
@@ -100,6 +170,12 @@ impl std::fmt::Debug for Program {
 }
 
 impl Program {
+    /// The program of `ops` (each reading only earlier ones) with their fresh `states`.
+    pub(super) fn new(ops: Vec<Op>, states: States, outputs: Vec<(String, usize)>) -> Program {
+        let plan = Arc::new(Plan::new(&ops, &outputs));
+        Program { ops: ops.into(), states, outputs, plan }
+    }
+
     /// The output lines' names, in order.
     pub fn output_names(&self) -> Vec<&str> {
         self.outputs.iter().map(|(name, _)| name.as_str()).collect()
@@ -117,86 +193,22 @@ impl Program {
     /// As [`Program::compute`], but gives up (`None`) once `stop` says so, asked before each
     /// block of bars.
     pub fn compute_until(&self, prices: &Prices, stop: &dyn Fn() -> bool) -> Option<Vec<Vec<f64>>> {
-        // Fresh states, as a stream starts with; each operation steps its own over the bars.
-        let mut ops: Vec<Op> = (*self.ops).clone();
-        let n = prices.len();
-        let mut out: Vec<Vec<f64>> = self.outputs.iter().map(|_| Vec::with_capacity(n)).collect();
-        // One block of values per operation, and per built-in one per output.
-        let mut blocks: Vec<Vec<f64>> = vec![Vec::with_capacity(BLOCK); ops.len()];
-        let mut built: Vec<Vec<Vec<f64>>> = ops
-            .iter()
-            .map(|op| match op {
-                Op::BuiltIn(b) => vec![Vec::with_capacity(BLOCK); b.values.len()],
-                _ => Vec::new(),
-            })
-            .collect();
-        let mut start = 0;
-        while start < n {
-            if stop() {
-                return None;
-            }
-            let end = (start + BLOCK).min(n);
-            let len = end - start;
-            for i in 0..ops.len() {
-                let (before, rest) = blocks.split_at_mut(i);
-                let block = &mut rest[0];
-                block.clear();
-                let col = |j: usize| &before[j][..];
-                match &mut ops[i] {
-                    Op::Field(field) => match field.column(prices) {
-                        Some(column) => block.extend_from_slice(&column[start..end]),
-                        None => block.resize(len, f64::NAN),
-                    },
-                    Op::Const(c) => block.resize(len, *c),
-                    Op::Unary(op, a) => block.extend(col(*a).iter().map(|&x| unary(*op, x))),
-                    Op::Abs(a) => block.extend(col(*a).iter().map(|x| x.abs())),
-                    Op::Binary(op, a, b) => {
-                        block.extend(col(*a).iter().zip(col(*b)).map(|(&x, &y)| ops::binary(*op, x, y)))
-                    }
-                    Op::Extreme(a, b, high) => {
-                        block.extend(col(*a).iter().zip(col(*b)).map(|(&x, &y)| ops::extreme(x, y, *high)))
-                    }
-                    Op::If(c, a, b) => {
-                        block.extend((0..len).map(|k| if ops::truthy(col(*c)[k]) { col(*a)[k] } else { col(*b)[k] }))
-                    }
-                    Op::Round(a, digits) => block.extend(col(*a).iter().map(|&x| ops::round(x, *digits))),
-                    Op::Stateful(a, state) => block.extend(col(*a).iter().map(|&x| state.step(x))),
-                    Op::Cross(a, b, state) => {
-                        block.extend(col(*a).iter().zip(col(*b)).map(|(&x, &y)| state.step(x, y)))
-                    }
-                    Op::BuiltIn(b) => {
-                        let outputs = &mut built[i];
-                        outputs.iter_mut().for_each(Vec::clear);
-                        for t in start..end {
-                            b.stream.step(&prices.quote(t), &mut b.values);
-                            for (column, &value) in outputs.iter_mut().zip(&b.values) {
-                                column.push(value);
-                            }
-                        }
-                        block.resize(len, f64::NAN);
-                    }
-                    Op::Pick(b, k) => block.extend_from_slice(&built[*b][*k]),
-                }
-            }
-            for (column, &(_, op)) in out.iter_mut().zip(&self.outputs) {
-                column.extend_from_slice(&blocks[op]);
-            }
-            start = end;
-        }
-        Some(out)
+        super::batch::run(self, prices, stop)
     }
 
     /// A fresh state, stepped one bar at a time.
     pub fn stream(&self) -> Box<dyn Stream> {
         Box::new(Running {
-            ops: (*self.ops).clone(),
+            ops: self.ops.clone(),
+            states: self.states.clone(),
             values: vec![f64::NAN; self.ops.len()],
             outputs: self.outputs.iter().map(|o| o.1).collect(),
         })
     }
 }
 
-fn unary(op: UnaryOp, x: f64) -> f64 {
+/// `op x`.
+pub(super) fn unary(op: UnaryOp, x: f64) -> f64 {
     match op {
         UnaryOp::Neg => -x,
         UnaryOp::Not => {
@@ -211,73 +223,74 @@ fn unary(op: UnaryOp, x: f64) -> f64 {
 
 /// A program's state between bars.
 struct Running {
-    ops: Vec<Op>,
+    ops: Arc<[Op]>,
+    states: States,
+    /// Every operation's value at the last bar.
     values: Vec<f64>,
-    outputs: Vec<usize>,
+    outputs: Arc<[usize]>,
 }
 
 impl Clone for Running {
     fn clone(&self) -> Self {
-        Running { ops: self.ops.clone(), values: self.values.clone(), outputs: self.outputs.clone() }
+        Running {
+            ops: self.ops.clone(),
+            states: self.states.clone(),
+            values: self.values.clone(),
+            outputs: self.outputs.clone(),
+        }
     }
 
-    /// In place, keeping the vectors and the built-ins' boxes: a live revision copies the state
-    /// from before the last bar again and again ([`Stream::clone_into`]), and a program of
-    /// operations without windows (MACD's EMAs) then allocates nothing.
+    /// In place: a live revision copies the state from before the last bar again and again
+    /// ([`Stream::clone_into`]); the operations are shared, and the values need no copy (a step
+    /// writes each before it is read), so only the states are copied.
     fn clone_from(&mut self, source: &Self) {
-        if self.ops.len() != source.ops.len() {
+        if Arc::ptr_eq(&self.ops, &source.ops) {
+            self.states.clone_from(&source.states);
+        } else {
             *self = source.clone();
-            return;
         }
-        for (op, from) in self.ops.iter_mut().zip(&source.ops) {
-            match (op, from) {
-                (Op::BuiltIn(into), Op::BuiltIn(from)) => {
-                    from.stream.clone_into(&mut into.stream);
-                    into.values.clone_from(&from.values);
-                }
-                (op, from) => op.clone_from(from),
-            }
-        }
-        self.values.clone_from(&source.values);
-        self.outputs.clone_from(&source.outputs);
     }
 }
 
 impl Step for Running {
     fn step(&mut self, quote: &Quote, out: &mut [f64]) {
-        for i in 0..self.ops.len() {
-            let v = &self.values;
-            let (before, rest) = self.ops.split_at_mut(i);
-            let value = match &mut rest[0] {
-                Op::Field(field) => field.of(quote),
-                Op::Const(c) => *c,
-                Op::Unary(op, a) => unary(*op, v[*a]),
-                Op::Abs(a) => v[*a].abs(),
-                Op::Binary(op, a, b) => ops::binary(*op, v[*a], v[*b]),
-                Op::Extreme(a, b, high) => ops::extreme(v[*a], v[*b], *high),
+        let (v, s) = (&mut self.values, &mut self.states);
+        let fields = Field::all(quote);
+        for (i, op) in self.ops.iter().enumerate() {
+            let value = match *op {
+                Op::Field(field) => fields[field as usize],
+                Op::Const(c) => c,
+                Op::Unary(op, a) => unary(op, v[a]),
+                Op::Abs(a) => v[a].abs(),
+                Op::Binary(op, a, b) => ops::binary(op, v[a], v[b]),
+                Op::BinaryConst(op, a, c) => ops::binary(op, v[a], c),
+                Op::ConstBinary(op, c, b) => ops::binary(op, c, v[b]),
+                Op::Extreme(a, b, high) => ops::extreme(v[a], v[b], high),
                 Op::If(c, a, b) => {
-                    if ops::truthy(v[*c]) {
-                        v[*a]
+                    if ops::truthy(v[c]) {
+                        v[a]
                     } else {
-                        v[*b]
+                        v[b]
                     }
                 }
-                Op::Round(a, digits) => ops::round(v[*a], *digits),
-                Op::Stateful(a, state) => state.step(v[*a]),
-                Op::Cross(a, b, state) => state.step(v[*a], v[*b]),
-                Op::BuiltIn(b) => {
+                Op::Round(a, digits) => ops::round(v[a], digits),
+                Op::Ewm(a, k) => s.ewms[k].step(v[a]),
+                Op::Stateful(a, k) => s.filters[k].step(v[a]),
+                Op::Cross(a, b, k) => s.crosses[k].step(v[a], v[b]),
+                Op::BuiltIn(k) => {
+                    let b = &mut s.built[k];
                     b.stream.step(quote, &mut b.values);
                     f64::NAN
                 }
-                Op::Pick(b, k) => match &before[*b] {
-                    Op::BuiltIn(built) => built.values[*k],
+                Op::Pick(b, k) => match self.ops[b] {
+                    Op::BuiltIn(state) => s.built[state].values[k],
                     _ => unreachable!("a pick reads a built-in"),
                 },
             };
-            self.values[i] = value;
+            v[i] = value;
         }
-        for (slot, &op) in out.iter_mut().zip(&self.outputs) {
-            *slot = self.values[op];
+        for (slot, &op) in out.iter_mut().zip(self.outputs.iter()) {
+            *slot = v[op];
         }
     }
 }

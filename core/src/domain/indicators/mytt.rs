@@ -290,12 +290,15 @@ pub fn avedev(s: &[f64], n: usize) -> Vec<f64> {
 /// pandas' `ewm(alpha=α, adjust=False).mean()` one value at a time: starts at the first number;
 /// each next number moves the value by `α` of the difference, and across NaN inputs the old
 /// weight keeps decaying.
-#[derive(Debug, Clone)]
+///
+/// Its fields are the crate's: the formulas step several of these together over blocks of bars
+/// (`formula::ema`), with the arithmetic of [`Filter::step`].
+#[derive(Debug, Clone, Copy)]
 pub struct Ewm {
-    alpha: f64,
-    keep: f64,
-    value: f64,
-    old_weight: f64,
+    pub(crate) alpha: f64,
+    pub(crate) keep: f64,
+    pub(crate) value: f64,
+    pub(crate) old_weight: f64,
 }
 
 impl Ewm {
@@ -315,6 +318,7 @@ impl Ewm {
 }
 
 impl Filter for Ewm {
+    #[inline]
     fn step(&mut self, x: f64) -> f64 {
         if self.value.is_nan() {
             self.value = x;
