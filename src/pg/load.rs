@@ -139,7 +139,9 @@ const ONE_CORE: &str = "SET LOCAL max_parallel_workers_per_gather = 0; SET LOCAL
 /// The instruments are read in up to [`MOST_PARTS`] runs of symbols at once, one connection
 /// each (`client`'s and others to `target`), all in one snapshot: `client`'s transaction
 /// exports it and the others take it (`SET TRANSACTION SNAPSHOT`, as `pg_dump --jobs` does), so
-/// the parts are exactly the instruments and revisions of one moment, none twice or missed.
+/// the parts are exactly the instruments and revisions of one moment, none twice or missed. A
+/// part whose connection fails is read on `client`'s afterwards: more connections only make it
+/// faster, never needed.
 pub async fn all(target: &Target, client: &Client) -> Result<(Catalog, BTreeMap<String, (bool, i64)>), PgError> {
     client.batch_execute(&format!("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY; {ONE_CORE}")).await?;
     let snapshot: String = client.query_one("SELECT pg_export_snapshot()", &[]).await?.get(0);
@@ -174,9 +176,24 @@ pub async fn all(target: &Target, client: &Client) -> Result<(Catalog, BTreeMap<
         });
     }
     let first = copy_part(client, None, starts.get(1).copied());
-    let (first, others) = futures::future::join(first, futures::future::try_join_all(reads)).await;
+    let (first, others) = futures::future::join(first, futures::future::join_all(reads)).await;
     let mut parts_read = vec![first?];
-    parts_read.extend(others?);
+    for (k, part) in (1..parts).zip(others) {
+        match part {
+            Ok(read) => parts_read.push(read),
+            // A connection more than the one the server needs may be refused (a role's
+            // connection limit, `max_connections`, a pooler without transactions): that part is
+            // read on the first connection, in the same snapshot, after the others.
+            Err(e) => {
+                log::warn!(
+                    "database {target}: reading part {} of {parts} of the catalog on a connection of its own failed \
+                     ({e}); reading it on the first connection",
+                    k + 1
+                );
+                parts_read.push(copy_part(client, Some(starts[k]), starts.get(k + 1).copied()).await?);
+            }
+        }
+    }
     client.batch_execute("COMMIT").await?;
     let mut loaded = Vec::new();
     for (symbol, builder) in parts_read.into_iter().flatten() {

@@ -15,6 +15,7 @@
 
 use std::cell::OnceCell;
 use std::io::{self, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
 
@@ -22,8 +23,9 @@ use tracing_appender::non_blocking::NonBlocking;
 use tracing_core::Metadata;
 use tracing_subscriber::fmt::writer::{EitherWriter, MakeWriter};
 
-/// A thread's batch is handed over once it holds this much (about 600 lines).
-pub const BATCH_BYTES: usize = 64 * 1024;
+/// A thread's batch is handed over once it holds this much (about 150 lines). With the queue's
+/// [`super::QUEUED_WRITES`], it bounds what a stalled stderr can make the log hold.
+pub const BATCH_BYTES: usize = 16 * 1024;
 
 /// How often the flusher hands over what the threads have gathered: how late a per-call line
 /// may reach stderr.
@@ -48,8 +50,12 @@ struct Shared {
     out: NonBlocking,
     /// Every thread's batch, kept after the thread ends so that its lines are still handed.
     batches: Mutex<Vec<Batch>>,
-    /// Set by [`stop`]; lines written after it are handed over at once.
-    stopped: Mutex<bool>,
+    /// Set by [`stop`]; lines written after it are handed over at once. Read by a writer with
+    /// its batch locked, so that [`stop`]'s last hand-over either finds the line or the writer
+    /// finds the flag.
+    stopped: AtomicBool,
+    /// The flusher's sleep, which [`stop`] ends.
+    sleep: Mutex<()>,
     wake: Condvar,
 }
 
@@ -75,13 +81,10 @@ impl Shared {
     }
 
     fn run_flusher(&self) {
-        let mut stopped = lock(&self.stopped);
-        while !*stopped {
-            stopped = self.wake.wait_timeout(stopped, FLUSH_EVERY).unwrap_or_else(|e| e.into_inner()).0;
-            // Not while holding `stopped`: a writer checks it before taking its batch's lock.
-            drop(stopped);
+        let mut sleep = lock(&self.sleep);
+        while !self.stopped.load(Ordering::SeqCst) {
+            sleep = self.wake.wait_timeout(sleep, FLUSH_EVERY).unwrap_or_else(|e| e.into_inner()).0;
             self.flush_all();
-            stopped = lock(&self.stopped);
         }
     }
 }
@@ -90,8 +93,11 @@ impl Shared {
 /// Called before the logging thread's guard is dropped.
 pub fn stop() {
     if let Some(shared) = SHARED.get() {
-        *lock(&shared.stopped) = true;
-        shared.wake.notify_all();
+        shared.stopped.store(true, Ordering::SeqCst);
+        {
+            let _sleep = lock(&shared.sleep);
+            shared.wake.notify_all();
+        }
         shared.flush_all();
     }
 }
@@ -110,13 +116,19 @@ impl Writers {
         let mut started = false;
         let shared = SHARED.get_or_init(|| {
             started = true;
-            Shared { out, batches: Mutex::new(Vec::new()), stopped: Mutex::new(false), wake: Condvar::new() }
+            Shared {
+                out,
+                batches: Mutex::new(Vec::new()),
+                stopped: AtomicBool::new(false),
+                sleep: Mutex::new(()),
+                wake: Condvar::new(),
+            }
         });
         if started {
             let spawned = std::thread::Builder::new().name("idc-log-flush".into()).spawn(|| shared.run_flusher());
             if spawned.is_err() {
                 // No flusher: batch nothing rather than hold lines until the exit.
-                *lock(&shared.stopped) = true;
+                shared.stopped.store(true, Ordering::SeqCst);
             }
         }
         Writers { direct }
@@ -145,11 +157,7 @@ pub struct BatchWriter;
 impl Write for BatchWriter {
     fn write(&mut self, line: &[u8]) -> io::Result<usize> {
         let Some(shared) = SHARED.get() else { return Ok(line.len()) };
-        if *lock(&shared.stopped) {
-            hand(&shared.out, &mut line.to_vec());
-            return Ok(line.len());
-        }
-        MINE.with(|mine| {
+        let gathered = MINE.try_with(|mine| {
             let batch = mine.get_or_init(|| {
                 let batch: Batch = Arc::new(Mutex::new(Vec::with_capacity(BATCH_BYTES)));
                 lock(&shared.batches).push(Arc::clone(&batch));
@@ -157,10 +165,14 @@ impl Write for BatchWriter {
             });
             let mut bytes = lock(batch);
             bytes.extend_from_slice(line);
-            if bytes.len() >= BATCH_BYTES {
+            if bytes.len() >= BATCH_BYTES || shared.stopped.load(Ordering::SeqCst) {
                 hand(&shared.out, &mut bytes);
             }
         });
+        if gathered.is_err() {
+            // The thread is ending (its thread-locals gone): the line goes alone.
+            hand(&shared.out, &mut line.to_vec());
+        }
         Ok(line.len())
     }
 

@@ -97,14 +97,21 @@ impl Visit for Fields<'_> {
         let pad = if std::mem::take(&mut self.first) { "" } else { " " };
         // Formatted whole first, then scanned once: a line has a dozen pieces, and a scan of
         // each as it is written cost more than the copy.
-        SCRATCH.with_borrow_mut(|text| {
+        let mut write = |text: &mut String| {
             text.clear();
             let _ = match name {
                 "message" => write!(text, "{pad}{value:?}"),
                 _ => write!(text, "{pad}{name}={value:?}"),
             };
-            self.result = Escaped(&mut self.writer).write_str(text);
-        });
+            Escaped(&mut self.writer).write_str(text)
+        };
+        // A value's `Debug` that logs, or a thread that is ending, finds the scratch taken or
+        // gone: a string of its own then.
+        self.result = SCRATCH
+            .try_with(|scratch| scratch.try_borrow_mut().map(|mut text| write(&mut text)).ok())
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| write(&mut String::new()));
     }
 }
 

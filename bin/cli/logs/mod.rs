@@ -27,9 +27,10 @@ use tracing_subscriber::EnvFilter;
 const BUFFER_BYTES: usize = 64 * 1024;
 
 /// How many writes may wait for the logging thread: lines one by one, per-call lines in
-/// batches of up to [`batch::BATCH_BYTES`]. Past it, writes are dropped. The queue's slots are
-/// allocated up front (about 40 bytes each), so it is not made larger than it needs to be.
-const QUEUED_WRITES: usize = 16_384;
+/// batches of [`batch::BATCH_BYTES`] (so at most about 16 MiB of them while stderr is stalled,
+/// as 128,000 lines were). Past it, writes are dropped. The queue's slots are allocated up front
+/// (about 40 bytes each).
+const QUEUED_WRITES: usize = 1_024;
 
 /// The logging thread's guard: dropping it writes what is queued and ends the thread.
 static WORKER: Mutex<Option<WorkerGuard>> = Mutex::new(None);
@@ -47,8 +48,10 @@ impl Drop for Logs {
 /// lost).
 pub fn flush_logs() {
     batch::stop();
-    let guard = WORKER.lock().unwrap_or_else(|e| e.into_inner()).take();
-    drop(guard);
+    // Dropped with the lock held: a second caller (a forced exit during a clean one) waits
+    // until the lines are written rather than exiting under them.
+    let mut worker = WORKER.lock().unwrap_or_else(|e| e.into_inner());
+    drop(worker.take());
 }
 
 /// Logs to stderr at `RUST_LOG`'s level, else at `default`. gRPC C-core's own log lines are

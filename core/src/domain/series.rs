@@ -198,20 +198,6 @@ impl BarColumns {
         }
     }
 
-    /// Back to bars, one struct each.
-    pub fn to_bars(&self) -> Vec<super::bar::Bar> {
-        (0..self.len())
-            .map(|i| super::bar::Bar {
-                date: self.date[i],
-                open: self.open[i],
-                high: self.high[i],
-                low: self.low[i],
-                close: self.close[i],
-                volume: self.volume[i],
-            })
-            .collect()
-    }
-
     pub fn len(&self) -> usize {
         self.date.len()
     }

@@ -5,8 +5,8 @@
 //! a missing adj_factor, a message too large), so a refused call sends no `Series` at all. Then
 //! each instrument's series is computed on the blocking pool and sent as flow control lets it; a
 //! call that ends (cancelled, deadline, disconnect) stops before the next instrument, and a
-//! formula under way stops at its next operation. A small call of built-ins (at most
-//! [`INLINE_WORK`] bar-indicators) is computed where it arrived, on the completion-queue thread:
+//! formula under way stops at its next operation. A small call of built-ins (see
+//! [`INLINE_WORK`]) is computed where it arrived, on the completion-queue thread:
 //! the hand-over to the pool and back cost more than its computation.
 
 use std::sync::Arc;
@@ -68,17 +68,21 @@ enum Ended {
     ByClient,
 }
 
-/// Bars × indicators up to which a call of built-ins is computed on the completion-queue thread
-/// (tens of microseconds; a formula may cost far more a bar, so it always goes to the pool).
-const INLINE_WORK: usize = 8_192;
+/// The work up to which a call of built-ins is computed on the completion-queue thread: bars
+/// times, for each indicator, one plus its longest period (a window may be scanned whole a bar,
+/// as CCI's mean deviation is), so tens of microseconds at most. One symbol × 250 bars of MACD,
+/// RSI, BOLL and KDJ is 18,250. A formula may cost far more a bar: it always goes to the pool.
+const INLINE_WORK: usize = 65_536;
 
 /// Whether the whole call is small enough for [`INLINE_WORK`].
 fn small(instruments: &[Arc<Instrument>], indicators: &[series::Labelled]) -> bool {
     if indicators.iter().any(|l| l.indicator.is_formula()) {
         return false;
     }
+    let per_bar: f64 =
+        indicators.iter().map(|l| 1.0 + l.indicator.params().iter().fold(0.0, |a: f64, &p| a.max(p))).sum();
     let bars: usize = instruments.iter().map(|i| i.bars.len()).sum();
-    bars.saturating_mul(indicators.len().max(1)) <= INLINE_WORK
+    bars as f64 * per_bar.max(1.0) <= INLINE_WORK as f64
 }
 
 async fn send_all(
