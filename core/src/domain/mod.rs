@@ -30,6 +30,8 @@ pub mod parquet;
 pub mod placeholder;
 pub mod sample;
 pub mod series;
+#[cfg(test)]
+pub(crate) mod testing;
 
 /// One row of a `GetMACD` reply, before it is put on the wire.
 ///

@@ -100,13 +100,7 @@ mod tests {
 
     /// Inputs with runs of NaN, infinities, repeats and huge values, from a fixed seed.
     fn inputs(n: usize, seed: u64) -> Vec<f64> {
-        let mut state = seed;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state >> 11) as f64 / (1u64 << 53) as f64
-        };
+        let mut next = crate::domain::testing::uniform(seed);
         let mut x = 100.0;
         (0..n)
             .map(|i| {

@@ -62,13 +62,7 @@ mod tests {
     /// A random walk of `n` bars with NaN and infinite prices, a NaN run across a block's end,
     /// flat runs, and factors.
     fn walk(n: usize, seed: u64) -> [Vec<f64>; 6] {
-        let mut state = seed;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state >> 11) as f64 / (1u64 << 53) as f64
-        };
+        let mut next = crate::domain::testing::uniform(seed);
         let mut bars: [Vec<f64>; 6] = Default::default();
         let mut close = 100.0;
         for i in 0..n {

@@ -408,13 +408,7 @@ mod tests {
     /// A deterministic random walk of `n` bars on a 0.5 grid (so highs and lows repeat), with a
     /// flat stretch where open, high, low and close are one price.
     fn walk(n: usize, seed: u64) -> [Vec<f64>; 5] {
-        let mut state = seed;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state >> 11) as f64 / (1u64 << 53) as f64
-        };
+        let mut next = crate::domain::testing::uniform(seed);
         let mut bars: [Vec<f64>; 5] = Default::default();
         let mut close = 100.0;
         for i in 0..n {
