@@ -351,17 +351,20 @@ fn short_method(path: &str) -> &str {
 
 /// `OK`, `CANCELLED`, …: the canonical names that every gRPC implementation prints.
 pub fn code_name(code: RpcStatusCode) -> String {
-    match canonical_name(code) {
-        Some(name) => name.to_string(),
-        None => {
-            let text = code.to_string();
-            text.split_once('-').map_or(text.clone(), |(_, name)| name.to_string())
-        }
-    }
+    code_text(code).into_owned()
 }
 
-/// The canonical name of one of the 17 codes gRPC defines (what the per-call line prints without
-/// building a string), `None` for any other number.
+/// [`code_name`] without building a string for one of the 17 codes gRPC defines (the per-call
+/// line's case); another number is named as grpcio names it, after its `NUMBER-`.
+fn code_text(code: RpcStatusCode) -> std::borrow::Cow<'static, str> {
+    if let Some(name) = canonical_name(code) {
+        return name.into();
+    }
+    let text = code.to_string();
+    text.split_once('-').map_or(text.clone(), |(_, name)| name.to_string()).into()
+}
+
+/// The canonical name of one of the 17 codes gRPC defines, `None` for any other number.
 fn canonical_name(code: RpcStatusCode) -> Option<&'static str> {
     const NAMES: [&str; 17] = [
         "OK",
@@ -440,7 +443,7 @@ impl CallRecord {
             }
         }
         if let Some(peer) = &self.peer {
-            let name = canonical_name(code).map_or_else(|| code_name(code).into(), std::borrow::Cow::Borrowed);
+            let name = code_text(code);
             // Tenths of a millisecond in integers: formatting a float to one place is a
             // noticeable part of the line's cost.
             let tenths = (took.as_micros() + 50) / 100;

@@ -404,17 +404,16 @@ fn forget(state: &mut State, ids: &[u64]) {
             let mut used = vec![false; keyed.layouts.len()];
             keyed.members.iter().for_each(|m| used[m.layout] = true);
             if used.contains(&false) {
-                let mut renumbered = Vec::with_capacity(used.len());
-                let mut next = 0;
-                for &u in &used {
-                    renumbered.push(next);
-                    next += usize::from(u);
+                // The layouts in use, in order; each old index's new one.
+                let mut renumbered = vec![0; used.len()];
+                let mut kept = Vec::new();
+                for (i, layout) in std::mem::take(&mut keyed.layouts).into_iter().enumerate() {
+                    if used[i] {
+                        renumbered[i] = kept.len();
+                        kept.push(layout);
+                    }
                 }
-                let mut i = 0;
-                keyed.layouts.retain(|_| {
-                    i += 1;
-                    used[i - 1]
-                });
+                keyed.layouts = kept;
                 keyed.members.iter_mut().for_each(|m| m.layout = renumbered[m.layout]);
             }
             !keyed.members.is_empty()

@@ -151,12 +151,14 @@ pub async fn all(target: &Target, client: &Client) -> Result<(Catalog, BTreeMap<
     }
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let parts = cores.clamp(1, MOST_PARTS).min(meta.len()).max(1);
-    // Part k holds the instruments from the (k × count / parts)th in symbol order.
-    let starts: Vec<usize> = (0..parts).map(|k| k * meta.len() / parts).collect();
+    // Part k holds the instruments from the (k × count / parts)th in symbol order to the next
+    // part's first (open ends for the first part and the last).
+    let count = meta.len();
+    let bounds = |k: usize| ((k > 0).then(|| k * count / parts), (k + 1 < parts).then(|| (k + 1) * count / parts));
     let mut reads = Vec::with_capacity(parts);
     for k in 1..parts {
         let snapshot = snapshot.clone();
-        let (from, to) = (starts[k], starts.get(k + 1).copied());
+        let (from, to) = bounds(k);
         reads.push(async move {
             let (other, connection) = target.connect().await?;
             tokio::spawn(async move {
@@ -172,10 +174,11 @@ pub async fn all(target: &Target, client: &Client) -> Result<(Catalog, BTreeMap<
                     "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY; SET TRANSACTION SNAPSHOT '{snapshot}'; {ONE_CORE}"
                 ))
                 .await?;
-            copy_part(&other, Some(from), to).await
+            copy_part(&other, from, to).await
         });
     }
-    let first = copy_part(client, None, starts.get(1).copied());
+    let (from, to) = bounds(0);
+    let first = copy_part(client, from, to);
     let (first, others) = futures::future::join(first, futures::future::join_all(reads)).await;
     let mut parts_read = vec![first?];
     for (k, part) in (1..parts).zip(others) {
@@ -190,7 +193,8 @@ pub async fn all(target: &Target, client: &Client) -> Result<(Catalog, BTreeMap<
                      ({e}); reading it on the first connection",
                     k + 1
                 );
-                parts_read.push(copy_part(client, Some(starts[k]), starts.get(k + 1).copied()).await?);
+                let (from, to) = bounds(k);
+                parts_read.push(copy_part(client, from, to).await?);
             }
         }
     }

@@ -105,14 +105,13 @@ pub fn stop() {
 /// The subscriber's writers: per-call lines into this thread's batch, others straight to the
 /// logging thread.
 pub struct Writers {
-    direct: NonBlocking,
+    shared: &'static Shared,
 }
 
 impl Writers {
     /// Writers over `out`, with the flusher thread started (the first call only: one logger a
     /// process).
     pub fn start(out: NonBlocking) -> Writers {
-        let direct = out.clone();
         let mut started = false;
         let shared = SHARED.get_or_init(|| {
             started = true;
@@ -131,7 +130,7 @@ impl Writers {
                 shared.stopped.store(true, Ordering::SeqCst);
             }
         }
-        Writers { direct }
+        Writers { shared }
     }
 }
 
@@ -139,7 +138,7 @@ impl<'a> MakeWriter<'a> for Writers {
     type Writer = EitherWriter<NonBlocking, BatchWriter>;
 
     fn make_writer(&'a self) -> Self::Writer {
-        EitherWriter::A(self.direct.clone())
+        EitherWriter::A(self.shared.out.clone())
     }
 
     fn make_writer_for(&'a self, meta: &Metadata<'_>) -> Self::Writer {

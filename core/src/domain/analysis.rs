@@ -92,10 +92,8 @@ impl Analysis {
 
     /// The indices `from..to` of the bars in `range`.
     fn bounds(&self, range: DateRange) -> (usize, usize) {
-        let dates = &self.bars().date;
-        let from = range.start.map_or(0, |start| dates.partition_point(|&date| date < start));
-        let to = range.end.map_or(dates.len(), |end| dates.partition_point(|&date| date <= end));
-        (from, to.max(from))
+        let indices = self.bars().index_range(range);
+        (indices.start, indices.end)
     }
 
     /// The last `count` bars (fewer if there are not that many).

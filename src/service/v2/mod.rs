@@ -12,7 +12,9 @@
 //!
 //! Every request is checked by [`idc_core::query`] before any work, so a refusal costs nothing and
 //! reads the same whether it comes from the service or a fuzz target. CPU work (indicators over a
-//! whole history) runs on the blocking pool, never on a completion-queue thread.
+//! whole history) runs on the blocking pool, not on a completion-queue thread; only a `Compute`
+//! of built-ins small enough that the hand-over would cost more runs where it arrived
+//! ([`compute`]).
 
 mod chart;
 mod compute;

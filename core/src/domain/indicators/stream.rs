@@ -124,11 +124,17 @@ pub trait Filter: Clone + Send + Sync + 'static {
     /// filter may do it over the slice itself (a window read from `s`, not kept in a ring) when
     /// its state is fresh; the state is used up.
     fn column_into(&mut self, s: &[f64], out: &mut Vec<f64>) {
-        // Stepped as a local: its fields then stay in registers across the loop.
-        let mut state = self.clone();
-        out.extend(s.iter().map(|&x| state.step(x)));
-        *self = state;
+        step_each(self, s, out);
     }
+}
+
+/// [`Filter::step`] over each value of `s`, appended to `out`: [`Filter::column_into`]'s default,
+/// and what a filter's own falls back to when its state is not fresh.
+pub fn step_each<F: Filter>(filter: &mut F, s: &[f64], out: &mut Vec<f64>) {
+    // Stepped as a local: its fields then stay in registers across the loop.
+    let mut state = filter.clone();
+    out.extend(s.iter().map(|&x| state.step(x)));
+    *filter = state;
 }
 
 /// `filter` over every value of `s`: what the column functions of [`super::mytt`] and

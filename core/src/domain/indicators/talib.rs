@@ -12,7 +12,7 @@
 //! * averages are running sums without compensation, and an EMA is seeded with the simple average
 //!   of its first `n` inputs (TA-Lib's default compatibility mode), stepped as `(x − prev)·k + prev`.
 
-use super::stream::{column, Filter, Ring, SUM_START};
+use super::stream::{column, step_each, Filter, Ring, SUM_START};
 
 /// `inner` started at the first number, NaN before it, as TA-Lib's Python binding does with
 /// leading NaNs (a NaN after that is the inner function's affair).
@@ -89,7 +89,7 @@ impl Filter for Sma {
     fn column_into(&mut self, s: &[f64], out: &mut Vec<f64>) {
         let n = self.n;
         if n == 0 || !self.ring.is_empty() {
-            return out.extend(s.iter().map(|&x| self.step(x)));
+            return step_each(self, s, out);
         }
         let warm = (n - 1).min(s.len());
         let mut total = self.total;
@@ -218,7 +218,7 @@ impl Filter for Lagged {
     fn column_into(&mut self, s: &[f64], out: &mut Vec<f64>) {
         let n = self.ring.n();
         if !self.ring.is_empty() {
-            return out.extend(s.iter().map(|&x| self.step(x)));
+            return step_each(self, s, out);
         }
         out.resize(out.len() + n.min(s.len()), f64::NAN);
         let pairs = s.iter().skip(n).zip(s);
