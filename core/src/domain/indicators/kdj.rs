@@ -8,9 +8,9 @@
 //!   smoothing): K = SMA(RSV, M1), D = SMA(K, M2), RSV 0 where the range is 0; J = 3K − 2D.
 //!   Both K and D start on bar (N − 1) + (M1 − 1) + (M2 − 1), as TA-Lib returns them.
 
-use super::stream::{Filter, Step};
+use super::stream::{column, Filter, Step};
 use super::talib::FromFirstNumber;
-use super::{batch, boxed, mytt, no_check, period, talib, Convention, Def, Quote, Visit};
+use super::{batch, boxed, mytt, no_check, period, talib, Convention, Def, Prices, Quote, Visit};
 
 pub(super) const DEF: Def = Def {
     name: "KDJ",
@@ -58,6 +58,20 @@ impl<S: Smooth> Step for Kdj<S> {
         let (hhv, llv) = (self.hhv.step(quote.high), self.llv.step(quote.low));
         let (k, d) = self.smooth.step(quote.close, hhv, llv);
         out.copy_from_slice(&[k, d, 3.0 * k - 2.0 * d]);
+    }
+
+    /// The two extremes as columns (each read from its own column), then the smoothing a bar,
+    /// K and D written over the extremes they were computed from.
+    fn columns(&mut self, prices: &Prices) -> Option<Vec<Vec<f64>>> {
+        let mut k = column(self.hhv.clone(), prices.high);
+        let mut d = column(self.llv.clone(), prices.low);
+        let mut j = vec![f64::NAN; k.len()];
+        let mut smooth = self.smooth.clone();
+        for (((k, d), j), &close) in k.iter_mut().zip(&mut d).zip(&mut j).zip(prices.close) {
+            (*k, *d) = smooth.step(close, *k, *d);
+            *j = 3.0 * *k - 2.0 * *d;
+        }
+        Some(vec![k, d, j])
     }
 }
 

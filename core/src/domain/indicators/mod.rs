@@ -27,6 +27,7 @@ mod boll;
 mod cci;
 mod dmi;
 mod ema;
+mod extreme;
 mod kdj;
 mod ma;
 /// Crate-visible: the article's MACD ([`crate::domain::macd`]) is this one.

@@ -16,8 +16,7 @@
 //! * an EWM starts at its first number, and across a NaN the old weight keeps decaying
 //!   (`ignore_na = False`), so the next number weighs in as pandas weighs it.
 
-use std::collections::VecDeque;
-
+pub use super::extreme::Extreme;
 use super::pandas::{RollingSum, WindowSum, WindowVariance};
 use super::stream::{column, Filter, Ring};
 
@@ -146,104 +145,6 @@ impl Filter for Std {
 /// `roll_var`; a negative rounding residue gives 0, as pandas' `zsqrt`.
 pub fn std(s: &[f64], n: usize) -> Vec<f64> {
     column(Std::new(n), s)
-}
-
-/// The running extreme of the last `n` values (`HHV`, `LLV`); NaN while the window holds a NaN or
-/// fewer than `n` values. Of values that compare equal, the newest is the one kept (so a −0 and a
-/// 0 give the newer), whichever of the two ways below keeps it.
-#[derive(Debug, Clone)]
-pub struct Extreme {
-    n: usize,
-    bars: usize,
-    /// The last bar whose value was NaN.
-    last_nan: Option<usize>,
-    /// HHV (a kept value is better when greater) or LLV (when less).
-    highest: bool,
-    window: Window,
-}
-
-/// The longest window kept as its values with the bar of their extreme ([`Window::Rescan`]):
-/// when that bar leaves, the window is scanned anew, at most this many values a bar.
-const RESCAN_MAX: usize = 64;
-
-#[derive(Debug, Clone)]
-enum Window {
-    /// Short windows: the last `n` values, and the extreme of their numbers (NaN if none) with its
-    /// bar. A new value at least as good takes its place; when its bar leaves, the values are
-    /// scanned anew. Fewer branches to mispredict than the deque's pops: TA-Lib's way.
-    Rescan { ring: Ring, best: f64, at: usize },
-    /// Long windows: a monotonic deque of the bars that may still become the extreme, bar index
-    /// and value, the front the window's extreme; O(1) amortized a bar whatever the values.
-    Deque(VecDeque<(usize, f64)>),
-}
-
-impl Extreme {
-    /// `HHV`.
-    pub fn highest(n: usize) -> Extreme {
-        Extreme::new(n, true)
-    }
-
-    /// `LLV`.
-    pub fn lowest(n: usize) -> Extreme {
-        Extreme::new(n, false)
-    }
-
-    fn new(n: usize, highest: bool) -> Extreme {
-        let window = if (1..=RESCAN_MAX).contains(&n) {
-            Window::Rescan { ring: Ring::new(n), best: f64::NAN, at: 0 }
-        } else {
-            Window::Deque(VecDeque::new())
-        };
-        Extreme { n, bars: 0, last_nan: None, highest, window }
-    }
-}
-
-impl Filter for Extreme {
-    fn step(&mut self, x: f64) -> f64 {
-        let (i, n, highest) = (self.bars, self.n, self.highest);
-        self.bars += 1;
-        // A kept value is replaced by a new one unless strictly better.
-        let better = |kept: f64, new: f64| if highest { kept > new } else { kept < new };
-        if x.is_nan() {
-            self.last_nan = Some(i);
-        }
-        let extreme = match &mut self.window {
-            Window::Rescan { ring, best, at } => {
-                ring.push(x);
-                if !x.is_nan() && (best.is_nan() || !better(*best, x)) {
-                    (*best, *at) = (x, i);
-                } else if !best.is_nan() && *at + n <= i {
-                    // The extreme has left: the window's numbers, oldest first, anew.
-                    let first = i + 1 - ring.len();
-                    *best = f64::NAN;
-                    for (k, value) in ring.iter().enumerate() {
-                        if !value.is_nan() && (best.is_nan() || !better(*best, value)) {
-                            (*best, *at) = (value, first + k);
-                        }
-                    }
-                }
-                *best
-            }
-            Window::Deque(deque) => {
-                if !x.is_nan() {
-                    while deque.back().is_some_and(|&(_, kept)| !better(kept, x)) {
-                        deque.pop_back();
-                    }
-                    deque.push_back((i, x));
-                }
-                while deque.front().is_some_and(|&(j, _)| j + n <= i) {
-                    deque.pop_front();
-                }
-                deque.front().map_or(f64::NAN, |&(_, extreme)| extreme)
-            }
-        };
-        let nan_inside = self.last_nan.is_some_and(|j| j + n > i);
-        if i + 1 >= n && !nan_inside {
-            extreme
-        } else {
-            f64::NAN
-        }
-    }
 }
 
 /// `HHV(S, N)`: the highest of the last `n` values.
@@ -390,8 +291,8 @@ mod tests {
         assert!(close(&avedev(&[1.0, 3.0, 8.0], 3), &[nan, nan, (3.0 + 1.0 + 4.0) / 3.0]));
     }
 
-    /// HHV and LLV, short windows (values rescanned) and long (the deque), against the extreme
-    /// of each window taken whole: NaN until N bars and while a NaN is inside; of equal values
+    /// HHV and LLV, short windows (values rescanned) and long (the deque), and the batch by
+    /// blocks where there is no NaN or ±0, against the extreme of each window taken whole: NaN until N bars and while a NaN is inside; of equal values
     /// (0 and −0 among them) the newest, bit for bit.
     #[test]
     fn extremes_equal_those_of_each_whole_window() {
@@ -407,7 +308,10 @@ mod tests {
                 }
             })
             .collect();
-        for n in [1, 2, 5, 14, 64, 65, 200] {
+        // Without NaN or ±0 too: the batch then reads the windows by blocks (extreme.rs).
+        let clean: Vec<f64> = s.iter().map(|&x| if x.is_nan() || x == 0.0 { 0.25 } else { x }).collect();
+        let lengths = [1, 2, 5, 14, 64, 65, 200, 2999, 3000, 3001];
+        for (s, n) in [&s, &clean].into_iter().flat_map(|s| lengths.map(|n| (s, n))) {
             for highest in [true, false] {
                 let got = if highest { hhv(&s, n) } else { llv(&s, n) };
                 for (i, &value) in got.iter().enumerate() {

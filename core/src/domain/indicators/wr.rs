@@ -5,8 +5,8 @@
 //! * talib (`WILLR(high, low, close, timeperiod=N)`): the same ratio × −100, from −100 to 0, and 0
 //!   where the range is 0.
 
-use super::stream::{Filter, Step};
-use super::{batch, boxed, mytt, no_check, period, Convention, Def, Quote, Visit};
+use super::stream::{column, Filter, Step};
+use super::{batch, boxed, mytt, no_check, period, Convention, Def, Prices, Quote, Visit};
 
 pub(super) const DEF: Def = Def {
     name: "WR",
@@ -31,10 +31,10 @@ struct Wr {
     llv: mytt::Extreme,
 }
 
-impl Step for Wr {
-    fn step(&mut self, quote: &Quote, out: &mut [f64]) {
-        let (hhv, llv, close) = (self.hhv.step(quote.high), self.llv.step(quote.low), quote.close);
-        out[0] = match self.convention {
+impl Wr {
+    /// The convention's ratio of this close to its window's extremes.
+    fn ratio(&self, hhv: f64, llv: f64, close: f64) -> f64 {
+        match self.convention {
             Convention::Cn => (hhv - close) / (hhv - llv) * 100.0,
             Convention::Talib => {
                 let range = (hhv - llv) / -100.0;
@@ -46,6 +46,23 @@ impl Step for Wr {
                     0.0
                 }
             }
-        };
+        }
+    }
+}
+
+impl Step for Wr {
+    fn step(&mut self, quote: &Quote, out: &mut [f64]) {
+        let (hhv, llv) = (self.hhv.step(quote.high), self.llv.step(quote.low));
+        out[0] = self.ratio(hhv, llv, quote.close);
+    }
+
+    /// The two extremes as columns (each read from its own column), then the ratio a bar.
+    fn columns(&mut self, prices: &Prices) -> Option<Vec<Vec<f64>>> {
+        let mut values = column(self.hhv.clone(), prices.high);
+        let llv = column(self.llv.clone(), prices.low);
+        for ((value, &llv), &close) in values.iter_mut().zip(&llv).zip(prices.close) {
+            *value = self.ratio(*value, llv, close);
+        }
+        Some(vec![values])
     }
 }
