@@ -7,9 +7,9 @@
 //! * talib (`BBANDS(close, timeperiod=N, nbdevup=P, nbdevdn=P, matype=SMA)`: upper, middle,
 //!   lower): σ² = mean(x²) − MID² by running sums, 0 where that is below 1e-8, as TA-Lib does.
 
-use super::stream::{Filter, Ring, Step, SUM_START};
+use super::stream::{all_numbers, column, Filter, Ring, Step, SUM_START};
 use super::talib::FromFirstNumber;
-use super::{batch, boxed, mytt, period, talib, Convention, Def, Param, ParamKind, Quote, Visit};
+use super::{batch, boxed, mytt, period, talib, Convention, Def, Param, ParamKind, Prices, Quote, Visit};
 
 pub(super) const DEF: Def = Def {
     name: "BOLL",
@@ -43,12 +43,27 @@ struct Boll<B> {
 trait Bands: Clone + Send + Sync + 'static {
     /// MID and σ after `close`.
     fn step(&mut self, close: f64) -> (f64, f64);
+
+    /// MID and σ of every bar of `close`, from a fresh state, where a column beats the steps.
+    fn columns(&self, _close: &[f64]) -> Option<(Vec<f64>, Vec<f64>)> {
+        None
+    }
 }
 
 impl<B: Bands> Step for Boll<B> {
     fn step(&mut self, quote: &Quote, out: &mut [f64]) {
         let (mid, sigma) = self.bands.step(quote.close);
         out.copy_from_slice(&[mid + sigma * self.width, mid, mid - sigma * self.width]);
+    }
+
+    fn columns(&mut self, prices: &Prices) -> Option<Vec<Vec<f64>>> {
+        let (mid, mut sigma) = self.bands.columns(prices.close)?;
+        let width = self.width;
+        let upper = mid.iter().zip(&sigma).map(|(&mid, &sigma)| mid + sigma * width).collect();
+        for (sigma, &mid) in sigma.iter_mut().zip(&mid) {
+            *sigma = mid - *sigma * width;
+        }
+        Some(vec![upper, mid, sigma])
     }
 }
 
@@ -87,6 +102,39 @@ impl Bands for Talib {
         let variance = self.squares / self.n as f64 - mean * mean;
         let oldest = self.ring.iter().next().expect("the window is full");
         self.squares -= oldest * oldest;
-        (mean, if variance >= 0.000_000_01 { variance.sqrt() } else { 0.0 })
+        (mean, sigma(variance))
+    }
+
+    /// Over a column without NaN (so the SMA starts at bar 0 too): the SMA's column, then the
+    /// squares' running sum with the oldest read from `close` itself, in the step's order.
+    fn columns(&self, close: &[f64]) -> Option<(Vec<f64>, Vec<f64>)> {
+        if !self.ring.is_empty() || !all_numbers(close) {
+            return None;
+        }
+        let n = self.n;
+        let mid = column(self.mid.clone(), close);
+        let warm = n.saturating_sub(1).min(close.len());
+        let mut squares = self.squares;
+        for &x in &close[..warm] {
+            squares += x * x;
+        }
+        let count = n as f64;
+        let mut sigmas = vec![f64::NAN; warm];
+        sigmas.extend(close[warm..].iter().zip(&mid[warm..]).zip(close).map(|((&x, &mean), &oldest)| {
+            squares += x * x;
+            let variance = squares / count - mean * mean;
+            squares -= oldest * oldest;
+            sigma(variance)
+        }));
+        Some((mid, sigmas))
+    }
+}
+
+/// σ from TA-Lib's variance: 0 below 1e-8 (a rounding residue, or a flat window).
+fn sigma(variance: f64) -> f64 {
+    if variance >= 0.000_000_01 {
+        variance.sqrt()
+    } else {
+        0.0
     }
 }

@@ -17,8 +17,8 @@
 //!   (`ignore_na = False`), so the next number weighs in as pandas weighs it.
 
 pub use super::extreme::Extreme;
-use super::pandas::{RollingSum, WindowSum, WindowVariance};
-use super::stream::{column, Filter, Ring};
+use super::pandas::{numpy_sum, RollingSum, WindowSum, WindowVariance};
+use super::stream::{all_numbers, column, step_each, Filter, Ring};
 
 /// `REF(S, N)` one value at a time: the value `n` steps before, NaN until there is one.
 #[derive(Debug, Clone)]
@@ -158,28 +158,62 @@ pub fn llv(s: &[f64], n: usize) -> Vec<f64> {
 }
 
 /// `AVEDEV(S, N)` one value at a time. No O(1) update exists (every deviation changes with the
-/// mean), so each window is summed anew, O(N) a bar, as pandas' `rolling.apply` does.
+/// mean), so each window is summed anew, O(N) a bar, as pandas' `rolling.apply` does: MyTT's
+/// `(np.abs(x - x.mean())).mean()` of each window, both means numpy's sums ([`numpy_sum`]), so
+/// the values are MyTT's bit for bit.
 #[derive(Debug, Clone)]
 pub struct Avedev {
     n: usize,
-    ring: Ring,
+    /// Values pushed so far (up to `n`: the count of the first window).
+    seen: usize,
+    /// Each value twice, at `k` and `k + n`, so that the window, oldest first, is the one slice
+    /// `mirrored[next..next + n]` that numpy sums, without a copy a bar.
+    mirrored: Vec<f64>,
+    /// Where the next value goes (`0..n`).
+    next: usize,
 }
 
 impl Avedev {
     pub fn new(n: usize) -> Avedev {
-        Avedev { n, ring: Ring::new(n) }
+        // A period is at most MAX_PERIOD, so the buffer is bounded.
+        let n = n.min(super::MAX_PERIOD);
+        Avedev { n, seen: 0, mirrored: vec![f64::NAN; 2 * n], next: 0 }
     }
+}
+
+/// The mean absolute deviation of `window` from its mean, as MyTT computes it.
+#[inline(always)]
+fn mean_deviation(window: &[f64]) -> f64 {
+    let count = window.len() as f64;
+    let mean = numpy_sum(window, |x| x) / count;
+    numpy_sum(window, |x| (x - mean).abs()) / count
 }
 
 impl Filter for Avedev {
     fn step(&mut self, x: f64) -> f64 {
-        self.ring.push(x);
-        if self.ring.len() < self.n || self.ring.iter().any(f64::is_nan) {
+        let n = self.n;
+        if n == 0 {
             return f64::NAN;
         }
-        let count = self.n as f64;
-        let mean = self.ring.iter().sum::<f64>() / count;
-        self.ring.iter().map(|x| (x - mean).abs()).sum::<f64>() / count
+        (self.mirrored[self.next], self.mirrored[self.next + n]) = (x, x);
+        self.next = if self.next + 1 == n { 0 } else { self.next + 1 };
+        self.seen = (self.seen + 1).min(n);
+        let window = &self.mirrored[self.next..self.next + n];
+        if self.seen < n || !all_numbers(window) {
+            return f64::NAN;
+        }
+        mean_deviation(window)
+    }
+
+    /// From a fresh state over a column without NaN, each window read from `s` itself. The
+    /// windows' sums do not depend on one another, so the processor overlaps them.
+    fn column_into(&mut self, s: &[f64], out: &mut Vec<f64>) {
+        let n = self.n;
+        if n == 0 || self.seen != 0 || !all_numbers(s) {
+            return step_each(self, s, out);
+        }
+        out.resize(out.len() + (n - 1).min(s.len()), f64::NAN);
+        out.extend(s.windows(n).map(mean_deviation));
     }
 }
 

@@ -1,7 +1,8 @@
 //! pandas' rolling accumulators, which [`super::mytt`]'s windows keep: `roll_sum`/`roll_mean`'s
 //! Kahan-compensated sum and `roll_var`'s Welford variance, with pandas' own corrections (a run
 //! of equal values, a mean of one sign, an unstable sum of squares). Each takes and drops one
-//! value at a time; the caller keeps the window's values.
+//! value at a time; the caller keeps the window's values. And numpy's own sum of an array
+//! ([`numpy_sum`]), which a pandas `mean()` of a whole window is.
 
 use super::stream::Ring;
 
@@ -168,4 +169,49 @@ impl WindowVariance {
             self.unstable = true;
         }
     }
+}
+
+/// numpy's `add.reduce` of a float64 array, bit for bit: its pairwise summation (numpy's
+/// `pairwise_sum`), which `Series.mean()` sums with. Fewer than 8 values are added in order
+/// from 0.0; up to 128 go round eight sums, added as a tree, the rest in order; longer ones are
+/// split in two at a multiple of 8 near the middle. Each value is `f` of the array's, as numpy
+/// sums an array made by an elementwise expression.
+#[inline(always)]
+pub(super) fn numpy_sum(a: &[f64], f: impl Fn(f64) -> f64 + Copy) -> f64 {
+    if a.len() <= NUMPY_BLOCK {
+        numpy_block(a, f)
+    } else {
+        numpy_halves(a, f)
+    }
+}
+
+/// numpy's `PW_BLOCKSIZE`: longer arrays are summed as two halves.
+const NUMPY_BLOCK: usize = 128;
+
+/// [`numpy_sum`] of more than a block: its halves' sums (apart, so that the short case inlines).
+fn numpy_halves(a: &[f64], f: impl Fn(f64) -> f64 + Copy) -> f64 {
+    if a.len() <= NUMPY_BLOCK {
+        return numpy_block(a, f);
+    }
+    let half = a.len() / 2 - (a.len() / 2) % 8;
+    numpy_halves(&a[..half], f) + numpy_halves(&a[half..], f)
+}
+
+/// [`numpy_sum`] of at most a block.
+#[inline(always)]
+fn numpy_block(a: &[f64], f: impl Fn(f64) -> f64 + Copy) -> f64 {
+    let n = a.len();
+    if n < 8 {
+        // numpy's 0.0 (a sum of −0.0 is 0.0 there, not −0.0 as `Iterator::sum` gives).
+        return a.iter().fold(0.0, |sum, &x| sum + f(x));
+    }
+    let mut r: [f64; 8] = std::array::from_fn(|j| f(a[j]));
+    let whole = n - n % 8;
+    for chunk in a[8..whole].chunks_exact(8) {
+        for (r, &x) in r.iter_mut().zip(chunk) {
+            *r += f(x);
+        }
+    }
+    let tree = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
+    a[whole..].iter().fold(tree, |sum, &x| sum + f(x))
 }

@@ -145,6 +145,13 @@ pub fn column(mut filter: impl Filter, s: &[f64]) -> Vec<f64> {
     out
 }
 
+/// Whether every value of `s` is a number (no NaN): what a filter checks before it reads its
+/// windows from a column. Every value is looked at (no early exit), so that the loop runs wide.
+pub fn all_numbers(s: &[f64]) -> bool {
+    #[allow(clippy::eq_op)] // `x == x` is false for NaN alone.
+    s.chunks(8).fold(true, |ok, chunk| ok & chunk.iter().fold(true, |ok, &x| ok & (x == x)))
+}
+
 /// What `Iterator::sum` of `f64` starts from (−0.0, so that a sum of only −0.0 stays −0.0): the
 /// running sums start there too, and so add, bit for bit, as the slices' sums they replace did.
 pub const SUM_START: f64 = -0.0;
@@ -201,8 +208,14 @@ impl Ring {
 
     /// The kept values, oldest first.
     pub fn iter(&self) -> impl Iterator<Item = f64> + '_ {
-        let (newer, older) = self.values.split_at(self.head);
+        let (older, newer) = self.as_slices();
         older.iter().chain(newer).copied()
+    }
+
+    /// The kept values as two slices, the older first: the window is their concatenation.
+    pub fn as_slices(&self) -> (&[f64], &[f64]) {
+        let (newer, older) = self.values.split_at(self.head);
+        (older, newer)
     }
 }
 
