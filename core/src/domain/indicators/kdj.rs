@@ -51,6 +51,11 @@ struct Kdj<S> {
 trait Smooth: Clone + Send + Sync + 'static {
     /// K and D after the bar of this close and window.
     fn step(&mut self, close: f64, hhv: f64, llv: f64) -> (f64, f64);
+
+    /// K, D and J of every bar from a fresh state, given the extremes' columns.
+    fn columns(&self, close: &[f64], hhv: Vec<f64>, llv: Vec<f64>) -> Vec<Vec<f64>> {
+        step_columns(self, close, hhv, llv)
+    }
 }
 
 impl<S: Smooth> Step for Kdj<S> {
@@ -60,19 +65,24 @@ impl<S: Smooth> Step for Kdj<S> {
         out.copy_from_slice(&[k, d, 3.0 * k - 2.0 * d]);
     }
 
-    /// The two extremes as columns (each read from its own column), then the smoothing a bar,
-    /// K and D written over the extremes they were computed from.
+    /// The two extremes as columns (each read from its own column), then the smoothing.
     fn columns(&mut self, prices: &Prices) -> Option<Vec<Vec<f64>>> {
-        let mut k = column(self.hhv.clone(), prices.high);
-        let mut d = column(self.llv.clone(), prices.low);
-        let mut j = vec![f64::NAN; k.len()];
-        let mut smooth = self.smooth.clone();
-        for (((k, d), j), &close) in k.iter_mut().zip(&mut d).zip(&mut j).zip(prices.close) {
-            (*k, *d) = smooth.step(close, *k, *d);
-            *j = 3.0 * *k - 2.0 * *d;
-        }
-        Some(vec![k, d, j])
+        let hhv = column(self.hhv.clone(), prices.high);
+        let llv = column(self.llv.clone(), prices.low);
+        Some(self.smooth.columns(prices.close, hhv, llv))
     }
+}
+
+/// K, D and J over whole columns: the smoothing stepped a bar, K and D written over the extremes
+/// they were computed from (a smoothing with columns of its own overrides it).
+fn step_columns<S: Smooth>(smooth: &S, close: &[f64], mut k: Vec<f64>, mut d: Vec<f64>) -> Vec<Vec<f64>> {
+    let mut j = vec![f64::NAN; k.len()];
+    let mut smooth = smooth.clone();
+    for (((k, d), j), &close) in k.iter_mut().zip(&mut d).zip(&mut j).zip(close) {
+        (*k, *d) = smooth.step(close, *k, *d);
+        *j = 3.0 * *k - 2.0 * *d;
+    }
+    vec![k, d, j]
 }
 
 /// pandas EMAs of the RSV.
@@ -99,16 +109,42 @@ struct Talib {
     bars: usize,
 }
 
+/// TA-Lib's RSV: 0 where the range is 0.
+fn rsv(close: f64, hhv: f64, llv: f64) -> f64 {
+    let range = (hhv - llv) / 100.0;
+    if range.is_nan() {
+        f64::NAN
+    } else if range != 0.0 {
+        (close - llv) / range
+    } else {
+        0.0
+    }
+}
+
 impl Smooth for Talib {
+    /// The RSV as a column, K and D as columns of their SMAs (each read from the column before),
+    /// then nothing before bar `start`.
+    fn columns(&self, close: &[f64], mut hhv: Vec<f64>, llv: Vec<f64>) -> Vec<Vec<f64>> {
+        if self.bars != 0 {
+            return step_columns(self, close, hhv, llv);
+        }
+        for ((value, &llv), &close) in hhv.iter_mut().zip(&llv).zip(close) {
+            *value = rsv(close, *value, llv);
+        }
+        let mut k = column(self.k.clone(), &hhv);
+        let mut d = column(self.d.clone(), &k);
+        let start = self.start.min(k.len());
+        k[..start].fill(f64::NAN);
+        d[..start].fill(f64::NAN);
+        // The RSV's column is J's now.
+        for ((j, &k), &d) in hhv.iter_mut().zip(&k).zip(&d) {
+            *j = 3.0 * k - 2.0 * d;
+        }
+        vec![k, d, hhv]
+    }
+
     fn step(&mut self, close: f64, hhv: f64, llv: f64) -> (f64, f64) {
-        let range = (hhv - llv) / 100.0;
-        let rsv = if range.is_nan() {
-            f64::NAN
-        } else if range != 0.0 {
-            (close - llv) / range
-        } else {
-            0.0
-        };
+        let rsv = rsv(close, hhv, llv);
         let k = self.k.step(rsv);
         let d = self.d.step(k);
         self.bars += 1;
