@@ -11,8 +11,8 @@
 //! 2. Push-to-receive latency: an in-process `idc::server::start` with `--data DIR` (one CSV
 //!    instrument of 2,500 bars in a temp dir) and `--push-token-file`; N subscribers (Subscribe
 //!    to that symbol with MACD, RSI and KDJ) spread over a few channels (one connection each),
-//!    one thread per channel draining its streams and stamping each update's arrival (`Instant`,
-//!    by subscriber and date). A pusher on its own channel pushes one bar at a time, each a new
+//!    each stream read by a future on the client's completion-queue threads that stamps each
+//!    update's arrival (`Instant`, by subscriber and date) where it is decoded. A pusher on its own channel pushes one bar at a time, each a new
 //!    date, waiting for its reply; latency is arrival minus the instant the push was sent, over
 //!    every (push, subscriber) pair. Then it pushes back to back for a few seconds: pushes/s
 //!    sustained, with the updates delivered per second and their latency under that load.
@@ -22,7 +22,6 @@
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::hint::black_box;
-use std::ops::Range;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread;
@@ -217,16 +216,7 @@ fn live_run(s: &Settings, n: usize) {
     let shared = Arc::new(Shared { dates, snapshots: AtomicUsize::new(0), target: AtomicUsize::new(usize::MAX) });
     let channels = n.clamp(1, 4);
     let env = Arc::new(EnvBuilder::new().cq_count(channels.min(2)).name_prefix("bench-cq").build());
-    let threads: Vec<_> = (0..channels)
-        .map(|c| {
-            let client = IndicatorsClient::new(channel(&env, server.port));
-            let (shared, subs) = (Arc::clone(&shared), c * n / channels..(c + 1) * n / channels);
-            thread::Builder::new()
-                .name(format!("bench-recv-{c}"))
-                .spawn(move || receive(client, subs, &shared))
-                .unwrap()
-        })
-        .collect();
+    let receivers = Receivers::start(&env, server.port, n, channels, &shared);
     await_snapshots(&shared, n);
     let pusher = IndicatorsClient::new(channel(&env, server.port));
     let option = push_option();
@@ -259,7 +249,7 @@ fn live_run(s: &Settings, n: usize) {
     shared.target.store(k + 1, Ordering::Release);
     sent.push(Instant::now());
     push(k);
-    let received: Vec<Received> = threads.into_iter().map(|t| t.join().expect("a receiving thread")).collect();
+    let received = receivers.join();
     drop(server);
 
     let (mut one, mut load, mut ended) = (Vec::new(), Vec::new(), Vec::new());
@@ -307,52 +297,84 @@ fn push_option() -> CallOption {
     CallOption::default().headers(metadata.build()).timeout(Duration::from_secs(30))
 }
 
-/// Subscribes `subs` on `client` and drains them until each has `target` updates (or ended).
-fn receive(client: IndicatorsClient, subs: Range<usize>, shared: &Shared) -> Received {
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
-    let request = pb::SubscribeRequest {
-        symbols: vec![SYMBOL.into()],
-        indicators: ["MACD", "RSI", "KDJ"]
-            .iter()
-            .map(|name| pb::IndicatorSpec { name: name.to_string(), ..Default::default() })
-            .collect(),
-        ..Default::default()
-    };
-    let first = subs.start;
-    let streams = subs.clone().map(|sub| {
-        let stream = client.subscribe_opt(&request, CallOption::default()).expect("Subscribe starts");
-        stream.map(move |item| (sub, item))
-    });
-    let mut all = futures::stream::select_all(streams);
-    let mut counts = vec![0usize; subs.len()];
-    let mut out = Received::default();
-    runtime.block_on(async {
-        loop {
-            let target = shared.target.load(Ordering::Acquire);
-            if counts.iter().all(|&c| c >= target) {
-                break;
-            }
-            match tokio::time::timeout(SILENCE, all.next()).await {
-                Err(_) => break out.ended.push(format!("subscribers {subs:?}: nothing for {SILENCE:?}")),
-                Ok(None) => break,
-                Ok(Some((sub, Ok(update)))) => {
-                    let at = Instant::now();
-                    if update.snapshot {
-                        shared.snapshots.fetch_add(1, Ordering::AcqRel);
-                        continue;
-                    }
-                    if let Some(&k) = shared.dates.get(&update.date) {
-                        out.arrivals.push((sub as u32, k, at));
-                    }
-                    counts[sub - first] += 1;
-                }
-                Ok(Some((sub, Err(e)))) => {
-                    out.ended.push(format!("subscriber {sub}: {e}"));
-                    counts[sub - first] = usize::MAX;
+/// The subscribers' streams, each read by a future of its own on the client's completion-queue
+/// threads (grpcio's `spawn`, as its route_guide client does): an update is stamped where it is
+/// decoded, with no hand-over to a thread of the bench's.
+struct Receivers {
+    results: std::sync::mpsc::Receiver<Received>,
+    count: usize,
+    /// Kept open while the streams run (a channel dropped takes its calls with it).
+    _clients: Vec<IndicatorsClient>,
+}
+
+impl Receivers {
+    /// Subscribes `n` streams over `channels` channels of `env` (one connection each).
+    fn start(env: &Arc<Environment>, port: u16, n: usize, channels: usize, shared: &Arc<Shared>) -> Receivers {
+        let request = pb::SubscribeRequest {
+            symbols: vec![SYMBOL.into()],
+            indicators: ["MACD", "RSI", "KDJ"]
+                .iter()
+                .map(|name| pb::IndicatorSpec { name: name.to_string(), ..Default::default() })
+                .collect(),
+            ..Default::default()
+        };
+        let (done, results) = std::sync::mpsc::channel();
+        let clients: Vec<IndicatorsClient> = (0..channels).map(|_| IndicatorsClient::new(channel(env, port))).collect();
+        for sub in 0..n {
+            let client = &clients[sub * channels / n.max(1)];
+            let stream = client.subscribe_opt(&request, CallOption::default()).expect("Subscribe starts");
+            let (shared, done) = (Arc::clone(shared), done.clone());
+            client.spawn(async move {
+                let _ = done.send(receive(sub, stream, &shared).await);
+            });
+        }
+        Receivers { results, count: n, _clients: clients }
+    }
+
+    /// What every stream saw, once each has its `target` updates or has ended; a stream silent
+    /// for [`SILENCE`] is given up on (its arrivals are then missing).
+    fn join(self) -> Vec<Received> {
+        let mut all = Vec::with_capacity(self.count);
+        for _ in 0..self.count {
+            match self.results.recv_timeout(SILENCE) {
+                Ok(received) => all.push(received),
+                Err(_) => {
+                    let gone = self.count - all.len();
+                    all.push(Received {
+                        ended: vec![format!("{gone} streams: nothing for {SILENCE:?}")],
+                        ..Default::default()
+                    });
+                    break;
                 }
             }
         }
-    });
+        all
+    }
+}
+
+/// Drains subscriber `sub`'s stream until it has `target` updates (or ended).
+async fn receive(sub: usize, mut stream: grpcio::ClientSStreamReceiver<pb::Update>, shared: &Shared) -> Received {
+    let (mut count, mut out) = (0, Received::default());
+    while count < shared.target.load(Ordering::Acquire) {
+        match stream.next().await {
+            None => break,
+            Some(Ok(update)) => {
+                let at = Instant::now();
+                if update.snapshot {
+                    shared.snapshots.fetch_add(1, Ordering::AcqRel);
+                    continue;
+                }
+                if let Some(&k) = shared.dates.get(&update.date) {
+                    out.arrivals.push((sub as u32, k, at));
+                }
+                count += 1;
+            }
+            Some(Err(e)) => {
+                out.ended.push(format!("subscriber {sub}: {e}"));
+                break;
+            }
+        }
+    }
     out
 }
 

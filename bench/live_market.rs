@@ -16,8 +16,8 @@ use grpcio::EnvBuilder;
 use idc::protocol::indicators as pb;
 use idc::protocol::indicators_grpc::IndicatorsClient;
 
-use super::{await_snapshots, bar, channel, head, ms, percentile, push_option, receive, sorted, walk};
-use super::{Received, Served, Settings, Shared, SYMBOL};
+use super::{await_snapshots, bar, channel, head, ms, percentile, push_option, sorted, walk};
+use super::{Receivers, Served, Settings, Shared, SYMBOL};
 
 /// Concurrent pushers, and the symbols they push to (LIVE and `MARKET - 1` others).
 const PUSHERS: usize = 16;
@@ -47,13 +47,7 @@ pub(super) fn market(s: &Settings) {
     let shared = Arc::new(Shared { dates, snapshots: AtomicUsize::new(0), target: AtomicUsize::new(usize::MAX) });
     let channels = n.clamp(1, 4);
     let env = Arc::new(EnvBuilder::new().cq_count(2).name_prefix("bench-cq").build());
-    let receivers: Vec<thread::JoinHandle<Received>> = (0..channels)
-        .map(|c| {
-            let client = IndicatorsClient::new(channel(&env, server.port));
-            let (shared, subs) = (Arc::clone(&shared), c * n / channels..(c + 1) * n / channels);
-            thread::spawn(move || receive(client, subs, &shared))
-        })
-        .collect();
+    let receivers = Receivers::start(&env, server.port, n, channels, &shared);
     await_snapshots(&shared, n);
     let option = push_option();
     // LIVE's pushes: when each was sent (pusher 0 pushes LIVE, among its symbols).
@@ -109,7 +103,7 @@ pub(super) fn market(s: &Settings) {
     sent.lock().unwrap().push(Instant::now());
     let client = IndicatorsClient::new(channel(&env, server.port));
     client.push_bars_opt(&last, option).expect("the last push");
-    let received: Vec<Received> = receivers.into_iter().map(|t| t.join().expect("a receiving thread")).collect();
+    let received = receivers.join();
     drop(server);
     let sent = sent.lock().unwrap();
     let (mut took, mut ended) = (Vec::new(), Vec::new());
