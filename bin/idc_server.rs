@@ -31,6 +31,8 @@ fn main() -> ExitCode {
         Ok(args) => args,
         Err(e) => e.exit(),
     };
+    // Before any thread starts (the logging thread first).
+    server::memory::cap_malloc_arenas(args.config.threads.completion_queues);
     let _logs = cli::init_logs("info", "error");
     match run(&args, &matches) {
         Ok(()) => ExitCode::SUCCESS,

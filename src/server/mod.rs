@@ -12,6 +12,7 @@
 //! * [`health`]: `grpc.health.v1.Health`, which turns NOT_SERVING when shutdown starts.
 //! * [`reflection`]: server reflection, v1 and v1alpha.
 //! * [`shutdown`]: the SIGINT/SIGTERM future.
+//! * [`memory`]: glibc's malloc arenas, capped before the threads start.
 //!
 //! A shutdown drains in steps ([`Drain`](crate::config::Drain) holds both durations): health
 //! turns NOT_SERVING at once; new calls are still taken for the drain delay, so that load
@@ -23,6 +24,7 @@
 
 pub mod health;
 pub mod listen;
+pub mod memory;
 pub mod reflection;
 pub mod shutdown;
 mod waiting;
