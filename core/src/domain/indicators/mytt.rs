@@ -159,8 +159,8 @@ pub fn llv(s: &[f64], n: usize) -> Vec<f64> {
 
 /// `AVEDEV(S, N)` one value at a time. No O(1) update exists (every deviation changes with the
 /// mean), so each window is summed anew, O(N) a bar, as pandas' `rolling.apply` does: MyTT's
-/// `(np.abs(x - x.mean())).mean()` of each window, both means numpy's sums ([`numpy_sum`]), so
-/// the values are MyTT's bit for bit.
+/// `(np.abs(x - x.mean())).mean()` of each window, both means numpy's pairwise sums
+/// (`pandas::numpy_sum`), so the values are MyTT's bit for bit.
 #[derive(Debug, Clone)]
 pub struct Avedev {
     n: usize,
