@@ -135,9 +135,6 @@ mod tests {
 
     /// Found by the fuzzer (fuzz/fuzz_targets/text_format.rs): `0a 29`, a row whose length (41)
     /// runs past the end. rust-protobuf reads it as one empty row; upb refuses it, and so must
-
-    /// Found by the fuzzer (fuzz/fuzz_targets/text_format.rs): `0a 29`, a row whose length (41)
-    /// runs past the end. rust-protobuf reads it as one empty row; upb refuses it, and so must
     /// the printer. The fuzz target now knows that rust-protobuf is the more lenient here.
     #[test]
     fn a_sub_message_whose_length_runs_past_the_end_is_refused() {

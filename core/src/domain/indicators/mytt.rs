@@ -347,7 +347,7 @@ mod tests {
         let lengths = [1, 2, 5, 14, 64, 65, 200, 2999, 3000, 3001];
         for (s, n) in [&s, &clean].into_iter().flat_map(|s| lengths.map(|n| (s, n))) {
             for highest in [true, false] {
-                let got = if highest { hhv(&s, n) } else { llv(&s, n) };
+                let got = if highest { hhv(s, n) } else { llv(s, n) };
                 for (i, &value) in got.iter().enumerate() {
                     let window = &s[(i + 1).saturating_sub(n)..=i];
                     let want = if i + 1 < n || window.iter().any(|x| x.is_nan()) {
