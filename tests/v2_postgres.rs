@@ -2,7 +2,8 @@
 //! PostgreSQL 15 started for the test (tests/common/pg.rs): a push to replica A is served by
 //! `Compute` on replica B and reaches a subscriber on B; a restarted replica serves every
 //! committed bar; an ETL job's `INSERT` and `idc_bars_changed` reach both; values from the
-//! database equal those from the same bars as files (`idc_server import`); and a database that
+//! database equal those from the same bars as files (`idc_server import`), also when the role may
+//! hold one connection and start-up's extra ones are refused; and a database that
 //! goes away leaves reads serving from memory, refuses pushes with `UNAVAILABLE`, flips the
 //! `idc.v2.store` health, and catches up with what happened meanwhile when it is back.
 
@@ -292,6 +293,51 @@ fn replicas_run_with_the_documented_grants_and_a_bare_notify_is_served() {
     );
     served(&owner.client, "X", 12, Duration::from_secs(2));
     served(&limited.client, "X", 12, Duration::from_secs(2));
+}
+
+/// Start-up reads the catalog in parts, one connection each (src/pg/load.rs); a role that may
+/// hold one connection has every extra one refused, and each such part is read on the first
+/// connection instead: the catalog is whole, the same as the files', and the log says so.
+#[test]
+fn a_role_allowed_one_connection_still_reads_the_whole_catalog() {
+    let db = Postgres::start();
+    let url = db.create_database("idc");
+    let scratch = common::scratch();
+    let data = scratch.path().join("data");
+    std::fs::create_dir(&data).unwrap();
+    let dates = live::weekdays("2021-01-04", 300);
+    for (k, symbol) in ["A1", "A2", "B1", "B2", "C1", "C2", "D1", "D2"].iter().enumerate() {
+        std::fs::write(data.join(format!("{symbol}.csv")), live::csv_text(&live::walk(&dates, 40 + k as u64), false))
+            .unwrap();
+    }
+    let mut import = common::rust_bin("idc_server");
+    import.args(["import", "--data", data.to_str().unwrap(), "--into", &url]);
+    common::run(import).assert_success("idc_server import");
+    db.psql_on(
+        "idc",
+        "CREATE ROLE idc_one LOGIN CONNECTION LIMIT 1; GRANT CONNECT ON DATABASE idc TO idc_one; \
+         GRANT USAGE ON SCHEMA public TO idc_one; \
+         GRANT SELECT, INSERT, UPDATE ON instruments, bars, idc_schema TO idc_one; \
+         GRANT EXECUTE ON FUNCTION idc_bars_changed(text) TO idc_one;",
+    );
+    let token = common::token_file(scratch.path(), "push.token", PUSH_TOKEN);
+    let one_url = format!("postgres://idc_one@127.0.0.1:{}/idc", db.port());
+    let from_db = replica(&one_url, &token);
+    let from_files = replica(data.to_str().unwrap(), &token);
+    let all =
+        pb::ComputeRequest { indicators: vec![live::spec("MACD", &[]), live::spec("WR", &[])], ..Default::default() };
+    let bytes =
+        |series: Vec<pb::Series>| -> Vec<Vec<u8>> { series.iter().map(|s| s.write_to_bytes().unwrap()).collect() };
+    let (a, b) = (live::compute(&from_db.client, &all).unwrap(), live::compute(&from_files.client, &all).unwrap());
+    assert_eq!(a.len(), 8, "every instrument");
+    assert!(bytes(a) == bytes(b), "the catalog read on one connection is the files'");
+    let (status, stderr) = from_db.server.stop_with("TERM");
+    assert!(status.success(), "{stderr}");
+    // One part a core, at most four: a machine of one core reads in one part and refuses none.
+    let parts = std::thread::available_parallelism().map_or(1, |n| n.get()).min(4);
+    let fell_back = stderr.matches("reading it on the first connection").count();
+    assert_eq!(fell_back, parts - 1, "each extra part read on the first connection: {stderr}");
+    assert!(stderr.contains("too many connections for role"), "PostgreSQL's refusal is shown: {stderr}");
 }
 
 #[test]
