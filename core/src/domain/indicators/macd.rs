@@ -8,8 +8,9 @@
 //! The article's `GetMACD` serves this computation too, through [`crate::domain::macd::compute`]
 //! (its parameters and point type).
 
+use super::fused;
 use super::stream::{Step, SUM_START};
-use super::{batch, boxed, period, Convention, Def, Quote, Visit};
+use super::{batch, boxed, period, Convention, Def, Prices, Quote, Visit};
 use crate::domain::macd::{MacdParams, MacdPoint};
 
 pub(super) const DEF: Def = Def {
@@ -77,6 +78,44 @@ fn step(prev: f64, x: f64, k: f64) -> f64 {
     (x - prev) * k + prev
 }
 
+/// The three columns of a MACD whose state has passed its warm-up: `warm` bars stepped as the
+/// stream steps them (`state`), then the rest in a loop of the steady step alone, `[fast, slow,
+/// DEA]` from `emas` of the state, with the histogram `hist(dif, dea)`. The same operations in
+/// the same order as the stream's, so the same bits, without its branches and its row of
+/// outputs a bar: the three EMAs' chains then overlap. `step` is the convention's EMA step.
+#[inline(always)]
+fn columns<S: Step>(
+    state: &mut S,
+    closes: &[f64],
+    warm: usize,
+    emas: impl FnOnce(&S) -> [f64; 3],
+    k: [f64; 3],
+    step: impl Fn(f64, f64, f64) -> f64,
+    hist: impl Fn(f64, f64) -> f64,
+) -> Vec<Vec<f64>> {
+    let n = closes.len();
+    let warm = warm.min(n);
+    let (mut difs, mut deas, mut hists) = (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
+    let mut out = [f64::NAN; 3];
+    for &close in &closes[..warm] {
+        state.step(&Quote { close, ..Quote::default() }, &mut out);
+        difs.push(out[0]);
+        deas.push(out[1]);
+        hists.push(out[2]);
+    }
+    let ([mut fast, mut slow, mut dea], [kf, ks, kg]) = (emas(state), k);
+    for &close in &closes[warm..] {
+        fast = step(fast, close, kf);
+        slow = step(slow, close, ks);
+        let dif = fast - slow;
+        dea = step(dea, dif, kg);
+        difs.push(dif);
+        deas.push(dea);
+        hists.push(hist(dif, dea));
+    }
+    vec![difs, deas, hists]
+}
+
 /// The cn MACD: every EMA starts at its first input (the fast and slow at the first close, DEA
 /// at the first DIF), so every bar has a value.
 #[derive(Clone)]
@@ -106,11 +145,21 @@ impl Step for Cn {
         self.emas = Some([fast, slow, dea]);
         out.copy_from_slice(&[dif, dea, 2.0 * (dif - dea)]);
     }
+
+    /// From a fresh state: bar 0 stepped, then the steady step.
+    fn columns(&mut self, prices: &Prices) -> Option<Vec<Vec<f64>>> {
+        if self.emas.is_some() {
+            return None;
+        }
+        let emas = |s: &Cn| s.emas.unwrap_or([f64::NAN; 3]);
+        Some(columns(self, prices.close, 1, emas, self.k, step, |dif, dea| 2.0 * (dif - dea)))
+    }
 }
 
 /// The talib MACD: both price EMAs seeded with averages whose windows end on bar slow − 1 (so
 /// the fast one ignores the closes before slow − fast), DEA with the average of the first
-/// `signal` DIFs; nothing before bar (slow − 1) + (signal − 1).
+/// `signal` DIFs; nothing before bar (slow − 1) + (signal − 1). Each EMA step is fused, as
+/// TA-Lib's build steps them ([`super::fused`]).
 #[derive(Clone)]
 struct Talib {
     p: MacdParams,
@@ -129,7 +178,25 @@ impl Talib {
 }
 
 impl Step for Talib {
+    /// In [`fused::fast`]: the three EMA steps then fuse with the processor's instruction.
     fn step(&mut self, quote: &Quote, out: &mut [f64]) {
+        fused::fast(|| self.step_fused(quote, out));
+    }
+
+    /// From a fresh state: the seeds stepped through bar `lookback`, then the steady step.
+    fn columns(&mut self, prices: &Prices) -> Option<Vec<Vec<f64>>> {
+        if self.bars != 0 {
+            return None;
+        }
+        let (warm, k) = (self.lookback + 1, self.k);
+        let emas = |s: &Talib| s.emas;
+        Some(fused::fast(|| columns(self, prices.close, warm, emas, k, fused::ema_step, |dif, dea| dif - dea)))
+    }
+}
+
+impl Talib {
+    #[inline(always)]
+    fn step_fused(&mut self, quote: &Quote, out: &mut [f64]) {
         let (i, close, p) = (self.bars, quote.close, self.p);
         self.bars += 1;
         let [kf, ks, kg] = self.k;
@@ -147,15 +214,15 @@ impl Step for Talib {
             *fast = (*fast + close) / p.fast as f64;
             *slow = (*slow + close) / p.slow as f64;
         } else {
-            *fast = step(*fast, close, kf);
-            *slow = step(*slow, close, ks);
+            *fast = fused::ema_step(*fast, close, kf);
+            *slow = fused::ema_step(*slow, close, ks);
         }
         let dif = *fast - *slow;
         if i < self.lookback {
             *dea += dif;
             return;
         }
-        *dea = if i == self.lookback { (*dea + dif) / p.signal as f64 } else { step(*dea, dif, kg) };
+        *dea = if i == self.lookback { (*dea + dif) / p.signal as f64 } else { fused::ema_step(*dea, dif, kg) };
         out.copy_from_slice(&[dif, *dea, dif - *dea]);
     }
 }

@@ -28,6 +28,7 @@ mod cci;
 mod dmi;
 mod ema;
 mod extreme;
+pub(crate) mod fused;
 mod kdj;
 mod ma;
 /// Crate-visible: the article's MACD ([`crate::domain::macd`]) is this one.

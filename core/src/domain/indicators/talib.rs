@@ -10,8 +10,10 @@
 //!   indicator of an indicator (TA-Lib's SMA over its ROC) starts after the inner one's lookback;
 //!   [`FromFirstNumber`] does that;
 //! * averages are running sums without compensation, and an EMA is seeded with the simple average
-//!   of its first `n` inputs (TA-Lib's default compatibility mode), stepped as `(x − prev)·k + prev`.
+//!   of its first `n` inputs (TA-Lib's default compatibility mode), stepped as `(x − prev)·k + prev`
+//!   with the multiply and the add fused, as TA-Lib's build does ([`super::fused`]).
 
+use super::fused;
 use super::stream::{column, step_each, Filter, Ring, SUM_START};
 
 /// `inner` started at the first number, NaN before it, as TA-Lib's Python binding does with
@@ -149,9 +151,23 @@ impl Filter for Ema {
             self.value = (self.value + x) / self.n as f64;
             self.value
         } else {
-            self.value = (x - self.value) * self.k + self.value;
+            let (value, k) = (self.value, self.k);
+            self.value = fused::fast(|| fused::ema_step(value, x, k));
             self.value
         }
+    }
+
+    /// From a fresh state: the seed, then the steady steps in a loop of their own (compiled for
+    /// FMA where the processor has it).
+    fn column_into(&mut self, s: &[f64], out: &mut Vec<f64>) {
+        let n = self.n;
+        if n == 0 || self.seen != 0 {
+            return step_each(self, s, out);
+        }
+        let seeded = n.min(s.len());
+        step_each(self, &s[..seeded], out);
+        let (value, k) = (self.value, self.k);
+        fused::fast(|| fused::ema_steps(&s[seeded..], value, k, out));
     }
 }
 
