@@ -7,7 +7,7 @@
 //! * talib (`BBANDS(close, timeperiod=N, nbdevup=P, nbdevdn=P, matype=SMA)`: upper, middle,
 //!   lower): σ² = mean(x²) − MID² by running sums, 0 where that is below 1e-8, as TA-Lib does.
 
-use super::stream::{all_numbers, column, Filter, Ring, Step, SUM_START};
+use super::stream::{all_numbers, Filter, Ring, Step, SUM_START};
 use super::talib::FromFirstNumber;
 use super::{batch, boxed, mytt, period, talib, Convention, Def, Param, ParamKind, Prices, Quote, Visit};
 
@@ -44,8 +44,9 @@ trait Bands: Clone + Send + Sync + 'static {
     /// MID and σ after `close`.
     fn step(&mut self, close: f64) -> (f64, f64);
 
-    /// MID and σ of every bar of `close`, from a fresh state, where a column beats the steps.
-    fn columns(&self, _close: &[f64]) -> Option<(Vec<f64>, Vec<f64>)> {
+    /// UPPER, MID and LOWER at `width` σ of every bar of `close`, from a fresh state, where a
+    /// loop of its own beats the steps.
+    fn columns(&self, _close: &[f64], _width: f64) -> Option<Vec<Vec<f64>>> {
         None
     }
 }
@@ -57,13 +58,7 @@ impl<B: Bands> Step for Boll<B> {
     }
 
     fn columns(&mut self, prices: &Prices) -> Option<Vec<Vec<f64>>> {
-        let (mid, mut sigma) = self.bands.columns(prices.close)?;
-        let width = self.width;
-        let upper = mid.iter().zip(&sigma).map(|(&mid, &sigma)| mid + sigma * width).collect();
-        for (sigma, &mid) in sigma.iter_mut().zip(&mid) {
-            *sigma = mid - *sigma * width;
-        }
-        Some(vec![upper, mid, sigma])
+        self.bands.columns(prices.close, self.width)
     }
 }
 
@@ -105,28 +100,39 @@ impl Bands for Talib {
         (mean, sigma(variance))
     }
 
-    /// Over a column without NaN (so the SMA starts at bar 0 too): the SMA's column, then the
-    /// squares' running sum with the oldest read from `close` itself, in the step's order.
-    fn columns(&self, close: &[f64]) -> Option<(Vec<f64>, Vec<f64>)> {
+    /// Over a column without NaN (so the SMA starts at bar 0 too), one loop: the SMA's running
+    /// sum and the squares', each window's oldest read from `close` itself, in the steps' order
+    /// (each sum's addition, its use, its removal), and the three bands written at once.
+    fn columns(&self, close: &[f64], width: f64) -> Option<Vec<Vec<f64>>> {
         if !self.ring.is_empty() || !all_numbers(close) {
             return None;
         }
-        let n = self.n;
-        let mid = column(self.mid.clone(), close);
-        let warm = n.saturating_sub(1).min(close.len());
-        let mut squares = self.squares;
+        let (n, len) = (self.n, close.len());
+        let warm = n.saturating_sub(1).min(len);
+        let (mut total, mut squares) = (SUM_START, self.squares);
         for &x in &close[..warm] {
+            total += x;
             squares += x * x;
         }
+        let nan = || vec![f64::NAN; warm];
+        let (mut upper, mut mid, mut lower) = (nan(), nan(), nan());
+        for v in [&mut upper, &mut mid, &mut lower] {
+            v.reserve(len - warm);
+        }
         let count = n as f64;
-        let mut sigmas = vec![f64::NAN; warm];
-        sigmas.extend(close[warm..].iter().zip(&mid[warm..]).zip(close).map(|((&x, &mean), &oldest)| {
+        for (&x, &oldest) in close[warm..].iter().zip(close) {
+            total += x;
+            let mean = total / count;
+            total -= oldest;
             squares += x * x;
             let variance = squares / count - mean * mean;
             squares -= oldest * oldest;
-            sigma(variance)
-        }));
-        Some((mid, sigmas))
+            let sigma = sigma(variance);
+            upper.push(mean + sigma * width);
+            mid.push(mean);
+            lower.push(mean - sigma * width);
+        }
+        Some(vec![upper, mid, lower])
     }
 }
 
