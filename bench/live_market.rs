@@ -94,7 +94,7 @@ pub(super) fn market(s: &Settings) {
         replies.extend(r);
     }
     let elapsed = start.elapsed();
-    // One more push to LIVE once the target is set: each stream's thread checks the target when
+    // One more push to LIVE once the target is set: each stream's reader checks the target when
     // an update comes, so the last one must come after it (every push before it was counted).
     let live_pushes = sent.lock().unwrap().len();
     shared.target.store(live_pushes + 1, Ordering::Release);

@@ -127,8 +127,6 @@ fn compute_serves_every_indicator_in_both_conventions_as_mytt_and_talib_compute_
             let theirs = &reference[key];
             let bad = (0..theirs.len()).filter(|&i| !agrees(column.values[i], theirs[i])).count();
             assert_eq!(bad, 0, "{key}: {bad} bars differ from the reference");
-            // MyTT's CCI is pandas' rolling mean and numpy's sums of each window (AVEDEV), which
-            // idc adds as they do: the same bits, not only within 1e-9.
             // Where idc computes as the reference does, the same bits, not only within 1e-9:
             // MyTT's CCI is pandas' rolling mean and numpy's sums of each window (AVEDEV), which
             // idc adds as they do; TA-Lib's EMAs (EMA, MACD, TRIX) fuse each step's multiply and

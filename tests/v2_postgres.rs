@@ -337,7 +337,9 @@ fn a_role_allowed_one_connection_still_reads_the_whole_catalog() {
     let parts = std::thread::available_parallelism().map_or(1, |n| n.get()).min(4);
     let fell_back = stderr.matches("reading it on the first connection").count();
     assert_eq!(fell_back, parts - 1, "each extra part read on the first connection: {stderr}");
-    assert!(stderr.contains("too many connections for role"), "PostgreSQL's refusal is shown: {stderr}");
+    if parts > 1 {
+        assert!(stderr.contains("too many connections for role"), "PostgreSQL's refusal is shown: {stderr}");
+    }
 }
 
 #[test]

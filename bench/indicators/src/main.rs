@@ -104,22 +104,7 @@ fn convention_name(convention: Convention) -> &'static str {
     }
 }
 
-/// Keeps what the process frees for reuse: no allocation of its own mapping, no heap given back
-/// to the kernel. glibc's defaults map each 8 MB column afresh, or trim it off the heap when
-/// freed, as its heuristics have it after what came before; a run then paid the kernel's page
-/// faults for some columns and not others (MACD cn: 12.7 ns a bar timed first, 4.6 after SMA,
-/// the same code). Best of the rounds then times the computation, for every row and every Rust
-/// peer in this process alike (TA-Lib's numpy arrays are on huge pages).
-fn keep_freed_memory() {
-    // SAFETY: mallopt sets numbers in glibc's malloc parameters; it takes no pointers.
-    unsafe {
-        libc::mallopt(libc::M_MMAP_THRESHOLD, i32::MAX);
-        libc::mallopt(libc::M_TRIM_THRESHOLD, i32::MAX);
-    }
-}
-
 fn main() {
-    keep_freed_memory();
     let args: Vec<String> = std::env::args().collect();
     let arg = |name: &str| {
         args.iter()

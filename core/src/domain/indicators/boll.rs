@@ -104,7 +104,7 @@ impl Bands for Talib {
     /// sum and the squares', each window's oldest read from `close` itself, in the steps' order
     /// (each sum's addition, its use, its removal), and the three bands written at once.
     fn columns(&self, close: &[f64], width: f64) -> Option<Vec<Vec<f64>>> {
-        if !self.ring.is_empty() || !all_numbers(close) {
+        if self.n == 0 || !self.ring.is_empty() || !all_numbers(close) {
             return None;
         }
         let (n, len) = (self.n, close.len());

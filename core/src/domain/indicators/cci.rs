@@ -53,6 +53,7 @@ impl Step for Cci {
     /// TP as a column, its mean and deviation as columns (the deviation's windows read from TP
     /// itself), then the index a bar.
     fn columns(&mut self, prices: &Prices) -> Option<Vec<Vec<f64>>> {
+        let prices = prices.trimmed();
         let tp: Vec<f64> =
             prices.high.iter().zip(prices.low).zip(prices.close).map(|((&h, &l), &c)| (h + l + c) / 3.0).collect();
         let mut values = column(self.mean.clone(), &tp);

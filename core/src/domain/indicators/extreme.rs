@@ -7,7 +7,9 @@
 //! at bar `i` is a tail of the block before `i`'s and a head of `i`'s own, so its extreme is the
 //! better of that tail's (from one backward pass over the block before, when it was complete)
 //! and that head's (a running extreme). Three comparisons a value, none of them a branch on the
-//! values, whatever `N` and whatever the series (a falling one made the old rescans O(N) a bar).
+//! values, whatever `N` and whatever the series (a falling one made the old rescans O(N) a bar);
+//! the stream's bar that completes a block makes that block's backward pass, N comparisons, so a
+//! step is O(1) amortized. A stream holds 2N + 1 values whatever the series.
 //!
 //! Of values that compare equal the newest is kept, in all three comparisons (a tail keeps its
 //! newer value, a head takes the new one, the head wins over the tail), so a −0 and a 0 give the
@@ -19,7 +21,7 @@ use super::stream::{all_numbers, step_each, Filter};
 /// The running extreme of the last `n` values (`HHV`, `LLV`); NaN while the window holds a NaN or
 /// fewer than `n` values. A NaN takes no part (it is the comparisons' identity, −∞ for HHV, in
 /// the blocks) and makes the windows that hold it NaN.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Extreme {
     n: usize,
     bars: usize,
@@ -62,6 +64,24 @@ impl Extreme {
             head: none,
             tails: vec![none; n + 1],
         }
+    }
+}
+
+/// By hand for `clone_from`: a revision copies the committed state into the same scratch state
+/// again and again (`Stream::clone_into`), which then reuses its two buffers.
+impl Clone for Extreme {
+    fn clone(&self) -> Extreme {
+        let mut copy = Extreme { block: Vec::new(), tails: Vec::new(), ..*self };
+        copy.block.clone_from(&self.block);
+        copy.tails.clone_from(&self.tails);
+        copy
+    }
+
+    fn clone_from(&mut self, source: &Extreme) {
+        let (mut block, mut tails) = (std::mem::take(&mut self.block), std::mem::take(&mut self.tails));
+        block.clone_from(&source.block);
+        tails.clone_from(&source.tails);
+        *self = Extreme { block, tails, ..*source };
     }
 }
 

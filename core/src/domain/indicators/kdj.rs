@@ -67,6 +67,7 @@ impl<S: Smooth> Step for Kdj<S> {
 
     /// The two extremes as columns (each read from its own column), then the smoothing.
     fn columns(&mut self, prices: &Prices) -> Option<Vec<Vec<f64>>> {
+        let prices = prices.trimmed();
         let hhv = column(self.hhv.clone(), prices.high);
         let llv = column(self.llv.clone(), prices.low);
         Some(self.smooth.columns(prices.close, hhv, llv))

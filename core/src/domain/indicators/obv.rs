@@ -41,9 +41,10 @@ impl Obv {
 }
 
 /// What a bar adds to the total: its volume on a rise, minus it on a fall, and −0.0 (which
-/// leaves any total as it is, ±0 included) otherwise. Subtracting is adding the negation, bit for
-/// bit, so the total is the one `if`s would give; as one expression it compiles to selects, not
-/// a branch a bar that a random walk mispredicts half the time.
+/// leaves any total as it is, ±0 included) otherwise. Subtracting a number is adding its
+/// negation, bit for bit, so the total is the one `if`s gave (a NaN volume makes it NaN either
+/// way, of another sign perhaps); as one expression it compiles to selects, not a branch a bar
+/// that a random walk mispredicts half the time.
 #[inline(always)]
 fn signed(close: f64, prev: f64, volume: f64) -> f64 {
     let fall = if close < prev { -volume } else { -0.0 };
@@ -67,7 +68,8 @@ impl Step for Obv {
 
     /// From bar 0, over the close and volume columns: the same additions in one loop.
     fn columns(&mut self, prices: &Prices) -> Option<Vec<Vec<f64>>> {
-        let (close, volume) = (prices.close, &prices.volume[..prices.close.len()]);
+        let prices = prices.trimmed();
+        let (close, volume) = (prices.close, prices.volume);
         if self.prev_close.is_some() || close.is_empty() {
             return None;
         }

@@ -8,9 +8,10 @@
 //!
 //! Batch and live are one computation: [`run`] steps a fresh stream over every bar, so a value
 //! that a subscription sends is, bit for bit, the value `Compute` gives over the same history.
-//! A state of the close alone may instead run its whole column at once ([`Step::columns`],
-//! [`Filter::column_into`]): the same operations in the same order over the slice itself, in a
-//! tight loop, so the same bits, without a row of outputs handed through memory a bar.
+//! A state may instead run over whole columns at once ([`Step::columns`], and a filter of one
+//! column [`Filter::column_into`]): the same operations in the same order over the slices
+//! themselves, in a tight loop, so the same bits, without a row of outputs handed through memory
+//! a bar.
 
 use super::Prices;
 
@@ -41,6 +42,20 @@ impl Prices<'_> {
 
     pub fn len(&self) -> usize {
         self.close.len()
+    }
+
+    /// The five price columns cut to the close's length, as stepping reads them (a shorter one
+    /// panics, as stepping would): what a built-in's own columns read.
+    pub fn trimmed(&self) -> Prices<'_> {
+        let n = self.len();
+        Prices {
+            open: &self.open[..n],
+            high: &self.high[..n],
+            low: &self.low[..n],
+            close: self.close,
+            volume: &self.volume[..n],
+            adj_factor: self.adj_factor,
+        }
     }
 
     pub fn is_empty(&self) -> bool {

@@ -58,6 +58,7 @@ impl Step for Wr {
 
     /// The two extremes as columns (each read from its own column), then the ratio a bar.
     fn columns(&mut self, prices: &Prices) -> Option<Vec<Vec<f64>>> {
+        let prices = prices.trimmed();
         let mut values = column(self.hhv.clone(), prices.high);
         let llv = column(self.llv.clone(), prices.low);
         for ((value, &llv), &close) in values.iter_mut().zip(&llv).zip(prices.close) {
