@@ -112,14 +112,7 @@ struct Talib {
 
 /// TA-Lib's RSV: 0 where the range is 0.
 fn rsv(close: f64, hhv: f64, llv: f64) -> f64 {
-    let range = (hhv - llv) / 100.0;
-    if range.is_nan() {
-        f64::NAN
-    } else if range != 0.0 {
-        (close - llv) / range
-    } else {
-        0.0
-    }
+    talib::over_range(close - llv, (hhv - llv) / 100.0)
 }
 
 impl Smooth for Talib {

@@ -16,6 +16,19 @@
 use super::fused;
 use super::stream::{column, step_each, Filter, Ring, SUM_START};
 
+/// `part / range` as TA-Lib's stochastics (STOCH's RSV, WILLR) take it: 0 where the range is 0,
+/// NaN where it is NaN.
+#[inline]
+pub fn over_range(part: f64, range: f64) -> f64 {
+    if range.is_nan() {
+        f64::NAN
+    } else if range != 0.0 {
+        part / range
+    } else {
+        0.0
+    }
+}
+
 /// `inner` started at the first number, NaN before it, as TA-Lib's Python binding does with
 /// leading NaNs (a NaN after that is the inner function's affair).
 #[derive(Debug, Clone)]

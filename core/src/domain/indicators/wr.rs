@@ -6,7 +6,7 @@
 //!   where the range is 0.
 
 use super::stream::{column, Filter, Step};
-use super::{batch, boxed, mytt, no_check, period, Convention, Def, Prices, Quote, Visit};
+use super::{batch, boxed, mytt, no_check, period, talib, Convention, Def, Prices, Quote, Visit};
 
 pub(super) const DEF: Def = Def {
     name: "WR",
@@ -36,16 +36,7 @@ impl Wr {
     fn ratio(&self, hhv: f64, llv: f64, close: f64) -> f64 {
         match self.convention {
             Convention::Cn => (hhv - close) / (hhv - llv) * 100.0,
-            Convention::Talib => {
-                let range = (hhv - llv) / -100.0;
-                if range.is_nan() {
-                    f64::NAN
-                } else if range != 0.0 {
-                    (hhv - close) / range
-                } else {
-                    0.0
-                }
-            }
+            Convention::Talib => talib::over_range(hhv - close, (hhv - llv) / -100.0),
         }
     }
 }
