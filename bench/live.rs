@@ -13,9 +13,10 @@
 //!    to that symbol with MACD, RSI and KDJ) spread over a few channels (one connection each),
 //!    each stream read by a future on the client's completion-queue threads that stamps each
 //!    update's arrival (`Instant`, by subscriber and date) where it is decoded. A pusher on its
-//!    own channel pushes one bar at a time, each a new date, waiting for its reply; latency is arrival minus the instant the push was sent, over
-//!    every (push, subscriber) pair. Then it pushes back to back for a few seconds: pushes/s
-//!    sustained, with the updates delivered per second and their latency under that load.
+//!    own channel pushes one bar at a time, each a new date, waiting for its reply; latency is
+//!    arrival minus the instant the push was sent, over every (push, subscriber) pair. Then it
+//!    pushes back to back for a few seconds: pushes/s sustained, with the updates delivered per
+//!    second and their latency under that load.
 //! 3. Pushes across a market (`live_market.rs`): concurrent pushers over 256 symbols while the
 //!    subscribers listen to one of them: pushes per second as a feed makes them.
 

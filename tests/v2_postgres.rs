@@ -29,6 +29,32 @@ fn replica(url: &str, token: &Path) -> Replica {
     Replica { server, client }
 }
 
+/// `idc_server import` of the files in `data` into the database `url`.
+fn import(data: &Path, url: &str, what: &str) {
+    let mut import = common::rust_bin("idc_server");
+    import.args(["import", "--data", data.to_str().unwrap(), "--into", url]);
+    common::run(import).assert_success(what);
+}
+
+/// Each series' bytes, to compare: a NaN of the warm-up equals itself only so.
+fn bytes(series: Vec<pb::Series>) -> Vec<Vec<u8>> {
+    series.iter().map(|s| s.write_to_bytes().unwrap()).collect()
+}
+
+/// A role `name` that logs in with `options` (as `CREATE ROLE` takes them) and holds
+/// docs/postgres.md's grants for replicas, and nothing more.
+fn replica_role(db: &Postgres, name: &str, options: &str) {
+    db.psql_on(
+        "idc",
+        &format!(
+            "CREATE ROLE {name} LOGIN {options}; GRANT CONNECT ON DATABASE idc TO {name}; \
+             GRANT USAGE ON SCHEMA public TO {name}; \
+             GRANT SELECT, INSERT, UPDATE ON instruments, bars, idc_schema TO {name}; \
+             GRANT EXECUTE ON FUNCTION idc_bars_changed(text) TO {name};"
+        ),
+    );
+}
+
 /// Waits (bounded) until `symbol` on `client` has `bars` bars, and returns its series.
 fn served(client: &IndicatorsClient, symbol: &str, bars: usize, limit: Duration) -> pb::Series {
     let mut found = None;
@@ -177,9 +203,7 @@ fn values_from_the_database_equal_those_from_the_files() {
     let long = live::weekdays("1800-01-01", 60_000);
     std::fs::write(data.join("CCC.csv"), live::csv_text(&live::walk(&long, 5), false)).unwrap();
     for round in 0..2 {
-        let mut import = common::rust_bin("idc_server");
-        import.args(["import", "--data", data.to_str().unwrap(), "--into", &url]);
-        common::run(import).assert_success(&format!("idc_server import, round {round}"));
+        import(&data, &url, &format!("idc_server import, round {round}"));
     }
     assert_eq!(db.psql_on("idc", "SELECT count(*) FROM bars"), "61200", "importing twice changes nothing");
     let token = common::token_file(scratch.path(), "push.token", PUSH_TOKEN);
@@ -191,9 +215,6 @@ fn values_from_the_database_equal_those_from_the_files() {
         symbols: vec!["AAA".into()],
         ..Default::default()
     };
-    // Bytes, not `==`: a NaN of the warm-up equals itself only so.
-    let bytes =
-        |series: Vec<pb::Series>| -> Vec<Vec<u8>> { series.iter().map(|s| s.write_to_bytes().unwrap()).collect() };
     let a = bytes(live::compute(&from_db.client, &request).unwrap());
     let b = bytes(live::compute(&from_files.client, &request).unwrap());
     assert!(a == b, "the same series from the database and from the files");
@@ -269,12 +290,7 @@ fn replicas_run_with_the_documented_grants_and_a_bare_notify_is_served() {
     let bars = live::walk(&dates, 21);
     live::push(&owner.client, "X", &bars[..10], false).expect("the owner's push");
     // docs/postgres.md's grants, and nothing more.
-    db.psql_on(
-        "idc",
-        "CREATE ROLE idc LOGIN; GRANT CONNECT ON DATABASE idc TO idc; GRANT USAGE ON SCHEMA public TO idc; \
-         GRANT SELECT, INSERT, UPDATE ON instruments, bars, idc_schema TO idc; \
-         GRANT EXECUTE ON FUNCTION idc_bars_changed(text) TO idc;",
-    );
+    replica_role(&db, "idc", "");
     let limited_url = format!("postgres://idc@127.0.0.1:{}/idc", db.port());
     let limited = replica(&limited_url, &token);
     live::assert_history(&limited.client, "X", &bars[..10], "the limited role's replica");
@@ -310,24 +326,14 @@ fn a_role_allowed_one_connection_still_reads_the_whole_catalog() {
         std::fs::write(data.join(format!("{symbol}.csv")), live::csv_text(&live::walk(&dates, 40 + k as u64), false))
             .unwrap();
     }
-    let mut import = common::rust_bin("idc_server");
-    import.args(["import", "--data", data.to_str().unwrap(), "--into", &url]);
-    common::run(import).assert_success("idc_server import");
-    db.psql_on(
-        "idc",
-        "CREATE ROLE idc_one LOGIN CONNECTION LIMIT 1; GRANT CONNECT ON DATABASE idc TO idc_one; \
-         GRANT USAGE ON SCHEMA public TO idc_one; \
-         GRANT SELECT, INSERT, UPDATE ON instruments, bars, idc_schema TO idc_one; \
-         GRANT EXECUTE ON FUNCTION idc_bars_changed(text) TO idc_one;",
-    );
+    import(&data, &url, "idc_server import");
+    replica_role(&db, "idc_one", "CONNECTION LIMIT 1");
     let token = common::token_file(scratch.path(), "push.token", PUSH_TOKEN);
     let one_url = format!("postgres://idc_one@127.0.0.1:{}/idc", db.port());
     let from_db = replica(&one_url, &token);
     let from_files = replica(data.to_str().unwrap(), &token);
     let all =
         pb::ComputeRequest { indicators: vec![live::spec("MACD", &[]), live::spec("WR", &[])], ..Default::default() };
-    let bytes =
-        |series: Vec<pb::Series>| -> Vec<Vec<u8>> { series.iter().map(|s| s.write_to_bytes().unwrap()).collect() };
     let (a, b) = (live::compute(&from_db.client, &all).unwrap(), live::compute(&from_files.client, &all).unwrap());
     assert_eq!(a.len(), 8, "every instrument");
     assert!(bytes(a) == bytes(b), "the catalog read on one connection is the files'");

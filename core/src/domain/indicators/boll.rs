@@ -7,7 +7,7 @@
 //! * talib (`BBANDS(close, timeperiod=N, nbdevup=P, nbdevdn=P, matype=SMA)`: upper, middle,
 //!   lower): σ² = mean(x²) − MID² by running sums, 0 where that is below 1e-8, as TA-Lib does.
 
-use super::stream::{all_numbers, Filter, Ring, Step, SUM_START};
+use super::stream::{all_numbers, column, Filter, Ring, Step, SUM_START};
 use super::talib::FromFirstNumber;
 use super::{batch, boxed, mytt, period, talib, Convention, Def, Param, ParamKind, Prices, Quote, Visit};
 
@@ -100,36 +100,30 @@ impl Bands for Talib {
         (mean, sigma(variance))
     }
 
-    /// Over a column without NaN (so the SMA starts at bar 0 too), one loop: the SMA's running
-    /// sum and the squares', each window's oldest read from `close` itself, in the steps' order
-    /// (each sum's addition, its use, its removal), and the three bands written at once.
+    /// Over a column without NaN (so the SMA starts at bar 0 too): MID as the SMA's own column,
+    /// then the squares' running sum with each window's oldest read from `close` itself, in the
+    /// step's order (the addition, its use, the removal), and the two bands.
     fn columns(&self, close: &[f64], width: f64) -> Option<Vec<Vec<f64>>> {
         if self.n == 0 || !self.ring.is_empty() || !all_numbers(close) {
             return None;
         }
+        let mid = column(self.mid.clone(), close);
         let (n, len) = (self.n, close.len());
-        let warm = n.saturating_sub(1).min(len);
-        let (mut total, mut squares) = (SUM_START, self.squares);
+        let warm = (n - 1).min(len);
+        let mut squares = self.squares;
         for &x in &close[..warm] {
-            total += x;
             squares += x * x;
         }
-        let nan = || vec![f64::NAN; warm];
-        let (mut upper, mut mid, mut lower) = (nan(), nan(), nan());
-        for v in [&mut upper, &mut mid, &mut lower] {
-            v.reserve(len - warm);
-        }
+        let (mut upper, mut lower) = (vec![f64::NAN; warm], vec![f64::NAN; warm]);
+        upper.reserve(len - warm);
+        lower.reserve(len - warm);
         let count = n as f64;
-        for (&x, &oldest) in close[warm..].iter().zip(close) {
-            total += x;
-            let mean = total / count;
-            total -= oldest;
+        for ((&x, &oldest), &mean) in close[warm..].iter().zip(close).zip(&mid[warm..]) {
             squares += x * x;
             let variance = squares / count - mean * mean;
             squares -= oldest * oldest;
             let sigma = sigma(variance);
             upper.push(mean + sigma * width);
-            mid.push(mean);
             lower.push(mean - sigma * width);
         }
         Some(vec![upper, mid, lower])

@@ -223,14 +223,8 @@ impl Ring {
 
     /// The kept values, oldest first.
     pub fn iter(&self) -> impl Iterator<Item = f64> + '_ {
-        let (older, newer) = self.as_slices();
-        older.iter().chain(newer).copied()
-    }
-
-    /// The kept values as two slices, the older first: the window is their concatenation.
-    pub fn as_slices(&self) -> (&[f64], &[f64]) {
         let (newer, older) = self.values.split_at(self.head);
-        (older, newer)
+        older.iter().chain(newer).copied()
     }
 }
 

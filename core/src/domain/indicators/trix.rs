@@ -71,7 +71,8 @@ impl<E: Filter, R: Filter, A: Filter> Step for Trix<E, R, A> {
         if !E::WHOLE_COLUMN {
             return None;
         }
-        let tr = self.tr.iter().fold(prices.close.to_vec(), |x, ema| column(ema.clone(), &x));
+        let [first, second, third] = &self.tr;
+        let tr = column(third.clone(), &column(second.clone(), &column(first.clone(), prices.close)));
         let trix = column(self.trix.clone(), &tr);
         let trma = column(self.trma.clone(), &trix);
         Some(vec![trix, trma])
