@@ -3,10 +3,11 @@
 //! * cn (MyTT `RSI`): DIF = close − REF(close, 1); RSI = SMA(MAX(DIF, 0), N, 1) / SMA(ABS(DIF), N, 1)
 //!   × 100 (Chinese SMAs, α = 1/N, from bar 1).
 //! * talib (`RSI(close, timeperiod=N)`): Wilder's averages of gains and losses, seeded with their
-//!   simple averages over the first N changes; the first value is on bar N; 0 where both are 0.
+//!   simple averages over the first N changes; RSI = 100 × gain / (gain + loss), 0 where both
+//!   are 0; the first value is on bar N.
 
 use super::stream::{Filter, Step};
-use super::{batch, boxed, mytt, no_check, period, talib, Convention, Def, Quote, Visit};
+use super::{batch, boxed, mytt, no_check, period, Convention, Def, Prices, Quote, Visit};
 
 pub(super) const DEF: Def = Def {
     name: "RSI",
@@ -43,8 +44,12 @@ impl Step for Cn {
     }
 }
 
-/// TA-Lib's RSI loop: the average gain and loss, summed over the first `n` changes, then Wilder's
-/// update (multiply by N − 1, add, divide by N, in that order).
+/// TA-Lib's RSI loop (its C library 0.6, which TA-Lib 0.8's wheels bundle; its disassembly
+/// read): a change's gain is the change where it is above 0 and 0 otherwise, its loss the gain
+/// minus the change; the averages are the first `n` gains' and losses' sums times 1/N, then
+/// `(average·(N − 1) + gain)·(1/N)`, multiplied by the reciprocal, not divided; the value is
+/// `100·(gain / (gain + loss))` where that sum is above 0, else 0. The same bits as TA-Lib's on
+/// every machine (it fuses nothing here; tests/v2_compute.rs checks it).
 #[derive(Clone)]
 struct Wilder {
     n: usize,
@@ -54,9 +59,35 @@ struct Wilder {
     loss: f64,
 }
 
+impl Wilder {
+    /// A change's gain and loss, as TA-Lib splits it (a select, no branch on the change).
+    #[inline(always)]
+    fn split(change: f64) -> (f64, f64) {
+        let gain = if 0.0 < change { change } else { 0.0 };
+        (gain, gain - change)
+    }
+
+    /// One of Wilder's steps of both averages, from bar N + 1 on.
+    #[inline(always)]
+    fn update(&mut self, change: f64, keep: f64, reciprocal: f64) {
+        let (gain, loss) = Self::split(change);
+        self.gain = (self.gain * keep + gain) * reciprocal;
+        self.loss = (loss + self.loss * keep) * reciprocal;
+    }
+
+    fn value(&self) -> f64 {
+        let sum = self.gain + self.loss;
+        if sum > 0.0 {
+            100.0 * (self.gain / sum)
+        } else {
+            0.0
+        }
+    }
+}
+
 impl Step for Wilder {
     fn step(&mut self, quote: &Quote, out: &mut [f64]) {
-        let (i, period) = (self.bars, self.n as f64);
+        let i = self.bars;
         self.bars += 1;
         let change = quote.close - self.prev;
         self.prev = quote.close;
@@ -64,21 +95,41 @@ impl Step for Wilder {
         if i == 0 {
             return;
         }
+        let reciprocal = 1.0 / self.n as f64;
         if i > self.n {
-            self.gain *= period - 1.0;
-            self.loss *= period - 1.0;
-        }
-        if change < 0.0 {
-            self.loss -= change;
+            self.update(change, self.n as f64 - 1.0, reciprocal);
         } else {
-            self.gain += change;
+            let (gain, loss) = Self::split(change);
+            self.gain += gain;
+            self.loss += loss;
+            if i < self.n {
+                return;
+            }
+            self.gain *= reciprocal;
+            self.loss *= reciprocal;
         }
-        if i < self.n {
-            return;
+        out[0] = self.value();
+    }
+
+    /// The warm-up stepped, then Wilder's steps over the rest of the close in one loop, the
+    /// constants hoisted: the same operations in the same order.
+    fn columns(&mut self, prices: &Prices) -> Option<Vec<Vec<f64>>> {
+        let close = prices.close;
+        if self.bars != 0 || close.len() <= self.n + 1 {
+            return None;
         }
-        self.gain /= period;
-        self.loss /= period;
-        let (gain, loss) = (self.gain, self.loss);
-        out[0] = if !talib::is_zero(gain + loss) { 100.0 * (gain / (gain + loss)) } else { 0.0 };
+        let mut values = Vec::with_capacity(close.len());
+        let mut out = [f64::NAN];
+        for &close in &close[..=self.n] {
+            self.step(&Quote { close, ..Quote::default() }, &mut out);
+            values.push(out[0]);
+        }
+        let (keep, reciprocal) = (self.n as f64 - 1.0, 1.0 / self.n as f64);
+        let mut state = self.clone();
+        values.extend(close.windows(2).skip(self.n).map(|pair| {
+            state.update(pair[1] - pair[0], keep, reciprocal);
+            state.value()
+        }));
+        Some(vec![values])
     }
 }
