@@ -133,3 +133,30 @@ impl Step for Wilder {
         Some(vec![values])
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::domain::indicators::{Convention, Indicator, Prices};
+
+    /// Moves of 1e-10 about 1.0: the averages' sum is far below TA_IS_ZERO's 1e-8, and TA-Lib 0.8
+    /// (`talib.RSI(c, timeperiod=14)`, its values printed with `repr`) still divides, from bar 14.
+    /// Batch and stream alike give its bits.
+    #[test]
+    fn tiny_moves_are_divided_as_talib_divides_them() {
+        let close: Vec<f64> = std::iter::once(1.0).chain((0..20).map(|i| 1.0 + 1e-10 * (i % 2) as f64)).collect();
+        let other = vec![1.0; close.len()];
+        let prices = Prices { open: &other, high: &other, low: &other, close: &close, volume: &other, adj_factor: &[] };
+        let rsi = Indicator::new("RSI", &[14.0], Convention::Talib).unwrap();
+        let talib = [f64::NAN, 53.846153846153854, 49.72677595628415, 53.553398058252434, 49.49612082056379];
+        let batch = &rsi.compute(&prices)[0];
+        let mut stream = rsi.stream();
+        let mut out = [f64::NAN];
+        for i in 0..close.len() {
+            stream.step(&prices.quote(i), &mut out);
+            if let Some(&expected) = i.checked_sub(13).and_then(|k| talib.get(k)) {
+                assert!(expected.to_bits() == batch[i].to_bits() || expected.is_nan() && batch[i].is_nan(), "bar {i}");
+                assert!(expected.to_bits() == out[0].to_bits() || expected.is_nan() && out[0].is_nan(), "bar {i}");
+            }
+        }
+    }
+}
