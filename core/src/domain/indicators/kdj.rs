@@ -5,7 +5,9 @@
 //! * cn (MyTT `KDJ`): K = EMA(RSV, 2·M1 − 1), D = EMA(K, 2·M2 − 1) (pandas EMAs, so α = 1/M1 and
 //!   1/M2), J = 3K − 2D.
 //! * talib (`STOCH(high, low, close, fastk_period=N, slowk_period=M1, slowd_period=M2)`, SMA
-//!   smoothing): K = SMA(RSV, M1), D = SMA(K, M2), RSV 0 where the range is 0; J = 3K − 2D.
+//!   smoothing): K = SMA(RSV, M1), D = SMA(K, M2), J = 3K − 2D; the RSV as TA-Lib 0.6 computes
+//!   it, `(close − LLV) / (HHV − LLV) × 100`, and 0 where the range is within 1e-14 of the
+//!   extremes' size (`talib::flat`). TA-Lib's bits.
 //!   Both K and D start on bar (N − 1) + (M1 − 1) + (M2 − 1), as TA-Lib returns them.
 
 use super::stream::{column, Filter, Step};
@@ -101,7 +103,7 @@ impl Smooth for Cn {
     }
 }
 
-/// TA-Lib's SMAs of the RSV (0 where the range is 0), nothing before bar `start`.
+/// TA-Lib's SMAs of the RSV (0 in a flat window), nothing before bar `start`.
 #[derive(Clone)]
 struct Talib {
     k: FromFirstNumber<talib::Sma>,
@@ -110,9 +112,14 @@ struct Talib {
     bars: usize,
 }
 
-/// TA-Lib's RSV: 0 where the range is 0.
+/// TA-Lib's RSV: 0 in a flat window.
 fn rsv(close: f64, hhv: f64, llv: f64) -> f64 {
-    talib::over_range(close - llv, (hhv - llv) / 100.0)
+    let value = (close - llv) / (hhv - llv) * 100.0;
+    if talib::flat(hhv, llv) {
+        0.0
+    } else {
+        value
+    }
 }
 
 impl Smooth for Talib {
@@ -147,5 +154,18 @@ impl Smooth for Talib {
         } else {
             (k, d)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::domain::indicators::wr::tests::assert_bits;
+    use crate::domain::indicators::{Convention, Indicator};
+
+    /// STOCH's fast K over wr.rs's bars (a flat window first), unsmoothed (M1 = M2 = 1).
+    #[test]
+    fn a_flat_window_is_0_and_the_rest_talib_s_bits() {
+        let k = [f64::NAN, f64::NAN, 0.0, 24.91103202846975, 50.177935943060504, 50.0, 100.0];
+        assert_bits(&Indicator::new("KDJ", &[3.0, 1.0, 1.0], Convention::Talib).unwrap(), &k);
     }
 }

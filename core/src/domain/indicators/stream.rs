@@ -221,6 +221,12 @@ impl Ring {
         self.values.is_empty()
     }
 
+    /// The kept values in the order they are stored: the value of push i at i mod n, as a
+    /// circular buffer written round from its start keeps them (TA-Lib's CCI sums them so).
+    pub fn stored(&self) -> &[f64] {
+        &self.values
+    }
+
     /// The kept values, oldest first.
     pub fn iter(&self) -> impl Iterator<Item = f64> + '_ {
         let (newer, older) = self.values.split_at(self.head);

@@ -16,17 +16,13 @@
 use super::fused;
 use super::stream::{column, step_each, Filter, Ring, SUM_START};
 
-/// `part / range` as TA-Lib's stochastics (STOCH's RSV, WILLR) take it: 0 where the range is 0,
-/// NaN where it is NaN.
+/// Whether a window of these extremes is flat as TA-Lib 0.6's stochastics (STOCH's fast K,
+/// WILLR) take it, which write 0 there instead of their ratio: the range within 1e-14 of the
+/// extremes' size (`|high − low| ≤ (|high| + |low|)·1e-14`; a NaN range is not flat). Callers
+/// compute the ratio either way and pick, so that their loops have no branch and run wide.
 #[inline]
-pub fn over_range(part: f64, range: f64) -> f64 {
-    if range.is_nan() {
-        f64::NAN
-    } else if range != 0.0 {
-        part / range
-    } else {
-        0.0
-    }
+pub fn flat(high: f64, low: f64) -> bool {
+    (high.abs() + low.abs()) * 1e-14 >= (high - low).abs()
 }
 
 /// `inner` started at the first number, NaN before it, as TA-Lib's Python binding does with
