@@ -131,12 +131,13 @@ fn compute_serves_every_indicator_in_both_conventions_as_mytt_and_talib_compute_
             // MyTT's CCI is pandas' rolling mean and numpy's sums of each window (AVEDEV), which
             // idc adds as they do; TA-Lib's EMAs (EMA, MACD, TRIX) fuse each step's multiply and
             // add on a processor with FMA, as idc's talib EMAs do everywhere; TA-Lib's RSI, ATR,
-            // WILLR, STOCH and CCI (its C library 0.6's loops: a reciprocal's multiply, a `fma`
-            // call, the stochastics' ratio, the sums in its ring's order) on every machine.
+            // WILLR, STOCH, CCI and BBANDS (its C library 0.6's loops: a reciprocal's multiply, a
+            // `fma` call, the stochastics' ratio, the sums in its ring's order, the shifted sums
+            // of squares) on every machine.
             let exact = match name {
                 "cn" => spec.starts_with("CCI"),
                 _ => {
-                    ["RSI", "ATR", "WR", "KDJ", "CCI"].iter().any(|n| spec.starts_with(n))
+                    ["RSI", "ATR", "WR", "KDJ", "CCI", "BOLL"].iter().any(|n| spec.starts_with(n))
                         || ["EMA", "MACD", "TRIX"].iter().any(|n| spec.starts_with(n)) && talib_fuses()
                 }
             };

@@ -142,13 +142,16 @@ impl Average for Wilder {
         // compiled without FMA, where each `mul_add` would be a call. The average is the
         // closure's own local, so that it stays in a register (a captured one went to memory
         // and back every bar, on the chain).
-        fused::fast(|| {
-            let mut atr = seed;
-            for ((&high, &low), &prev) in high[n + 1..].iter().zip(&low[n + 1..]).zip(&close[n..close.len() - 1]) {
-                atr = atr.mul_add(keep, talib::true_range(high, low, prev) * rest);
-                values.push(atr);
-            }
-        });
+        fused::fast(
+            #[inline(always)]
+            || {
+                let mut atr = seed;
+                for ((&high, &low), &prev) in high[n + 1..].iter().zip(&low[n + 1..]).zip(&close[n..close.len() - 1]) {
+                    atr = atr.mul_add(keep, talib::true_range(high, low, prev) * rest);
+                    values.push(atr);
+                }
+            },
+        );
         Some(values)
     }
 }

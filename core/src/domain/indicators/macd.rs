@@ -9,6 +9,7 @@
 //! (its parameters and point type).
 
 use super::fused;
+use super::stream::in_blocks;
 use super::stream::{Step, SUM_START};
 use super::{batch, boxed, period, Convention, Def, Prices, Quote, Visit};
 use crate::domain::macd::{MacdParams, MacdPoint};
@@ -104,16 +105,20 @@ fn columns<S: Step>(
         hists.push(out[2]);
     }
     let ([mut fast, mut slow, mut dea], [kf, ks, kg]) = (emas(state), k);
-    for &close in &closes[warm..] {
-        fast = step(fast, close, kf);
-        slow = step(slow, close, ks);
-        let dif = fast - slow;
-        dea = step(dea, dif, kg);
-        difs.push(dif);
-        deas.push(dea);
-        hists.push(hist(dif, dea));
-    }
-    vec![difs, deas, hists]
+    let mut columns = [difs, deas, hists];
+    in_blocks(
+        &closes[warm..],
+        &mut columns,
+        #[inline(always)]
+        |close| {
+            fast = step(fast, close, kf);
+            slow = step(slow, close, ks);
+            let dif = fast - slow;
+            dea = step(dea, dif, kg);
+            [dif, dea, hist(dif, dea)]
+        },
+    );
+    columns.into()
 }
 
 /// The cn MACD: every EMA starts at its first input (the fast and slow at the first close, DEA
@@ -180,7 +185,10 @@ impl Talib {
 impl Step for Talib {
     /// In [`fused::fast`]: the three EMA steps then fuse with the processor's instruction.
     fn step(&mut self, quote: &Quote, out: &mut [f64]) {
-        fused::fast(|| self.step_fused(quote, out));
+        fused::fast(
+            #[inline(always)]
+            || self.step_fused(quote, out),
+        );
     }
 
     /// From a fresh state: the seeds stepped through bar `lookback`, then the steady step.
@@ -190,7 +198,21 @@ impl Step for Talib {
         }
         let (warm, k) = (self.lookback + 1, self.k);
         let emas = |s: &Talib| s.emas;
-        Some(fused::fast(|| columns(self, prices.close, warm, emas, k, fused::ema_step, |dif, dea| dif - dea)))
+        Some(fused::fast(
+            #[inline(always)]
+            || {
+                columns(
+                    self,
+                    prices.close,
+                    warm,
+                    emas,
+                    k,
+                    fused::ema_step,
+                    #[inline(always)]
+                    |dif, dea| dif - dea,
+                )
+            },
+        ))
     }
 }
 

@@ -160,6 +160,36 @@ pub fn column(mut filter: impl Filter, s: &[f64]) -> Vec<f64> {
     out
 }
 
+/// `step` over each value of `input`, its `K` outputs appended to `columns`, with no call in
+/// the loop that steps: each block of outputs goes to buffers on the stack, then is appended
+/// whole. Pushing a value at a time puts a call (the vector's growth, however unlikely) on the
+/// loop's path, across which the compiler keeps the state in memory: MACD's EMAs were stored
+/// and loaded again every bar, on their chains. Pass `step` as an `#[inline(always)]` closure.
+#[inline(always)]
+pub fn in_blocks<const K: usize>(input: &[f64], columns: &mut [Vec<f64>; K], mut step: impl FnMut(f64) -> [f64; K]) {
+    const BLOCK: usize = 256;
+    for column in columns.iter_mut() {
+        column.reserve(input.len());
+    }
+    let mut buffers = [[0.0; BLOCK]; K];
+    let mut blocks = input.chunks_exact(BLOCK);
+    for block in &mut blocks {
+        for (i, &x) in block.iter().enumerate() {
+            for (buffer, value) in buffers.iter_mut().zip(step(x)) {
+                buffer[i] = value;
+            }
+        }
+        for (column, buffer) in columns.iter_mut().zip(&buffers) {
+            column.extend_from_slice(buffer);
+        }
+    }
+    for &x in blocks.remainder() {
+        for (column, value) in columns.iter_mut().zip(step(x)) {
+            column.push(value);
+        }
+    }
+}
+
 /// Whether every value of `s` is a number (no NaN): what a filter checks before it reads its
 /// windows from a column. Every value is looked at (no early exit), so that the loop runs wide.
 pub fn all_numbers(s: &[f64]) -> bool {

@@ -161,7 +161,10 @@ impl Filter for Ema {
             self.value
         } else {
             let (value, k) = (self.value, self.k);
-            self.value = fused::fast(|| fused::ema_step(value, x, k));
+            self.value = fused::fast(
+                #[inline(always)]
+                || fused::ema_step(value, x, k),
+            );
             self.value
         }
     }
@@ -176,7 +179,10 @@ impl Filter for Ema {
         let seeded = n.min(s.len());
         step_each(self, &s[..seeded], out);
         let (value, k) = (self.value, self.k);
-        fused::fast(|| fused::ema_steps(&s[seeded..], value, k, out));
+        fused::fast(
+            #[inline(always)]
+            || fused::ema_steps(&s[seeded..], value, k, out),
+        );
     }
 }
 
