@@ -176,7 +176,7 @@ impl Bands for Talib {
         if self.ring.len() < self.ring.n() {
             return (mean, f64::NAN);
         }
-        let oldest = self.ring.iter().next().expect("the window is full");
+        let oldest = self.ring.oldest().expect("the window is full");
         let ring = &self.ring;
         (mean, self.sums.sigma(oldest, || ring.iter()))
     }
@@ -189,14 +189,14 @@ impl Bands for Talib {
             return None;
         }
         let mid = column(self.mid.clone(), close);
-        let (len, warm) = (close.len(), (n - 1).min(close.len()));
+        let warm = (n - 1).min(close.len());
         let mut sums = self.sums;
         sums.shift = close.first().copied().unwrap_or(f64::NAN);
         close[..warm].iter().for_each(|&x| sums.add(x));
         let (mut upper, mut lower) = (vec![f64::NAN; warm], vec![f64::NAN; warm]);
-        upper.reserve(len - warm);
-        lower.reserve(len - warm);
-        for (i, &mean) in (warm..len).zip(&mid[warm..]) {
+        upper.reserve(close.len() - warm);
+        lower.reserve(close.len() - warm);
+        for (i, &mean) in (warm..close.len()).zip(&mid[warm..]) {
             sums.add(close[i]);
             let window = &close[i + 1 - n..=i];
             let sigma = sums.sigma(window[0], || window.iter().copied());

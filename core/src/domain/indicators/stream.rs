@@ -251,6 +251,12 @@ impl Ring {
         self.values.is_empty()
     }
 
+    /// The oldest value kept, once the ring is full: the one the next push overwrites.
+    #[inline]
+    pub fn oldest(&self) -> Option<f64> {
+        (self.values.len() == self.n).then(|| self.values.get(self.head).copied()).flatten()
+    }
+
     /// The kept values in the order they are stored: the value of push i at i mod n, as a
     /// circular buffer written round from its start keeps them (TA-Lib's CCI sums them so).
     pub fn stored(&self) -> &[f64] {

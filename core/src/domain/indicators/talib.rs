@@ -90,7 +90,7 @@ impl Filter for Sma {
         let average = self.total / self.n as f64;
         // TA-Lib removes the oldest after the average (not before the next addition: the order of
         // the additions is the one it rounds in).
-        let oldest = self.ring.iter().next().expect("the window is full");
+        let oldest = self.ring.oldest().expect("the window is full");
         self.total -= oldest;
         average
     }
@@ -183,6 +183,15 @@ impl Filter for Ema {
             #[inline(always)]
             || fused::ema_steps(&s[seeded..], value, k, out),
         );
+    }
+}
+
+impl FromFirstNumber<Ema> {
+    /// The EMA's value and smoothing once it is past its seed (its next step is a steady one):
+    /// what a loop that runs several EMAs together starts from.
+    pub fn steady(&self) -> Option<(f64, f64)> {
+        let ema = &self.inner;
+        (self.started && ema.n > 0 && ema.seen >= ema.n).then_some((ema.value, ema.k))
     }
 }
 
