@@ -14,6 +14,10 @@ use clap::{ArgMatches, CommandFactory, FromArgMatches};
 use idc::config::cli::ServerArgs;
 use idc::server;
 
+/// glibc's malloc, with the columns of long histories on huge pages (idc_core::memory).
+#[global_allocator]
+static ALLOCATOR: idc_core::memory::Allocator = idc_core::memory::Allocator;
+
 fn main() -> ExitCode {
     if std::env::args().nth(1).as_deref() == Some("import") {
         let args = <idc::config::ImportArgs as clap::Parser>::parse_from(std::env::args().skip(1));
@@ -33,7 +37,11 @@ fn main() -> ExitCode {
     };
     // Before any thread starts (the logging thread first).
     server::memory::cap_malloc_arenas(args.config.threads.completion_queues);
+    let thresholds_fixed = idc_core::memory::fix_malloc_thresholds();
     let _logs = cli::init_logs("info", "error");
+    if !thresholds_fixed {
+        log::warn!("glibc refused malloc's mmap or trim threshold; long histories may compute slower");
+    }
     match run(&args, &matches) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

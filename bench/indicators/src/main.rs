@@ -20,6 +20,11 @@ use std::time::Instant;
 
 use idc_core::domain::indicators::{Convention, Indicator, Prices, ALL};
 
+/// The server's allocator and malloc thresholds (idc_core::memory, `main`'s first line), so that
+/// idc's rows are timed as the server computes them.
+#[global_allocator]
+static ALLOCATOR: idc_core::memory::Allocator = idc_core::memory::Allocator;
+
 /// The bars as the Python side wrote them: a little-endian u64 count, then open, high, low,
 /// close and volume, each that many little-endian f64s.
 pub struct Bars {
@@ -105,6 +110,8 @@ fn convention_name(convention: Convention) -> &'static str {
 }
 
 fn main() {
+    // As idc_server does before its threads start.
+    let _ = idc_core::memory::fix_malloc_thresholds();
     let args: Vec<String> = std::env::args().collect();
     let arg = |name: &str| {
         args.iter()
