@@ -162,31 +162,39 @@ impl Filter for Extreme {
         if self.bars != 0 || n == 0 || !all_numbers(s) {
             return step_each(self, s, out);
         }
-        let start = out.len();
-        out.resize(start + s.len(), f64::NAN);
         // Monomorphic, so that each comparison is one instruction.
         if highest {
-            blocks_into::<true>(s, n, &mut out[start..]);
+            blocks_into::<true>(s, n, out);
         } else {
-            blocks_into::<false>(s, n, &mut out[start..]);
+            blocks_into::<false>(s, n, out);
         }
     }
 }
 
-/// The extreme of every window of `n` values of `s` without NaN, into `out[n − 1..]`.
-fn blocks_into<const HIGHEST: bool>(s: &[f64], n: usize, out: &mut [f64]) {
-    // The tails of the block before, and of this one.
+/// The extreme of every window of `n` values of `s` without NaN, appended to `out` (NaN for the
+/// first `n − 1`). Each block's values are appended in one `extend` of a zip of slices, so the
+/// loop has neither a bounds check nor a capacity check a value, and no value is written twice.
+fn blocks_into<const HIGHEST: bool>(s: &[f64], n: usize, out: &mut Vec<f64>) {
+    out.reserve(s.len());
+    // The tails of the block before, and of this one; the first block has none before it.
     let (mut before, mut this) = (vec![identity(HIGHEST); n + 1], vec![identity(HIGHEST); n + 1]);
-    for (b, block) in s.chunks(n).enumerate() {
-        let first = b * n;
+    let mut blocks = s.chunks(n);
+    if let Some(first) = blocks.next() {
+        tails_of(HIGHEST, first, &mut before[..first.len()]);
+        out.resize(out.len() + first.len() - 1, f64::NAN);
+        if first.len() == n {
+            out.push(before[0]);
+        } else {
+            out.push(f64::NAN);
+        }
+    }
+    for block in blocks {
         tails_of(HIGHEST, block, &mut this[..block.len()]);
         let mut head = identity(HIGHEST);
-        for (k, &x) in block.iter().enumerate() {
+        out.extend(block.iter().zip(&before[1..]).map(|(&x, &tail)| {
             head = pick(HIGHEST, head, x);
-            if first + k + 1 >= n {
-                out[first + k] = pick(HIGHEST, before[k + 1], head);
-            }
-        }
+            pick(HIGHEST, tail, head)
+        }));
         std::mem::swap(&mut before, &mut this);
     }
 }
