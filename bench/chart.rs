@@ -38,7 +38,14 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
 }
 
+
+/// idc_server's allocator and malloc thresholds (idc_core::memory), so that what is computed
+/// here in-process is computed as the server computes it.
+#[global_allocator]
+static ALLOCATOR: idc_core::memory::Allocator = idc_core::memory::Allocator;
+
 fn main() {
+    let _ = idc_core::memory::fix_malloc_thresholds();
     let analysis =
         Analysis::new(sample::INSTRUMENT, sample::bars().unwrap(), MacdParams::default(), Convention::Cn).unwrap();
     let window = analysis.last_bars(250);

@@ -71,7 +71,14 @@ fn decoded_size(png: &[u8]) -> (u32, u32) {
     (image.width(), image.height())
 }
 
+
+/// idc_server's allocator and malloc thresholds (idc_core::memory), so that what is computed
+/// here in-process is computed as the server computes it.
+#[global_allocator]
+static ALLOCATOR: idc_core::memory::Allocator = idc_core::memory::Allocator;
+
 fn main() {
+    let _ = idc_core::memory::fix_malloc_thresholds();
     // `cargo bench` passes `--bench`; `--smoke` and `--out PATH` mean something here.
     let args: Vec<String> = std::env::args().collect();
     let smoke = args.iter().any(|a| a == "--smoke");

@@ -86,7 +86,14 @@ struct Costs {
     revise: f64,
 }
 
+
+/// idc_server's allocator and malloc thresholds (idc_core::memory), so that what is computed
+/// here in-process is computed as the server computes it.
+#[global_allocator]
+static ALLOCATOR: idc_core::memory::Allocator = idc_core::memory::Allocator;
+
 fn main() {
+    let _ = idc_core::memory::fix_malloc_thresholds();
     // `cargo bench` passes `--bench`; only `--smoke` means anything here.
     let smoke = std::env::args().any(|a| a == "--smoke");
     let s = Settings::new(smoke);
