@@ -38,7 +38,6 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
 }
 
-
 /// idc_server's allocator and malloc thresholds (idc_core::memory), so that what is computed
 /// here in-process is computed as the server computes it.
 #[global_allocator]

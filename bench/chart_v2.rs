@@ -71,7 +71,6 @@ fn decoded_size(png: &[u8]) -> (u32, u32) {
     (image.width(), image.height())
 }
 
-
 /// idc_server's allocator and malloc thresholds (idc_core::memory), so that what is computed
 /// here in-process is computed as the server computes it.
 #[global_allocator]

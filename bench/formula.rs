@@ -86,7 +86,6 @@ struct Costs {
     revise: f64,
 }
 
-
 /// idc_server's allocator and malloc thresholds (idc_core::memory), so that what is computed
 /// here in-process is computed as the server computes it.
 #[global_allocator]

@@ -75,7 +75,6 @@ impl Settings {
     }
 }
 
-
 /// idc_server's allocator and malloc thresholds (idc_core::memory), so that what is computed
 /// here in-process is computed as the server computes it.
 #[global_allocator]

@@ -22,8 +22,8 @@
 //! * [`domain`]: dates, daily bars and their CSV loader, MACD in two conventions, the analysis of
 //!   an instrument, the chart, the embedded sample, and the article's placeholder rows for parity
 //!   mode. The MACD and chart defaults live here.
-//! * [`memory`]: the binaries' allocator, glibc's malloc with allocations of 4 MiB and more
-//!   (the columns of a long history) advised onto huge pages, as numpy does for its arrays.
+//! * [`memory`]: the binaries' allocator: glibc's malloc with its thresholds fixed so that long
+//!   histories reuse their pages, and the blocks it maps afresh advised onto huge pages.
 //!
 //! The sample data and the chart fonts are embedded from `data/` and `assets/fonts/` at the
 //! repository root, which this crate shares with `idc`.

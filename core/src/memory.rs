@@ -1,6 +1,6 @@
 //! How the binaries that compute over long histories (`idc_server`, bench/indicators) take
-//! memory: glibc's malloc, with its thresholds fixed where its heuristic ends up
-//! ([`fix_malloc_thresholds`]) and allocations of 4 MiB or more advised onto transparent huge
+//! memory: glibc's malloc, with its thresholds fixed where its heuristic at most goes
+//! ([`fix_malloc_thresholds`]), and the blocks it maps afresh advised onto transparent huge
 //! pages ([`Allocator`]).
 //!
 //! A batch over a million bars writes columns of 8 MB each, and a new page is a page fault on
@@ -8,28 +8,35 @@
 //! zeroing it), which took longer than the arithmetic. Whether a column got new pages depended
 //! on the process's history: glibc maps an allocation of `M_MMAP_THRESHOLD` or more afresh, and
 //! returns a heap's free top above `M_TRIM_THRESHOLD` to the kernel, and it raises both from
-//! 128 KiB as it sees large blocks freed (to at most 32 and 64 MiB). So the same MACD over 1M
-//! bars took 13 ns a bar when it ran first in a process and 4.5 after another indicator's larger
-//! columns had been freed (bench/indicators, `--only MACD` against `--only SMA,MACD`).
+//! 128 KiB to the size of the largest mapped block freed so far (and twice that), at most 32 and
+//! 64 MiB. So the same MACD over 1M bars took 13 ns a bar when it ran first in a process and 4.5
+//! after another indicator's larger columns had been freed (bench/indicators, `--only MACD`
+//! against `--only SMA,MACD`).
 //!
-//! * [`fix_malloc_thresholds`] sets them to where glibc's own adjustment stops (32 and 64 MiB),
-//!   from the start: a column up to 32 MiB (4 million bars) is then taken from the heap and its
-//!   pages reused call after call, whatever ran before. The cost is what glibc's heuristic costs
-//!   anyway once it has run: an arena may keep up to 64 MiB free at its top.
-//! * [`Allocator`] asks for huge pages for any allocation of 4 MiB or more, as numpy does for its
-//!   arrays (and so for TA-Lib's outputs in the benchmark's peer): a history longer than the
-//!   heap's share, mapped afresh each time, faults once per 2 MiB instead of once per 4 KiB. The
-//!   advice covers the whole 2 MiB pages inside the allocation only, and nothing smaller is
-//!   touched, so the server's resident memory under load is as before; where the kernel's THP
-//!   mode is `never` the advice does nothing.
+//! * [`fix_malloc_thresholds`] sets them to those ceilings (32 and 64 MiB) from the start: a
+//!   column up to 32 MiB (4 million bars) is then taken from the heap and its pages reused call
+//!   after call, whatever ran before. The cost: an arena may keep up to 64 MiB free at its top
+//!   (with the arenas capped at one per completion queue, `server::memory`, that many times),
+//!   where glibc's heuristic keeps twice the largest block it has seen freed, as little as 256
+//!   KiB in a process that never freed a large one. The parity load's peak RSS at 16×8 rose from
+//!   22.5 to 23.4–24.0 MB.
+//! * [`Allocator`] asks for huge pages for the blocks glibc then still maps afresh (32 MiB and
+//!   more: the catalog's columns of a long history, a batch over more than 4 million bars), as
+//!   numpy does for its arrays: they fault once per 2 MiB instead of once per 4 KiB. Only those
+//!   are advised, never a heap's range, so the advice never outlives its block (an advised heap
+//!   range would stay advised for the small blocks that reuse it). The advice covers the whole
+//!   2 MiB pages inside the block; where the kernel's THP mode is `never` it does nothing, and
+//!   with its `defrag` setting at `madvise` (the default) a fault in such a block may compact
+//!   memory first.
 //!
 //! Written by hand because each is one call (`mallopt`, `madvise`) on top of glibc's allocator;
 //! no allocator crate offers them without replacing malloc itself.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 
-/// The size from which an allocation is advised onto huge pages, as numpy's (4 MiB).
-pub const HUGE_FROM: usize = 4 << 20;
+/// The size from which an allocation is advised onto huge pages: [`MMAP_THRESHOLD`], from which
+/// glibc maps every block afresh once the thresholds are fixed.
+pub const HUGE_FROM: usize = MMAP_THRESHOLD;
 
 /// The huge page size of x86-64 and arm64 with 4 KiB pages.
 const HUGE_PAGE: usize = 2 << 20;
@@ -41,13 +48,20 @@ pub const TRIM_THRESHOLD: usize = 2 * MMAP_THRESHOLD;
 /// Fixes glibc's mmap and trim thresholds at [`MMAP_THRESHOLD`] and [`TRIM_THRESHOLD`], where
 /// its own adjustment would take them after large frees, so that a long history's columns reuse
 /// the heap's pages from the first call. Call it before the threads start. Does nothing where the
-/// C library is not glibc, or when `MALLOC_MMAP_THRESHOLD_` or `MALLOC_TRIM_THRESHOLD_` is set
-/// (the operator's choice stands). Returns whether glibc took every value it was given.
+/// C library is not glibc, or where the environment sets the threshold (`MALLOC_MMAP_THRESHOLD_`
+/// or `MALLOC_TRIM_THRESHOLD_`, or `glibc.malloc.mmap_threshold` or `.trim_threshold` in
+/// `GLIBC_TUNABLES`): the operator's choice stands. Returns whether glibc took every value it
+/// was given.
 pub fn fix_malloc_thresholds() -> bool {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     {
+        let tunables = std::env::var("GLIBC_TUNABLES").unwrap_or_default();
         let set = |variable: &str, parameter: libc::c_int, value: usize| {
-            if std::env::var_os(variable).is_some() {
+            let tunable = format!(
+                "glibc.malloc.{}=",
+                variable.trim_start_matches("MALLOC_").trim_end_matches('_').to_lowercase()
+            );
+            if std::env::var_os(variable).is_some() || tunables.contains(&tunable) {
                 return true;
             }
             let value = libc::c_int::try_from(value).unwrap_or(libc::c_int::MAX);
@@ -125,11 +139,13 @@ mod tests {
     }
 
     /// A large allocation's huge pages carry the advice (`hg` in its mapping's VmFlags, as
-    /// /proc/self/smaps shows them); a small one's mapping does not get it from here.
+    /// /proc/self/smaps shows them); a smaller one's range does not.
     #[test]
     #[cfg(target_os = "linux")]
     fn a_large_allocation_is_advised_onto_huge_pages() {
         if thp_mode().is_none_or(|mode| mode == "never") {
+            // A kernel feature, not a peer; but CI's machines have it, so there it must be seen.
+            assert_ne!(std::env::var("CI").as_deref(), Ok("true"), "this kernel has no transparent huge pages");
             eprintln!("skipped: this kernel has no transparent huge pages");
             return;
         }
@@ -154,10 +170,12 @@ mod tests {
             let p = Allocator.alloc(layout);
             let inner = (p as usize).next_multiple_of(HUGE_PAGE);
             assert!(flags(inner).split_whitespace().any(|f| f == "hg"), "{}", flags(inner));
-            let plain = System.alloc(layout);
-            let plain_inner = (plain as usize).next_multiple_of(HUGE_PAGE);
-            assert!(!flags(plain_inner).split_whitespace().any(|f| f == "hg"), "the system's own is not advised");
-            System.dealloc(plain, layout);
+            // A block under the threshold comes from a heap, whose range is never advised.
+            let small = Layout::from_size_align(HUGE_FROM / 4, 8).unwrap();
+            let q = Allocator.alloc(small);
+            let inner = (q as usize).next_multiple_of(HUGE_PAGE);
+            assert!(!flags(inner).split_whitespace().any(|f| f == "hg"), "{}", flags(inner));
+            Allocator.dealloc(q, small);
             Allocator.dealloc(p, layout);
         }
     }
@@ -169,10 +187,10 @@ mod tests {
         assert!(fix_malloc_thresholds());
     }
 
-    /// Large and small allocations through it hold what was written, grown and shrunk.
+    /// Large and small allocations through it hold what was written, and keep it when grown.
     #[test]
     fn it_allocates_as_the_system_does() {
-        for size in [16, HUGE_FROM - 8, HUGE_FROM, 3 * HUGE_FROM + 24] {
+        for size in [16, HUGE_FROM - 8, HUGE_FROM + 24] {
             let layout = Layout::from_size_align(size, 8).unwrap();
             unsafe {
                 let p = Allocator.alloc(layout);
