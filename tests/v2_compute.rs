@@ -130,15 +130,18 @@ fn compute_serves_every_indicator_in_both_conventions_as_mytt_and_talib_compute_
             // Where idc computes as the reference does, the same bits, not only within 1e-9:
             // MyTT's CCI is pandas' rolling mean and numpy's sums of each window (AVEDEV), which
             // idc adds as they do; TA-Lib's EMAs (EMA, MACD, TRIX) fuse each step's multiply and
-            // add on a processor with FMA, as idc's talib EMAs do everywhere; TA-Lib's RSI, ATR,
-            // WILLR, STOCH, CCI and BBANDS (its C library 0.6's loops: a reciprocal's multiply, a
-            // `fma` call, the stochastics' ratio, the sums in its ring's order, the shifted sums
-            // of squares) on every machine.
+            // add on a processor with FMA, as idc's talib EMAs do everywhere; every other TA-Lib
+            // function here (its C library 0.6's loops, RSI's, ATR's, WILLR's, STOCH's, CCI's and
+            // BBANDS's read from its disassembly) as its x86-64 build computes it (another
+            // compiler may contract a multiply and an add that this build keeps apart).
             let exact = match name {
                 "cn" => spec.starts_with("CCI"),
+                _ if ["EMA", "MACD", "TRIX"].iter().any(|n| spec.starts_with(n)) => talib_fuses(),
                 _ => {
-                    ["RSI", "ATR", "WR", "KDJ", "CCI", "BOLL"].iter().any(|n| spec.starts_with(n))
-                        || ["EMA", "MACD", "TRIX"].iter().any(|n| spec.starts_with(n)) && talib_fuses()
+                    cfg!(target_arch = "x86_64")
+                        && ["MA(", "RSI", "ATR", "WR", "KDJ", "CCI", "BOLL", "DMI", "OBV", "ROC", "MTM"]
+                            .iter()
+                            .any(|n| spec.starts_with(n))
                 }
             };
             if exact {

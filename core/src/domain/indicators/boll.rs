@@ -106,7 +106,9 @@ struct Shifted {
 
 impl Shifted {
     fn new(n: usize) -> Shifted {
-        Shifted { reciprocal: 1.0 / n as f64, every: 32 * n, shift: f64::NAN, s1: 0.0, s2: 0.0, left: 32 * n }
+        // A period is at least 1; `max` keeps the count above 0 regardless.
+        let every = 32 * n.max(1);
+        Shifted { reciprocal: 1.0 / n as f64, every, shift: f64::NAN, s1: 0.0, s2: 0.0, left: every }
     }
 
     /// Adds a value of the window.

@@ -48,8 +48,9 @@ impl Step for Cn {
 /// read): a change's gain is the change where it is above 0 and 0 otherwise, its loss the gain
 /// minus the change; the averages are the first `n` gains' and losses' sums times 1/N, then
 /// `(average·(N − 1) + gain)·(1/N)`, multiplied by the reciprocal, not divided; the value is
-/// `100·(gain / (gain + loss))` where that sum is above 0, else 0. The same bits as TA-Lib's on
-/// every machine (it fuses nothing here; tests/v2_compute.rs checks it).
+/// `100·(gain / (gain + loss))` where that sum is above 0, else 0 (so a NaN close, whose loss is
+/// NaN, makes every later value 0, as TA-Lib's loop does; a catalog's closes are numbers). The
+/// same bits as TA-Lib's x86-64 library (it fuses nothing here; tests/v2_compute.rs checks it).
 #[derive(Clone)]
 struct Wilder {
     n: usize,
@@ -138,24 +139,35 @@ impl Step for Wilder {
 mod tests {
     use crate::domain::indicators::{Convention, Indicator, Prices};
 
-    /// Moves of 1e-10 about 1.0: the averages' sum is far below TA_IS_ZERO's 1e-8, and TA-Lib 0.8
-    /// (`talib.RSI(c, timeperiod=14)`, its values printed with `repr`) still divides, from bar 14.
-    /// Batch and stream alike give its bits.
+    /// Moves about 1.0 of 1e-10, and of 4 ulps (8.9e-16, so the averages' sum is far below
+    /// TA_IS_ZERO's 1e-8 and its 1e-14 alike): TA-Lib 0.8 (`talib.RSI(c, timeperiod=14)`, its
+    /// values printed with `repr`) still divides, from bar 14: its rule is a sum above 0. Batch
+    /// and stream alike give its bits.
     #[test]
     fn tiny_moves_are_divided_as_talib_divides_them() {
-        let close: Vec<f64> = std::iter::once(1.0).chain((0..20).map(|i| 1.0 + 1e-10 * (i % 2) as f64)).collect();
-        let other = vec![1.0; close.len()];
-        let prices = Prices { open: &other, high: &other, low: &other, close: &close, volume: &other, adj_factor: &[] };
-        let rsi = Indicator::new("RSI", &[14.0], Convention::Talib).unwrap();
-        let talib = [f64::NAN, 53.846153846153854, 49.72677595628415, 53.553398058252434, 49.49612082056379];
-        let batch = &rsi.compute(&prices)[0];
-        let mut stream = rsi.stream();
-        let mut out = [f64::NAN];
-        for i in 0..close.len() {
-            stream.step(&prices.quote(i), &mut out);
-            if let Some(&expected) = i.checked_sub(13).and_then(|k| talib.get(k)) {
-                assert!(expected.to_bits() == batch[i].to_bits() || expected.is_nan() && batch[i].is_nan(), "bar {i}");
-                assert!(expected.to_bits() == out[0].to_bits() || expected.is_nan() && out[0].is_nan(), "bar {i}");
+        let cases: [(f64, [f64; 5]); 2] = [
+            (1e-10, [f64::NAN, 53.846153846153854, 49.72677595628415, 53.553398058252434, 49.49612082056379]),
+            (
+                4.0 * f64::EPSILON,
+                [f64::NAN, 53.84615384615385, 49.72677595628415, 53.553398058252434, 49.496120820563796],
+            ),
+        ];
+        for (step, talib) in cases {
+            let close: Vec<f64> = std::iter::once(1.0).chain((0..20).map(|i| 1.0 + step * (i % 2) as f64)).collect();
+            let other = vec![1.0; close.len()];
+            let prices =
+                Prices { open: &other, high: &other, low: &other, close: &close, volume: &other, adj_factor: &[] };
+            let rsi = Indicator::new("RSI", &[14.0], Convention::Talib).unwrap();
+            let batch = &rsi.compute(&prices)[0];
+            let mut stream = rsi.stream();
+            let mut out = [f64::NAN];
+            let same = |a: f64, b: f64| a.to_bits() == b.to_bits() || a.is_nan() && b.is_nan();
+            for i in 0..close.len() {
+                stream.step(&prices.quote(i), &mut out);
+                if let Some(&expected) = i.checked_sub(13).and_then(|k| talib.get(k)) {
+                    assert!(same(expected, batch[i]), "moves of {step}, bar {i}: {} against {expected}", batch[i]);
+                    assert!(same(expected, out[0]), "moves of {step}, bar {i} stepped: {} against {expected}", out[0]);
+                }
             }
         }
     }

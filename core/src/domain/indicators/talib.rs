@@ -1,5 +1,7 @@
-//! TA-Lib's building blocks, as TA-Lib 0.8 (the C library its Python binding bundles) computes
-//! them: the talib convention of every indicator is written in these. Each is a state
+//! TA-Lib's building blocks, as TA-Lib 0.8's Python wheels compute them (the C library 0.6 they
+//! bundle, whose loops for RSI, ATR, WILLR, STOCH, CCI and BBANDS were read from its disassembly
+//! and are written in those indicators' files): the talib convention of every indicator is
+//! written in these. Each is a state
 //! ([`Filter`]) stepped one value at a time; its column function is that state run over a column.
 //!
 //! Written by hand because they are the product; the rules are TA-Lib's own:
@@ -9,7 +11,7 @@
 //! * the Python binding starts a function at the first bar where all its inputs are numbers, so an
 //!   indicator of an indicator (TA-Lib's SMA over its ROC) starts after the inner one's lookback;
 //!   [`FromFirstNumber`] does that;
-//! * averages are running sums without compensation, and an EMA is seeded with the simple average
+//! * its SMA is a running sum without compensation, and an EMA is seeded with the simple average
 //!   of its first `n` inputs (TA-Lib's default compatibility mode), stepped as `(x − prev)·k + prev`
 //!   with the multiply and the add fused, as TA-Lib's build does ([`super::fused`]).
 
