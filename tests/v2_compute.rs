@@ -139,7 +139,7 @@ fn compute_serves_every_indicator_in_both_conventions_as_mytt_and_talib_compute_
                 _ if ["EMA", "MACD", "TRIX"].iter().any(|n| spec.starts_with(n)) => talib_fuses(),
                 _ => {
                     cfg!(target_arch = "x86_64")
-                        && ["MA(", "RSI", "ATR", "WR", "KDJ", "CCI", "BOLL", "DMI", "OBV", "ROC", "MTM"]
+                        && ["MA(", "RSI", "ATR", "WR", "KDJ", "CCI", "BOLL", "DMI", "OBV", "MFI", "ROC", "MTM"]
                             .iter()
                             .any(|n| spec.starts_with(n))
                 }

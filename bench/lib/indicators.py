@@ -23,10 +23,10 @@ CRATE = os.path.join(calls.ROOT, "bench", "indicators")
 BINARY = os.path.join(CRATE, "target", "release", "idc-bench-indicators")
 PEERS = ("TA-Lib", "ta", "kand", "yata")
 TOLERANCE = 1e-9
-# A disagreement with TA-Lib that is known and reported rather than fatal (bench/findings.md, "v2
-# indicators per bar"): TA-Lib 0.8's MFI counts a typical price within about 1e-12 of the one
-# before as unchanged; idc's talib MFI counts it as a move. The row shows the first bar that differs.
-KNOWN = {"MFI"}
+# Disagreements with TA-Lib that are known and reported rather than fatal (bench/findings.md, "v2
+# indicators per bar"); the row shows the first bar that differs. None since idc's talib MFI
+# follows TA-Lib 0.6's loop: every row with a TA-Lib function must agree.
+KNOWN = set()
 # Where bench/run keeps generated data and outputs.
 DATA = os.path.join(calls.ROOT, "target", "bench", "data")
 OUT = os.path.join(calls.ROOT, "target", "bench", "work", "indicators-out")

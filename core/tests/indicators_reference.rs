@@ -75,10 +75,9 @@ fn talib_fuses() -> bool {
 
 /// Where ours computes as the reference does, so that its bits are the reference's, not only
 /// within 1e-9 (tests/v2_compute.rs says why for each): MyTT's CCI; TA-Lib's EMAs where it fuses;
-/// every other TA-Lib function here on x86-64 (its C library 0.6's loops) but MFI, whose 0.6
-/// loop clamps the positive flow into [0, the total] and resets its sums after a run of zero
-/// flows, which idc's does not yet (within 1e-9 all the same). The random walk's flat run takes
-/// the others' tolerance branches (a flat window, a zero deviation or variance).
+/// every other TA-Lib function here on x86-64 (its C library 0.6's loops). The random walk's flat
+/// run takes their tolerance branches (a flat window, a zero deviation or variance, MFI's sums
+/// started again after a window without a flow).
 fn exact(convention: Convention, spec: &str) -> bool {
     let any = |names: &[&str]| names.iter().any(|n| spec.starts_with(n));
     match convention {
@@ -86,7 +85,7 @@ fn exact(convention: Convention, spec: &str) -> bool {
         Convention::Talib if any(&["EMA", "MACD", "TRIX"]) => talib_fuses(),
         Convention::Talib => {
             cfg!(target_arch = "x86_64")
-                && any(&["MA(", "RSI", "ATR", "WR", "KDJ", "CCI", "BOLL", "DMI", "OBV", "ROC", "MTM"])
+                && any(&["MA(", "RSI", "ATR", "WR", "KDJ", "CCI", "BOLL", "DMI", "OBV", "MFI", "ROC", "MTM"])
         }
     }
 }

@@ -4,9 +4,10 @@
 //! * cn (MyTT `MFI`): V1 = SUM(positive, N) / SUM(negative, N); MFI = 100 − 100 / (1 + V1), from
 //!   bar N − 1 (bar 0's flow counts as neither).
 //! * talib (`MFI(high, low, close, volume, timeperiod=N)`): 100 · positive / (positive +
-//!   negative) over the last N changes, from bar N; 0 where the total flow is below 1. A typical
-//!   price within 2e-14 of the one before (relative) counts as unchanged, as TA-Lib 0.8 counts
-//!   it (measured against it: 1.99e-14 is no move, 2.01e-14 one, at prices from 1 to 10,000).
+//!   negative) over the last N changes, from bar N, as TA-Lib 0.6 computes it (`Talib`); a
+//!   typical price within 1e-14 of the two prices' size of the one before
+//!   (`|TP − TP'| ≤ (|TP| + |TP'|)·1e-14`) counts as unchanged, as TA-Lib counts it (measured
+//!   against it too: a move of 1.99e-14 of the price is none, 2.01e-14 one).
 
 use super::stream::{Filter, Ring, Step, SUM_START};
 use super::{batch, boxed, mytt, no_check, period, Convention, Def, Quote, Visit};
@@ -26,36 +27,41 @@ fn build<V: Visit>(a: &[f64], convention: Convention, v: V) -> V::Out {
     let n = super::bars(a, 0);
     match convention {
         Convention::Cn => {
-            let flows = Flows { before: None, tolerance: 0.0 };
+            let flows = Flows { before: None, talib: false };
             v.visit(Mfi { flows, sums: Cn { up: mytt::Sum::new(n), down: mytt::Sum::new(n) } })
         }
         Convention::Talib => {
-            let flows = Flows { before: None, tolerance: TALIB_UNCHANGED };
-            let sums = Talib { n, bars: 0, up: SUM_START, down: SUM_START, ups: Ring::new(n), downs: Ring::new(n) };
+            let flows = Flows { before: None, talib: true };
+            let (up, down) = (SUM_START, SUM_START);
+            let sums = Talib { n, bars: 0, up, down, ups: Ring::new(n), downs: Ring::new(n), quiet: 0 };
             v.visit(Mfi { flows, sums })
         }
     }
 }
 
-/// TA-Lib's "unchanged": a typical price within this fraction of the one before.
-const TALIB_UNCHANGED: f64 = 2e-14;
-
 /// Each bar's positive and negative flow, against the typical price before it (`None` before
-/// bar 0, whose flow counts as neither); a move within `tolerance` of it (relative) is none.
+/// bar 0, whose flow counts as neither). In MyTT's convention any rise or fall moves; in TA-Lib's
+/// a change within 1e-14 of the two prices' size is none, and any other that is not a fall is a
+/// rise.
 #[derive(Clone)]
 struct Flows {
     before: Option<f64>,
-    tolerance: f64,
+    talib: bool,
 }
 
 impl Flows {
     fn step(&mut self, quote: &Quote) -> (f64, f64) {
         let tp = (quote.high + quote.low + quote.close) / 3.0;
-        let flow = |moved: bool| if moved { tp * quote.volume } else { 0.0 };
+        let flow = tp * quote.volume;
         let flows = match self.before {
             Some(prev) => {
-                let within = self.tolerance * prev.abs();
-                (flow(tp - prev > within), flow(prev - tp > within))
+                // TA-Lib's "moved and did not fall" is a change above its tolerance, its "moved
+                // and fell" the opposite change above it (prev − tp is −(tp − prev) exactly); so
+                // written, both compile to selects (as booleans, to branches that a random walk
+                // mispredicts: twice the time). A NaN change is no flow here, a NaN one in
+                // TA-Lib; a catalog's prices are numbers.
+                let within = if self.talib { (tp.abs() + prev.abs()) * 1e-14 } else { 0.0 };
+                (if tp - prev > within { flow } else { 0.0 }, if prev - tp > within { flow } else { 0.0 })
             }
             None => (0.0, 0.0),
         };
@@ -96,8 +102,12 @@ impl Sums for Cn {
     }
 }
 
-/// TA-Lib's running sums over the last `n` flows, from bar 1: the oldest removed, then the
-/// newest added.
+/// TA-Lib 0.6's running sums over the last `n` flows, from bar 1 (its C library in TA-Lib 0.8's
+/// wheels; the disassembly read, and checked bit for bit in Python first): the oldest removed,
+/// then the newest added; after `n` bars in a row without a flow (unchanged, or no volume) both
+/// sums start again from 0, so a running sum's residue does not outlive a quiet window; the
+/// value is 100 · positive / total with the positive clamped into [0, total], and 0 where the
+/// total is not above 0.
 #[derive(Clone)]
 struct Talib {
     n: usize,
@@ -106,6 +116,8 @@ struct Talib {
     down: f64,
     ups: Ring,
     downs: Ring,
+    /// How many bars in a row had no flow (at most `n`).
+    quiet: usize,
 }
 
 impl Sums for Talib {
@@ -122,14 +134,25 @@ impl Sums for Talib {
         }
         self.up += positive;
         self.down += negative;
+        self.quiet = if positive == 0.0 && negative == 0.0 { self.quiet + 1 } else { 0 };
+        if self.quiet >= self.n {
+            (self.up, self.down, self.quiet) = (0.0, 0.0, self.n);
+        }
         if i < self.n {
             return f64::NAN;
         }
-        let (up, down) = (self.up, self.down);
-        if up + down < 1.0 {
+        let (up, total) = (self.up, self.up + self.down);
+        let up = if 0.0 > up {
+            0.0
+        } else if total < up {
+            total
+        } else {
+            up
+        };
+        if 0.0 >= total {
             0.0
         } else {
-            100.0 * (up / (up + down))
+            up / total * 100.0
         }
     }
 }
@@ -145,8 +168,7 @@ mod tests {
         for price in [1.0, 100.0, 10_000.0] {
             for (fraction, talib_moves) in [(1.98e-14, false), (2.02e-14, true)] {
                 let quote = |close: f64| Quote { high: close, low: close, close, volume: 1.0, ..Quote::default() };
-                let (talib, cn) =
-                    (Flows { before: None, tolerance: TALIB_UNCHANGED }, Flows { before: None, tolerance: 0.0 });
+                let (talib, cn) = (Flows { before: None, talib: true }, Flows { before: None, talib: false });
                 for (mut flows, moves) in [(talib, talib_moves), (cn, true)] {
                     flows.step(&quote(price));
                     let (up, down) = flows.step(&quote(price * (1.0 + fraction)));
