@@ -10,7 +10,7 @@
 //!   against it too: a move of 1.99e-14 of the price is none, 2.01e-14 one).
 
 use super::stream::{Filter, Ring, Step, SUM_START};
-use super::{batch, boxed, mytt, no_check, period, Convention, Def, Quote, Visit};
+use super::{batch, boxed, mytt, no_check, period, talib, Convention, Def, Quote, Visit};
 
 pub(super) const DEF: Def = Def {
     name: "MFI",
@@ -60,7 +60,7 @@ impl Flows {
                 // written, both compile to selects (as booleans, to branches that a random walk
                 // mispredicts: twice the time). A NaN change is no flow here, a NaN one in
                 // TA-Lib; a catalog's prices are numbers.
-                let within = if self.talib { (tp.abs() + prev.abs()) * 1e-14 } else { 0.0 };
+                let within = if self.talib { talib::tolerance(tp, prev) } else { 0.0 };
                 (if tp - prev > within { flow } else { 0.0 }, if prev - tp > within { flow } else { 0.0 })
             }
             None => (0.0, 0.0),

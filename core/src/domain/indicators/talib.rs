@@ -24,7 +24,14 @@ use super::stream::{column, step_each, Filter, Ring, SUM_START};
 /// compute the ratio either way and pick, so that their loops have no branch and run wide.
 #[inline]
 pub fn flat(high: f64, low: f64) -> bool {
-    (high.abs() + low.abs()) * 1e-14 >= (high - low).abs()
+    tolerance(high, low) >= (high - low).abs()
+}
+
+/// TA-Lib 0.6's tolerance for two prices (`TA_EPSILON` of their sizes): a difference no larger
+/// than this is none (a flat window, an unchanged typical price in MFI).
+#[inline]
+pub fn tolerance(a: f64, b: f64) -> f64 {
+    (a.abs() + b.abs()) * 1e-14
 }
 
 /// `inner` started at the first number, NaN before it, as TA-Lib's Python binding does with
